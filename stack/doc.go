@@ -1,0 +1,26 @@
+// Package stack is the construct core of iotstack: a Stack holds Components,
+// each Component owns typed k8s.io/api objects, and Synth turns the whole
+// tree into deterministic, validated YAML.
+//
+// The data path runs one way:
+//
+//	profile ──► component constructors ──► typed objects in a Stack
+//	Stack.Synth ──► validate ──► label ──► order ──► render ──► Output ──► dist/<profile>/
+//
+// Constructors (see the components/ packages) add objects through
+// Component.Add and return a handle from which dependents are wired, so no
+// Service name is ever typed twice. The Topology, declared once per profile,
+// answers placement questions (one replica per zone, node-pool affinity).
+//
+// Secrets are never rendered: a component declares the Secrets it needs with
+// Component.DeclareSecret, references them by name and key, and the apply
+// engine creates missing ones with random values. A Secret object carrying
+// data is a validation error, so no credential can reach dist/.
+//
+// What the package borrows and where it differs: the construct tree, chart
+// labels and synth-time validation with construct paths follow cdk8s; the
+// kind order follows Tanka and Helm; unlike cdk8s it renders real
+// PodDisruptionBudgets and topologySpreadConstraints, uses the Go API types
+// directly (no jsii runtime), and never hashes names: names of stateful
+// parts become pod DNS names and PVC names and are a public API.
+package stack

@@ -1,0 +1,100 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// KeyKind says how the apply engine generates a Secret key's value.
+type KeyKind string
+
+const (
+	// RandomPassword is Length random characters from [A-Za-z0-9]
+	// (default length 32), drawn from crypto/rand.
+	RandomPassword KeyKind = "password"
+	// ClusterID is a Kafka KRaft cluster ID: 16 random bytes, base64url
+	// without padding (22 characters), the format of kafka-storage.sh
+	// random-uuid.
+	ClusterID KeyKind = "cluster-id"
+)
+
+// SecretKey declares one key of a generated Secret.
+type SecretKey struct {
+	// Key is the data key (e.g. "password").
+	Key string
+	// Kind says how the value is generated.
+	Kind KeyKind
+	// Length is the password length for RandomPassword; 0 means 32.
+	Length int
+}
+
+// SecretSpec declares a Secret that the stack references but never renders.
+// The apply engine creates it with generated values when it is absent and
+// never rewrites an existing one, so re-synthesis and re-apply never rotate
+// a credential.
+type SecretSpec struct {
+	// Name is the Secret's name in the stack namespace.
+	Name string
+	// Keys are the generated keys.
+	Keys []SecretKey
+	// Owner is the name of the declaring component.
+	Owner string
+}
+
+// SecretKeyRef points at one key of a Secret.
+type SecretKeyRef struct {
+	Name string
+	Key  string
+}
+
+// DeclareSecret declares a generated Secret owned by c and returns its spec.
+// Consumers reference its keys with Ref; the Secret itself is never
+// rendered into dist/.
+func (c *Component) DeclareSecret(name string, keys ...SecretKey) *SecretSpec {
+	spec := &SecretSpec{Name: name, Keys: keys, Owner: c.name}
+	c.secrets = append(c.secrets, spec)
+	return spec
+}
+
+// Ref returns a reference to key of the Secret. The key must be declared;
+// synthesis reports an undeclared key as a dangling reference.
+func (s *SecretSpec) Ref(key string) SecretKeyRef { return SecretKeyRef{Name: s.Name, Key: key} }
+
+// Selector returns the Kubernetes form of the reference.
+func (r SecretKeyRef) Selector() *corev1.SecretKeySelector {
+	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: r.Name}, Key: r.Key}
+}
+
+// EnvVar returns an environment variable named env taken from the Secret key.
+func (r SecretKeyRef) EnvVar(env string) corev1.EnvVar {
+	return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: r.Selector()}}
+}
+
+// Secrets returns every declared Secret of the stack, sorted by name: the
+// list the apply engine creates when absent.
+func (s *Stack) Secrets() []SecretSpec {
+	var out []SecretSpec
+	for _, c := range s.components {
+		for _, spec := range c.secrets {
+			out = append(out, *spec)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (k SecretKey) describe() string {
+	switch k.Kind {
+	case RandomPassword:
+		n := k.Length
+		if n == 0 {
+			n = 32
+		}
+		return fmt.Sprintf("%s (random password, %d characters)", k.Key, n)
+	case ClusterID:
+		return k.Key + " (Kafka cluster ID, 22 characters base64url)"
+	}
+	return k.Key + " (" + string(k.Kind) + ")"
+}

@@ -1,0 +1,181 @@
+package stack
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The recommended labels (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels).
+// Every rendered object carries all six; selectors use only the stable
+// subset LabelName, LabelInstance and LabelComponent, because a selector is
+// immutable on a workload and must survive upgrades.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelVersion   = "app.kubernetes.io/version"
+)
+
+// ManagedBy is the value of LabelManagedBy on every object.
+const ManagedBy = "iotstack"
+
+// Pod Security Standard levels accepted by Options.PodSecurity.
+const (
+	PodSecurityRestricted = "restricted"
+	PodSecurityBaseline   = "baseline"
+	PodSecurityPrivileged = "privileged"
+)
+
+// Options configure a Stack.
+type Options struct {
+	// Name is the stack's name: the app.kubernetes.io/instance label of
+	// every object. A DNS-1123 label, such as the profile name.
+	Name string
+	// Namespace holds every namespaced object; defaults to Name. A
+	// DNS-1123 label.
+	Namespace string
+	// PartOf is the app.kubernetes.io/part-of label (e.g. "thingsboard");
+	// defaults to Name.
+	PartOf string
+	// ClusterDomain is the cluster's DNS domain for fully qualified names;
+	// defaults to "cluster.local".
+	ClusterDomain string
+	// PodSecurity is the Pod Security Standard the namespace enforces:
+	// "restricted" (default), "baseline" or "privileged".
+	PodSecurity string
+	// Topology is the cluster shape the stack is placed on.
+	Topology Topology
+}
+
+// Stack is the root of the construct tree: a named set of Components in one
+// namespace, placed on one Topology. Build it with New, add components with
+// AddComponent (usually through a component package's constructor), then
+// call Synth.
+type Stack struct {
+	opts       Options
+	components []*Component
+	byName     map[string]*Component
+	externals  map[ObjectRef]string
+	crdScopes  map[schema.GroupKind]bool
+	namespace  *Component
+}
+
+// New validates opts and returns a Stack holding its Namespace object, which
+// enforces opts.PodSecurity through the Pod Security Admission labels.
+func New(opts Options) (*Stack, error) {
+	if errs := validation.IsDNS1123Label(opts.Name); len(errs) > 0 {
+		return nil, fmt.Errorf("stack: name: %q is not a DNS-1123 label (%s)", opts.Name, joinOr(errs, ""))
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = opts.Name
+	}
+	if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
+		return nil, fmt.Errorf("stack %s: namespace: %q is not a DNS-1123 label (%s)", opts.Name, opts.Namespace, joinOr(errs, ""))
+	}
+	if opts.PartOf == "" {
+		opts.PartOf = opts.Name
+	}
+	if errs := validation.IsValidLabelValue(opts.PartOf); len(errs) > 0 {
+		return nil, fmt.Errorf("stack %s: partOf: %q is not a valid label value (%s)", opts.Name, opts.PartOf, joinOr(errs, ""))
+	}
+	if opts.ClusterDomain == "" {
+		opts.ClusterDomain = "cluster.local"
+	}
+	if errs := validation.IsDNS1123Subdomain(opts.ClusterDomain); len(errs) > 0 {
+		return nil, fmt.Errorf("stack %s: clusterDomain: %q is not a DNS name (%s)", opts.Name, opts.ClusterDomain, joinOr(errs, ""))
+	}
+	switch opts.PodSecurity {
+	case "":
+		opts.PodSecurity = PodSecurityRestricted
+	case PodSecurityRestricted, PodSecurityBaseline, PodSecurityPrivileged:
+	default:
+		return nil, fmt.Errorf("stack %s: podSecurity: %q; allowed: restricted, baseline, privileged", opts.Name, opts.PodSecurity)
+	}
+	if err := opts.Topology.Validate(); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Name, err)
+	}
+	s := &Stack{
+		opts:      opts,
+		byName:    map[string]*Component{},
+		externals: map[ObjectRef]string{},
+		crdScopes: map[schema.GroupKind]bool{},
+	}
+	ns, err := s.AddComponent("namespace", Meta{App: opts.Name, Role: "namespace"})
+	if err != nil {
+		return nil, err
+	}
+	ns.Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: opts.Namespace,
+		Labels: map[string]string{
+			"pod-security.kubernetes.io/enforce": opts.PodSecurity,
+			"pod-security.kubernetes.io/audit":   PodSecurityRestricted,
+			"pod-security.kubernetes.io/warn":    PodSecurityRestricted,
+		},
+	}})
+	s.namespace = ns
+	return s, nil
+}
+
+// Name returns the stack's name.
+func (s *Stack) Name() string { return s.opts.Name }
+
+// Namespace returns the namespace of the stack's namespaced objects.
+func (s *Stack) Namespace() string { return s.opts.Namespace }
+
+// Topology returns the cluster shape the stack is placed on.
+func (s *Stack) Topology() Topology { return s.opts.Topology }
+
+// Options returns the options the stack was built with, defaults filled in.
+func (s *Stack) Options() Options { return s.opts }
+
+// Components returns the components in the order they were added.
+func (s *Stack) Components() []*Component {
+	return append([]*Component(nil), s.components...)
+}
+
+// ComponentByName returns the component with the given name, or nil.
+func (s *Stack) ComponentByName(name string) *Component { return s.byName[name] }
+
+// ServiceHost returns the fully qualified DNS name of a Service in the
+// stack's namespace: <service>.<namespace>.svc.<cluster domain>.
+func (s *Stack) ServiceHost(service string) string {
+	return fmt.Sprintf("%s.%s.svc.%s", service, s.opts.Namespace, s.opts.ClusterDomain)
+}
+
+// PodHost returns the fully qualified DNS name of a StatefulSet pod behind
+// its headless Service: <pod>.<service>.<namespace>.svc.<cluster domain>.
+func (s *Stack) PodHost(pod, headlessService string) string {
+	return pod + "." + s.ServiceHost(headlessService)
+}
+
+// External declares that an object the stack references lives outside it:
+// a Secret the user provides, the cluster's StorageClass, a ClusterRole.
+// kind is the object's kind (e.g. "StorageClass"); namespaced kinds are
+// looked up in the stack's namespace. reason is kept for the rendered
+// kustomization and for reviewers.
+func (s *Stack) External(kind, name, reason string) {
+	ref := ObjectRef{Kind: kind, Name: name}
+	if !isClusterScopedKind(kind) {
+		ref.Namespace = s.opts.Namespace
+	}
+	s.externals[ref] = reason
+}
+
+// ClusterScoped declares a CRD-backed kind whose CRD is not in the stack as
+// cluster-scoped, so the stack does not give its objects a namespace.
+func (s *Stack) ClusterScoped(gk schema.GroupKind) { s.crdScopes[gk] = true }
+
+func isClusterScopedKind(kind string) bool {
+	for gk := range clusterScoped {
+		if gk.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

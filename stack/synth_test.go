@@ -1,0 +1,262 @@
+package stack
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// trickyStrings are values a careless YAML writer corrupts: YAML 1.1
+// booleans and numbers, null words, indicators, and multi-line text with
+// trailing spaces, tabs and leading indentation.
+var trickyStrings = map[string]string{
+	"bool-on": "on", "bool-yes": "yes", "bool-No": "No", "bool-y": "y", "bool-OFF": "OFF",
+	"octal": "0777", "sexagesimal": "1:20", "underscored": "1_000", "float": "1.0", "exp": "12e3",
+	"hex": "0x1F", "inf": ".inf", "tilde": "~", "null": "null", "empty": "", "date": "2001-12-14",
+	"dash": "- x", "colon": "a: b", "hash": "#x", "star": "*ref", "leading-space": " lead",
+	"trailing-space": "trail ", "quote": `say "hi"`, "unicode": "zoné ✓",
+	"multi":            "line1\nline2\n",
+	"multi-no-newline": "line1\nline2",
+	"multi-trailing":   "line1 \nline2\n",
+	"multi-indented":   "  indented\nline2\n",
+	"multi-tab":        "tab\there\nline2\n\n",
+	"properties":       "process.roles=broker,controller\nnode.id=${ORDINAL}\nlisteners=PLAINTEXT://:9092\n",
+}
+
+func synthEcho(t *testing.T) (*Stack, *Output) {
+	t.Helper()
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	for k, v := range trickyStrings {
+		e.cm.Data["tricky-"+k] = v
+	}
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, out
+}
+
+// TestGolden compares the sample component's output with testdata/golden.
+// Run `go test ./stack -update` to rewrite them, then review the diff.
+func TestGolden(t *testing.T) {
+	_, out := synthEcho(t)
+	dir := filepath.Join("testdata", "golden")
+	if *update {
+		if err := Write(Target{Dir: dir, Output: out}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./stack -update` to create the golden files)", err)
+	}
+	if len(entries) != len(out.Files) {
+		t.Errorf("testdata/golden has %d files, synthesis %d", len(entries), len(out.Files))
+	}
+	for _, f := range out.Files {
+		want, err := os.ReadFile(filepath.Join(dir, f.Name))
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(f.Data), "\n")); d != "" {
+			t.Errorf("%s differs from testdata/golden (-golden +synth):\n%s\nrun `go test ./stack -update` and review the diff", f.Name, d)
+		}
+	}
+}
+
+// TestRoundTrip decodes every rendered document with the API machinery's
+// strict codec (what the API server uses: case-sensitive, unknown and
+// duplicate fields are errors) and checks it equals the object synthesized:
+// the YAML loses nothing and quotes what it must.
+func TestRoundTrip(t *testing.T) {
+	_, out := synthEcho(t)
+	codecs := serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+	dec := codecs.UniversalDeserializer()
+	i := 0
+	for _, f := range out.Files {
+		if f.Name == "kustomization.yaml" {
+			continue
+		}
+		for _, doc := range bytes.Split(f.Data, []byte("\n---\n"))[1:] {
+			got, _, err := dec.Decode(doc, nil, nil)
+			if err != nil {
+				t.Fatalf("%s: decoding document %d: %v\n%s", f.Name, i, err, doc)
+			}
+			want := out.Objects[i].Object
+			if !apiequality.Semantic.DeepEqual(got, want) {
+				t.Errorf("%s: %s does not round-trip:\n%s", f.Name, out.Objects[i].Ref, cmp.Diff(want, got))
+			}
+			i++
+		}
+	}
+	if i != len(out.Objects) {
+		t.Fatalf("decoded %d documents, synthesized %d objects", i, len(out.Objects))
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	_, first := synthEcho(t)
+	for n := 0; n < 10; n++ {
+		_, again := synthEcho(t)
+		if d := cmp.Diff(first.Files, again.Files); d != "" {
+			t.Fatalf("run %d differs:\n%s", n, d)
+		}
+	}
+}
+
+// TestSynthDoesNotMutate checks synthesis works on copies: the component's
+// objects keep the labels the constructor gave them, and a second Synth of
+// the same stack gives the same bytes.
+func TestSynthDoesNotMutate(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	before := e.sts.DeepCopy()
+	a, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !apiequality.Semantic.DeepEqual(before, e.sts) {
+		t.Fatalf("Synth changed the component's StatefulSet:\n%s", cmp.Diff(before, e.sts))
+	}
+	b, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(a.Files, b.Files); d != "" {
+		t.Fatalf("second Synth differs:\n%s", d)
+	}
+}
+
+func TestLayout(t *testing.T) {
+	s := newTestStack(t)
+	addEcho(t, s, "zeta")
+	addEcho(t, s, "alpha")
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range out.Files {
+		names = append(names, f.Name)
+	}
+	want := []string{"00-namespace.yaml", "01-zeta.yaml", "02-alpha.yaml", "kustomization.yaml"}
+	if d := cmp.Diff(want, names); d != "" {
+		t.Fatalf("files (-want +got):\n%s", d)
+	}
+	k := string(out.File("kustomization.yaml").Data)
+	if !strings.Contains(k, "resources:\n- 00-namespace.yaml\n- 01-zeta.yaml\n- 02-alpha.yaml\n") {
+		t.Errorf("kustomization does not list the files in order:\n%s", k)
+	}
+	if !strings.Contains(k, "demo/zeta-auth: password (random password, 32 characters)") {
+		t.Errorf("kustomization does not list the declared Secret:\n%s", k)
+	}
+	// Kind order inside a file.
+	var kinds []string
+	for _, o := range out.Objects {
+		if o.Component == "zeta" {
+			kinds = append(kinds, o.Ref.Kind+"/"+o.Ref.Name)
+		}
+	}
+	wantKinds := []string{"ConfigMap/zeta-config", "Service/zeta", "Service/zeta-headless", "PodDisruptionBudget/zeta", "StatefulSet/zeta"}
+	if d := cmp.Diff(wantKinds, kinds); d != "" {
+		t.Errorf("kind order (-want +got):\n%s", d)
+	}
+}
+
+func TestDependsOnOrdersFiles(t *testing.T) {
+	s := newTestStack(t)
+	app := addEcho(t, s, "app")
+	db := addEcho(t, s, "db")
+	app.c.DependsOn(db.c)
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Files[1].Name != "01-db.yaml" || out.Files[2].Name != "02-app.yaml" {
+		t.Fatalf("files: %s, %s; want db before app", out.Files[1].Name, out.Files[2].Name)
+	}
+	db.c.DependsOn(app.c)
+	if _, err := s.Synth(); err == nil || !strings.Contains(err.Error(), "dependency cycle: app -> db -> app") {
+		t.Fatalf("cycle: got %v", err)
+	}
+}
+
+func TestLabels(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	e.cm.Labels = map[string]string{LabelComponent: "config", "custom": "kept"}
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out.Objects {
+		l := o.Object.GetLabels()
+		for _, k := range []string{LabelName, LabelInstance, LabelComponent, LabelPartOf, LabelManagedBy} {
+			if l[k] == "" {
+				t.Errorf("%s has no label %s", o.Ref, k)
+			}
+		}
+		if o.Ref.Kind == "ConfigMap" && (l[LabelComponent] != "config" || l["custom"] != "kept" || l[LabelName] != "echo") {
+			t.Errorf("ConfigMap labels %v: the object's own labels must win and the rest be filled in", l)
+		}
+	}
+	for _, o := range out.Objects {
+		if o.Ref.Kind != "StatefulSet" {
+			continue
+		}
+		tmpl := o.Object.(*appsv1.StatefulSet)
+		if tmpl.Spec.Template.Labels[LabelVersion] != "1.2.3" || tmpl.Spec.Template.Labels[LabelPartOf] != "iotstack-test" {
+			t.Errorf("pod template labels %v lack the recommended labels", tmpl.Spec.Template.Labels)
+		}
+		if _, has := tmpl.Spec.VolumeClaimTemplates[0].Labels[LabelVersion]; has {
+			t.Errorf("volumeClaimTemplate labels %v carry the version: an upgrade would then change an immutable field", tmpl.Spec.VolumeClaimTemplates[0].Labels)
+		}
+	}
+}
+
+func TestSecretWithDataRejected(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	e.c.Add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "leak"}, StringData: map[string]string{"password": "hunter2"}})
+	_, err := s.Synth()
+	if err == nil || !strings.Contains(err.Error(), "echo: Secret/demo/leak: data: a Secret with data would put a credential into dist/") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestExternalsSatisfyReferences(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	e.sts.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = strPtr("gp3")
+	e.sts.Spec.Template.Spec.ServiceAccountName = "echo-sa"
+	_, err := s.Synth()
+	if err == nil {
+		t.Fatal("dangling StorageClass and ServiceAccount accepted")
+	}
+	s.External("StorageClass", "gp3", "provided by the EBS CSI driver")
+	s.External("ServiceAccount", "echo-sa", "created by the platform team")
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := string(out.File("kustomization.yaml").Data)
+	if !strings.Contains(k, "#   StorageClass.storage.k8s.io/gp3: provided by the EBS CSI driver") && !strings.Contains(k, "#   StorageClass/gp3: provided by the EBS CSI driver") {
+		t.Errorf("kustomization does not list the external:\n%s", k)
+	}
+}
+
+func strPtr(s string) *string { return &s }
