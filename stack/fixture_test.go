@@ -115,3 +115,5 @@ func addEcho(t testing.TB, s *Stack, name string) *echo {
 	c.Add(e.sts, e.client, e.headless, e.cm, PDB(name, sel, 0))
 	return e
 }
+
+func parseQuantity(s string) (resource.Quantity, error) { return resource.ParseQuantity(s) }

@@ -95,12 +95,8 @@ type ObjectRef struct {
 // String renders the reference as Kind/name or Kind/namespace/name, the
 // form used in every error message.
 func (r ObjectRef) String() string {
-	k := r.Kind
-	if r.Group != "" {
-		k = r.Kind + "." + r.Group
-	}
 	if r.Namespace == "" {
-		return k + "/" + r.Name
+		return r.Kind + "/" + r.Name
 	}
-	return k + "/" + r.Namespace + "/" + r.Name
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
 }

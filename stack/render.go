@@ -17,10 +17,13 @@ import (
 // strings a YAML 1.1 reader (kubectl, sigs.k8s.io/yaml) would take for a
 // bool, number or null are quoted.
 type renderer struct {
-	quote map[string]bool
+	quote   map[string]bool // plain string → must be quoted
+	literal map[string]bool // multi-line string → a literal block reads back exactly
 }
 
-func newRenderer() *renderer { return &renderer{quote: map[string]bool{}} }
+func newRenderer() *renderer {
+	return &renderer{quote: map[string]bool{}, literal: map[string]bool{}}
+}
 
 // file renders a component's objects as one multi-document YAML file.
 func (r *renderer) file(stack, component string, objs []*Rendered) ([]byte, error) {
@@ -162,7 +165,11 @@ func (r *renderer) str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 	switch {
 	case strings.Contains(s, "\n"):
-		n.Style = yaml.LiteralStyle
+		if r.literalSafe(s) {
+			n.Style = yaml.LiteralStyle
+		} else {
+			n.Style = yaml.DoubleQuotedStyle
+		}
 	case r.ambiguous(s):
 		n.Style = yaml.DoubleQuotedStyle
 	}
@@ -191,4 +198,26 @@ func (r *renderer) ambiguous(s string) bool {
 	q := err != nil || !isString || got != s
 	r.quote[s] = q
 	return q
+}
+
+// literalSafe reports whether s written as a literal block scalar reads
+// back as s with a YAML 1.1 parser. Most multi-line text does; lines made
+// of tabs and some whitespace patterns do not (go-yaml v2 rejects a tab
+// where it expects indentation), and those fall back to a double-quoted
+// scalar, which always round-trips.
+func (r *renderer) literalSafe(s string) bool {
+	if ok, seen := r.literal[s]; seen {
+		return ok
+	}
+	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "v"},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.LiteralStyle},
+	}}
+	ok := false
+	if out, err := yaml.Marshal(doc); err == nil {
+		var back map[string]string
+		ok = yaml2.Unmarshal(out, &back) == nil && back["v"] == s
+	}
+	r.literal[s] = ok
+	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -128,6 +129,15 @@ func (v *validator) run(all []*Rendered) {
 		case *corev1.Secret:
 			if len(o.Data) > 0 || len(o.StringData) > 0 {
 				v.addf(r, field.NewPath("data"), "a Secret with data would put a credential into dist/; declare it with Component.DeclareSecret and reference its keys instead")
+			}
+		case *corev1.ConfigMap:
+			for _, k := range sortedKeys(o.Data) {
+				if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+					v.addf(r, field.NewPath("data").Key(k), "not a valid ConfigMap key (%s)", joinOr(errs, ""))
+				}
+				if !utf8.ValidString(o.Data[k]) {
+					v.addf(r, field.NewPath("data").Key(k), "the value is not valid UTF-8; put binary content in binaryData")
+				}
 			}
 		case *corev1.Service:
 			v.service(r, o)
@@ -463,7 +473,11 @@ func (v *validator) handlerPort(r *Rendered, fld *field.Path, http *corev1.HTTPG
 		return
 	}
 	if port.Type == intstr.String && !own[port.StrVal] {
-		v.addf(r, fld, "named port %q is not a port of container %q (ports: %s)", port.StrVal, c.Name, strings.Join(sortedKeys(own), ", "))
+		have := "it has no named ports"
+		if len(own) > 0 {
+			have = "ports: " + strings.Join(sortedKeys(own), ", ")
+		}
+		v.addf(r, fld, "named port %q is not a port of container %q (%s)", port.StrVal, c.Name, have)
 	}
 }
 
