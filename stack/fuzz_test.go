@@ -3,8 +3,8 @@ package stack
 import (
 	"bytes"
 	"strings"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"

@@ -21,9 +21,9 @@ import (
 // field and what is wrong.
 func TestValidation(t *testing.T) {
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(s *Stack, e *echo)
-		want  string
+		want   string
 	}{
 		{"duplicate object across components", func(s *Stack, e *echo) {
 			other, _ := s.AddComponent("other", Meta{})
