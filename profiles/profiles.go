@@ -1,0 +1,132 @@
+// Package profiles is the registry of the stacks iotstack ships: small and
+// 100k (dojot v0.5.0's two Kubernetes environments) and minimal-3az
+// (ThingsBoard's three-zone cluster). A profile declares its Topology once
+// and composes component constructors into a stack.Stack; Synth and
+// WriteDist turn profiles into dist/<profile>/.
+//
+// The profiles start with their namespace and topology; the component
+// packages fill them in.
+package profiles
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/iotstack/iotstack/stack"
+)
+
+// Options tune a profile. The zero value builds the profile as documented.
+type Options struct {
+	// Namespace overrides the profile's namespace; a DNS-1123 label.
+	Namespace string
+}
+
+// Profile is a named, documented way to build a stack.
+type Profile struct {
+	// Name is the profile's name, also its dist/ directory and the stack
+	// name (app.kubernetes.io/instance).
+	Name string
+	// Description says what the profile is for, in one line.
+	Description string
+	// Source names the document the profile reproduces.
+	Source string
+
+	build func(Options) (*stack.Stack, error)
+}
+
+// Build builds the profile's stack.
+func (p Profile) Build(opts Options) (*stack.Stack, error) {
+	s, err := p.build(opts)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return s, nil
+}
+
+var registry = map[string]Profile{}
+
+func register(p Profile) { registry[p.Name] = p }
+
+// Names returns the names of all profiles, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Get returns the named profile, or an error listing the known ones.
+func Get(name string) (Profile, error) {
+	p, ok := registry[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown profile %q; known profiles: %s (or all)", name, strings.Join(Names(), ", "))
+	}
+	return p, nil
+}
+
+// Resolve turns a command-line argument into profile names. It accepts
+// the design card's form "profile=100k", the bare name "100k", and "all"
+// (in either form) for every profile.
+func Resolve(arg string) ([]string, error) {
+	name := strings.TrimSpace(arg)
+	if v, ok := strings.CutPrefix(name, "profile="); ok {
+		name = v
+	} else if strings.Contains(name, "=") {
+		key, _, _ := strings.Cut(name, "=")
+		return nil, fmt.Errorf("unknown argument %q: the only key is profile (profile=NAME); known profiles: %s (or all)", key, strings.Join(Names(), ", "))
+	}
+	if name == "" {
+		return nil, fmt.Errorf("no profile given; use profile=NAME with one of: %s (or all)", strings.Join(Names(), ", "))
+	}
+	if name == "all" {
+		return Names(), nil
+	}
+	if _, err := Get(name); err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
+}
+
+// Synth builds and synthesizes the named profiles with opts. It returns
+// every output or the first error; nothing is written.
+func Synth(opts Options, names ...string) ([]*stack.Output, error) {
+	outs := make([]*stack.Output, 0, len(names))
+	for _, n := range names {
+		p, err := Get(n)
+		if err != nil {
+			return nil, err
+		}
+		s, err := p.Build(opts)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.Synth()
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", n, err)
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// WriteDist synthesizes the named profiles with default options and
+// replaces root/<profile>/ for each. Every profile is synthesized before
+// anything is written, so an error in one leaves all of root untouched.
+func WriteDist(root string, names ...string) ([]*stack.Output, error) {
+	outs, err := Synth(Options{}, names...)
+	if err != nil {
+		return nil, err
+	}
+	targets := make([]stack.Target, len(outs))
+	for i, out := range outs {
+		targets[i] = stack.Target{Dir: filepath.Join(root, names[i]), Output: out}
+	}
+	if err := stack.Write(targets...); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
