@@ -26,7 +26,10 @@ func FuzzConfigMapValue(f *testing.F) {
 			t.Fatal(err)
 		}
 		c, _ := s.AddComponent("cfg", Meta{})
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"value": value}}
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "cfg", Annotations: map[string]string{"example.org/note": value}},
+			Data:       map[string]string{"value": value},
+		}
 		c.Add(cm)
 		out, err := s.Synth()
 		if !utf8.ValidString(value) {
@@ -44,7 +47,8 @@ func FuzzConfigMapValue(f *testing.F) {
 		if err != nil {
 			t.Fatalf("value %q: decoding: %v\n%s", value, err, doc)
 		}
-		if !apiequality.Semantic.DeepEqual(got.(*corev1.ConfigMap).Data, out.Objects[1].Object.(*corev1.ConfigMap).Data) {
+		gotCM, want := got.(*corev1.ConfigMap), out.Objects[1].Object.(*corev1.ConfigMap)
+		if !apiequality.Semantic.DeepEqual(gotCM.Data, want.Data) || gotCM.Annotations["example.org/note"] != value {
 			t.Fatalf("value %q did not round-trip:\n%s", value, doc)
 		}
 	})

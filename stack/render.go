@@ -6,24 +6,28 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	yaml2 "go.yaml.in/yaml/v2"
-	yaml "go.yaml.in/yaml/v3"
+	yaml3 "go.yaml.in/yaml/v3"
 )
 
-// renderer turns objects into YAML. It is deterministic: keys are sorted
-// (apiVersion, kind, metadata first; then name and namespace; then
-// alphabetically), multi-line strings become literal block scalars, and
-// strings a YAML 1.1 reader (kubectl, sigs.k8s.io/yaml) would take for a
-// bool, number or null are quoted.
-type renderer struct {
-	quote   map[string]bool // plain string → must be quoted
-	literal map[string]bool // multi-line string → a literal block reads back exactly
-}
+// renderer turns objects into YAML. The output is deterministic and
+// conservative: keys sorted (apiVersion, kind, metadata first, then name
+// and namespace, then alphabetically), block style with compact sequences
+// as kubectl writes them, multi-line strings as literal block scalars, and
+// every string that a YAML 1.1 reader (kubectl, sigs.k8s.io/yaml) or a YAML
+// 1.2 reader could take for anything but that string double-quoted
+// (cdk8s#172: on/yes/no, 0777, 1:20, dates).
+//
+// It writes YAML itself rather than through go-yaml's emitter: the data is
+// only maps, lists, strings, numbers and booleans from encoding/json, and
+// the emitter's event queue made rendering allocation-bound.
+type renderer struct{}
 
-func newRenderer() *renderer {
-	return &renderer{quote: map[string]bool{}, literal: map[string]bool{}}
-}
+func newRenderer() *renderer { return &renderer{} }
 
 // file renders a component's objects as one multi-document YAML file.
 func (r *renderer) file(stack, component string, objs []*Rendered) ([]byte, error) {
@@ -49,17 +53,14 @@ func (r *renderer) object(b *bytes.Buffer, obj Object) error {
 	if err := dec.Decode(&tree); err != nil {
 		return err
 	}
-	if m, ok := tree.(map[string]any); ok {
-		delete(m, "status") // manifests carry desired state only
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return fmt.Errorf("object does not encode to a JSON object")
 	}
-	tree, _ = prune(tree, "")
-	enc := yaml.NewEncoder(b)
-	enc.SetIndent(2)
-	enc.CompactSeqIndent()
-	if err := enc.Encode(r.node(tree, 0)); err != nil {
-		return err
-	}
-	return enc.Close()
+	delete(m, "status") // manifests carry desired state only
+	prune(m, "")
+	writeMap(b, m, 0, 0, false)
+	return nil
 }
 
 // emptyNoise names the keys whose empty map is encoding noise, not
@@ -119,105 +120,257 @@ func keyRank(k string, depth int) int {
 	return 5
 }
 
-func (r *renderer) node(v any, depth int) *yaml.Node {
+func sortedMapKeys(m map[string]any, depth int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ri, rj := keyRank(keys[i], depth), keyRank(keys[j], depth)
+		if ri != rj {
+			return ri < rj
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+func indent(b *bytes.Buffer, n int) {
+	for i := 0; i < n; i++ {
+		b.WriteByte(' ')
+	}
+}
+
+// writeMap writes a non-empty mapping at column ind. inline means the
+// first key continues a line already started ("- " of a sequence item).
+func writeMap(b *bytes.Buffer, m map[string]any, ind, depth int, inline bool) {
+	for i, k := range sortedMapKeys(m, depth) {
+		if i > 0 || !inline {
+			indent(b, ind)
+		}
+		writeScalar(b, k, ind, true)
+		b.WriteByte(':')
+		writeValue(b, m[k], ind, depth+1, false)
+	}
+}
+
+// writeValue writes v after "key:" (seq false) or after "-" (seq true),
+// where the parent sits at column ind.
+func writeValue(b *bytes.Buffer, v any, ind, depth int, seq bool) {
 	switch t := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
+		if len(t) == 0 {
+			b.WriteString(" {}\n")
+			return
 		}
-		sort.Slice(keys, func(i, j int) bool {
-			ri, rj := keyRank(keys[i], depth), keyRank(keys[j], depth)
-			if ri != rj {
-				return ri < rj
-			}
-			return keys[i] < keys[j]
-		})
-		n := &yaml.Node{Kind: yaml.MappingNode}
-		for _, k := range keys {
-			n.Content = append(n.Content, r.str(k), r.node(t[k], depth+1))
+		if seq {
+			b.WriteByte(' ')
+			writeMap(b, t, ind+2, depth, true)
+			return
 		}
-		return n
+		b.WriteByte('\n')
+		writeMap(b, t, ind+2, depth, false)
 	case []any:
-		n := &yaml.Node{Kind: yaml.SequenceNode}
-		for _, e := range t {
-			n.Content = append(n.Content, r.node(e, depth+1))
+		if len(t) == 0 {
+			b.WriteString(" []\n")
+			return
 		}
-		return n
+		if seq {
+			b.WriteByte(' ')
+			writeSeq(b, t, ind+2, depth, true)
+			return
+		}
+		b.WriteByte('\n')
+		writeSeq(b, t, ind, depth, false) // compact: "- " at the key's column
+	default:
+		b.WriteByte(' ')
+		writeScalar(b, v, ind+2, false)
+		b.WriteByte('\n')
+	}
+}
+
+func writeSeq(b *bytes.Buffer, s []any, ind, depth int, inline bool) {
+	for i, item := range s {
+		if i > 0 || !inline {
+			indent(b, ind)
+		}
+		b.WriteByte('-')
+		writeValue(b, item, ind, depth, true)
+	}
+}
+
+// writeScalar writes a string, number or boolean. blockInd is the column
+// of a literal block's content.
+func writeScalar(b *bytes.Buffer, v any, blockInd int, key bool) {
+	switch t := v.(type) {
 	case string:
-		return r.str(t)
+		switch {
+		case !key && strings.Contains(t, "\n") && literalSafe(t):
+			writeLiteral(b, t, blockInd)
+		case plainSafe(t, key):
+			b.WriteString(t)
+		default:
+			writeQuoted(b, t)
+		}
 	case json.Number:
-		tag := "!!int"
-		if strings.ContainsAny(string(t), ".eE") {
-			tag = "!!float"
-		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(t)}
+		b.WriteString(string(t))
 	case bool:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(t)}
-	case nil:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
-	}
-	// json.Decoder produces only the types above.
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(v)}
-}
-
-func (r *renderer) str(s string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	switch {
-	case strings.Contains(s, "\n"):
-		if r.literalSafe(s) {
-			n.Style = yaml.LiteralStyle
+		if t {
+			b.WriteString("true")
 		} else {
-			n.Style = yaml.DoubleQuotedStyle
+			b.WriteString("false")
 		}
-	case r.ambiguous(s):
-		n.Style = yaml.DoubleQuotedStyle
+	case nil:
+		b.WriteString("null")
+	default:
+		// encoding/json produces only the types above.
+		writeQuoted(b, fmt.Sprint(t))
 	}
-	return n
 }
 
-// ambiguous reports whether a plain s would be read back by a YAML 1.1
-// parser as something other than the string s: yes/no/on/off, 0777, 1:20,
-// 1_000, ~ and the like. go-yaml v3 already quotes what YAML 1.2 would
-// misread, but kubectl and sigs.k8s.io/yaml still read YAML 1.1 (cdk8s#172).
-func (r *renderer) ambiguous(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false // v3 quotes the empty string; long strings are not scalars of another type
+// writeLiteral writes s as a literal block scalar whose chomping
+// indicator keeps its trailing newlines exactly: "|-" for none, "|" for
+// one, "|+" for more. The caller ends the last line.
+func writeLiteral(b *bytes.Buffer, s string, ind int) {
+	switch {
+	case !strings.HasSuffix(s, "\n"):
+		b.WriteString("|-")
+	case strings.HasSuffix(s, "\n\n"):
+		b.WriteString("|+")
+	default:
+		b.WriteString("|")
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		b.WriteByte('\n')
+		if line != "" {
+			indent(b, ind)
+			b.WriteString(line)
+		}
+	}
+}
+
+// literalSafe reports whether s can be a literal block scalar that every
+// YAML reader reads back exactly: printable text without carriage returns,
+// tabs at the start of a line, trailing blanks, or a first line that
+// starts with a space (which would need an indentation indicator).
+func literalSafe(s string) bool {
+	if !utf8.ValidString(s) || s[0] == ' ' || s[0] == '\n' {
+		return false
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if line == "" {
+			continue
+		}
+		if line[0] == '\t' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t' {
+			return false
+		}
+		for _, c := range line {
+			if c != '\t' && (!unicode.IsPrint(c) || c == '\uFEFF') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// plainSafe reports whether s can be written without quotes: printable,
+// not starting with an indicator or a blank, without ": " or " #", not
+// ending in ":" or a blank, and read back as the same string (see
+// resolvesToString).
+func plainSafe(s string, key bool) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '-':
+		if len(s) == 1 || s[1] == ' ' || strings.HasPrefix(s, "---") {
+			return false
+		}
+	case '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', ' ', '\t', '<', '=', '~':
+		return false
+	}
+	if last := s[len(s)-1]; last == ' ' || last == ':' || last == '\t' {
+		return false
+	}
+	if strings.Contains(s, ": ") || strings.Contains(s, " #") {
+		return false
+	}
+	if key && strings.ContainsAny(s, "{}[],") {
+		return false
+	}
+	if c := s[0]; (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') && strings.Contains(s, ":") {
+		return false // YAML 1.1 base-60 numbers (1:20 is 80 to PyYAML)
 	}
 	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.ContainsRune("+-._:~=<", c)) {
+		if c == '\t' || !unicode.IsPrint(c) || c == '\uFEFF' {
 			return false
 		}
 	}
-	if q, ok := r.quote[s]; ok {
-		return q
-	}
-	var v any
-	err := yaml2.Unmarshal([]byte(s), &v)
-	got, isString := v.(string)
-	q := err != nil || !isString || got != s
-	r.quote[s] = q
-	return q
+	return resolvesToString(s)
 }
 
-// literalSafe reports whether s written as a literal block scalar reads
-// back as s with a YAML 1.1 parser. Most multi-line text does; lines made
-// of tabs and some whitespace patterns do not (go-yaml v2 rejects a tab
-// where it expects indentation), and those fall back to a double-quoted
-// scalar, which always round-trips.
-func (r *renderer) literalSafe(s string) bool {
-	if ok, seen := r.literal[s]; seen {
-		return ok
+// resolveCache memoizes resolvesToString; the answer depends only on s.
+var resolveCache sync.Map
+
+// resolvesToString reports whether a plain s reads back as the string s
+// in both YAML 1.1 (go-yaml v2, what kubectl uses) and YAML 1.2 (go-yaml
+// v3). Strings starting with a letter are strings unless they are one of
+// the YAML 1.1 boolean or null words; the others ask both parsers.
+func resolvesToString(s string) bool {
+	if c := s[0]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+		return !yaml11Words[s]
 	}
-	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "v"},
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.LiteralStyle},
-	}}
-	ok := false
-	if out, err := yaml.Marshal(doc); err == nil {
-		var back map[string]string
-		ok = yaml2.Unmarshal(out, &back) == nil && back["v"] == s
+	if v, ok := resolveCache.Load(s); ok {
+		return v.(bool)
 	}
-	r.literal[s] = ok
+	var v2, v3 any
+	ok := yaml2.Unmarshal([]byte(s), &v2) == nil && yaml3.Unmarshal([]byte(s), &v3) == nil
+	if ok {
+		s2, ok2 := v2.(string)
+		s3, ok3 := v3.(string)
+		ok = ok2 && ok3 && s2 == s && s3 == s
+	}
+	resolveCache.Store(s, ok)
 	return ok
+}
+
+// yaml11Words are the YAML 1.1 booleans and nulls that start with a letter
+// (yaml.org/type/bool.html, yaml.org/type/null.html).
+var yaml11Words = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{"y", "yes", "n", "no", "true", "false", "on", "off", "null"} {
+		m[w] = true
+		m[strings.ToUpper(w)] = true
+		m[strings.ToUpper(w[:1])+w[1:]] = true
+	}
+	return m
+}()
+
+// writeQuoted writes s as a double-quoted scalar; the escapes used are
+// common to YAML 1.1 and 1.2.
+func writeQuoted(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	for _, c := range s {
+		switch c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if unicode.IsPrint(c) && c != '\uFEFF' {
+				b.WriteRune(c)
+			} else if c <= 0xFFFF {
+				fmt.Fprintf(b, `\u%04X`, c)
+			} else {
+				fmt.Fprintf(b, `\U%08X`, c)
+			}
+		}
+	}
+	b.WriteByte('"')
 }

@@ -32,6 +32,7 @@ type validator struct {
 	cmKeys     map[ObjectRef]map[string]bool // ConfigMap data keys
 	secretKeys map[ObjectRef]map[string]bool // declared Secret keys
 	services   map[ObjectRef]*corev1.Service // Services by kind/namespace/name
+	goodLabels map[[2]string]bool            // label key/value pairs already found valid
 	templates  []podTemplate
 }
 
@@ -265,7 +266,19 @@ func (v *validator) metadata(r *Rendered) {
 }
 
 func (v *validator) labels(r *Rendered, fld *field.Path, l map[string]string) {
+	if v.goodLabels == nil {
+		v.goodLabels = map[[2]string]bool{}
+	}
 	for _, k := range sortedKeys(l) {
+		// The same few labels repeat on every object; the regular
+		// expressions behind the checks dominate validation otherwise.
+		if v.goodLabels[[2]string{k, l[k]}] {
+			continue
+		}
+		if len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(l[k])) == 0 {
+			v.goodLabels[[2]string{k, l[k]}] = true
+			continue
+		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			v.addf(r, fld.Key(k), "not a qualified label key (%s)", joinOr(errs, ""))
 		}
