@@ -2,14 +2,12 @@ package profiles
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
 )
 
 var update = flag.Bool("update", false, "rewrite dist/ from the profiles (same as `go tool mage synth profile=all`)")
@@ -31,44 +29,9 @@ func TestDist(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareDir(t, filepath.Join(distRoot, name), outs[0])
+			stacktest.Golden(t, filepath.Join(distRoot, name), outs[0], false,
+				"if the change is intended, run `go tool mage synth profile=all` (or `go test ./profiles -update`) and review `git diff dist/`")
 		})
-	}
-}
-
-const howToUpdate = "if the change is intended, run `go tool mage synth profile=all` (or `go test ./profiles -update`) and review `git diff dist/`"
-
-func compareDir(t *testing.T, dir string, out *stack.Output) {
-	t.Helper()
-	onDisk := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			rel, _ := filepath.Rel(dir, p)
-			b, err := os.ReadFile(p)
-			onDisk[filepath.ToSlash(rel)] = b
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("reading %s: %v; %s", dir, err, howToUpdate)
-	}
-	for _, f := range out.Files {
-		want, ok := onDisk[f.Name]
-		if !ok {
-			t.Errorf("%s/%s is synthesized but not in dist; %s", dir, f.Name, howToUpdate)
-			continue
-		}
-		delete(onDisk, f.Name)
-		if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(f.Data), "\n")); d != "" {
-			t.Errorf("%s/%s differs from synthesis (-dist +synth):\n%s\n%s", dir, f.Name, d, howToUpdate)
-		}
-	}
-	for name := range onDisk {
-		t.Errorf("%s/%s is in dist but no longer synthesized; %s", dir, name, howToUpdate)
 	}
 }
 
