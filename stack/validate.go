@@ -74,8 +74,8 @@ func (v *validator) err() error {
 }
 
 func describe(obj Object) string {
-	if obj == nil {
-		return "<nil>"
+	if isNil(obj) {
+		return fmt.Sprintf("%T(nil)", obj)
 	}
 	return fmt.Sprintf("%T %q", obj, obj.GetName())
 }

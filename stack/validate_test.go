@@ -113,6 +113,10 @@ func TestValidation(t *testing.T) {
 		{"type outside the scheme", func(s *Stack, e *echo) {
 			e.c.Add(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "x"}})
 		}, `is not a known Kubernetes API type (use *unstructured.Unstructured for CRD kinds)`},
+		{"typed nil object", func(s *Stack, e *echo) {
+			var d *appsv1.Deployment
+			e.c.Add(d, nil)
+		}, `echo: *v1.Deployment(nil): nil object`},
 		{"unstructured without kind", func(s *Stack, e *echo) {
 			u := &unstructured.Unstructured{Object: map[string]any{}}
 			u.SetName("cr")
