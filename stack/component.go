@@ -45,9 +45,9 @@ func (s *Stack) AddComponent(name string, meta Meta) (*Component, error) {
 	if meta.Role == "" {
 		meta.Role = meta.App
 	}
-	for field, v := range map[string]string{"app": meta.App, "role": meta.Role, "version": meta.Version} {
-		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-			return nil, fmt.Errorf("stack %s: component %s: meta.%s: %q is not a valid label value (%s)", s.opts.Name, name, field, v, joinOr(errs, ""))
+	for _, f := range []struct{ field, value string }{{"app", meta.App}, {"role", meta.Role}, {"version", meta.Version}} {
+		if errs := validation.IsValidLabelValue(f.value); len(errs) > 0 {
+			return nil, fmt.Errorf("stack %s: component %s: meta.%s: %q is not a valid label value (%s)", s.opts.Name, name, f.field, f.value, joinOr(errs, ""))
 		}
 	}
 	c := &Component{stack: s, name: name, meta: meta}

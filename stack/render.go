@@ -320,13 +320,10 @@ func resolvesToString(s string) bool {
 	if c := s[0]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
 		return !yaml11Words[s]
 	}
-	// Numbers, booleans, nulls and timestamps are short and made of these
+	// Numbers, booleans, nulls and timestamps are made of these
 	// characters; anything else is a string. The filter also keeps
 	// arbitrary text (anchors, aliases, flow collections) away from the
 	// parsers below.
-	if len(s) > 64 {
-		return true
-	}
 	for _, c := range s {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.ContainsRune("+-._:~=< ", c)) {
 			return true

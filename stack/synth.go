@@ -68,12 +68,13 @@ func (s *Stack) Synth() (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", s.opts.Name, err)
 	}
+	scopes := s.scopes()
 	v := &validator{stack: s}
 	var all []*Rendered
 	perComp := make([][]*Rendered, len(comps))
 	for i, c := range comps {
 		for _, obj := range c.objects {
-			r, err := s.prepare(c, obj)
+			r, err := s.prepare(c, obj, scopes)
 			if err != nil {
 				v.add(c.name, describe(obj), "", "%s", err.Error())
 				continue
@@ -117,7 +118,8 @@ func (s *Stack) Synth() (*Output, error) {
 }
 
 // prepare copies obj and fills in its kind, namespace and labels.
-func (s *Stack) prepare(c *Component, obj Object) (*Rendered, error) {
+// clusterKinds are the custom kinds known to be cluster-scoped.
+func (s *Stack) prepare(c *Component, obj Object, clusterKinds map[schema.GroupKind]bool) (*Rendered, error) {
 	if isNil(obj) {
 		return nil, fmt.Errorf("nil object")
 	}
@@ -130,7 +132,7 @@ func (s *Stack) prepare(c *Component, obj Object) (*Rendered, error) {
 		return nil, fmt.Errorf("type %T does not deep-copy to an object", obj)
 	}
 	cp.GetObjectKind().SetGroupVersionKind(gvk)
-	if s.isClusterScoped(gvk.GroupKind()) {
+	if clusterScoped[gvk.GroupKind()] || clusterKinds[gvk.GroupKind()] {
 		if cp.GetNamespace() != "" {
 			return nil, fmt.Errorf("%s is cluster-scoped but has namespace %q", gvk.Kind, cp.GetNamespace())
 		}
@@ -191,11 +193,14 @@ func (c *Component) labelTemplates(obj Object) {
 	}
 }
 
-func (s *Stack) isClusterScoped(gk schema.GroupKind) bool {
-	if clusterScoped[gk] || s.crdScopes[gk] {
-		return true
+// scopes returns the custom kinds that are cluster-scoped: those declared
+// with ClusterScoped and those whose CRD in the stack says spec.scope
+// Cluster.
+func (s *Stack) scopes() map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	for gk := range s.crdScopes {
+		out[gk] = true
 	}
-	// A CRD in the stack declares its kind's scope.
 	for _, c := range s.components {
 		for _, o := range c.objects {
 			u, ok := o.(*unstructured.Unstructured)
@@ -204,13 +209,12 @@ func (s *Stack) isClusterScoped(gk schema.GroupKind) bool {
 			}
 			group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
 			kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
-			scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
-			if group == gk.Group && kind == gk.Kind {
-				return scope == "Cluster"
+			if scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope"); scope == "Cluster" {
+				out[schema.GroupKind{Group: group, Kind: kind}] = true
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // kustomization renders kustomization.yaml: the files in apply order, and

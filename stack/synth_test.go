@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 )
 
@@ -260,3 +261,38 @@ func TestExternalsSatisfyReferences(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+func TestCustomResources(t *testing.T) {
+	s := newTestStack(t)
+	c, _ := s.AddComponent("ops", Meta{})
+	crd := func(kind, scope string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": strings.ToLower(kind) + "s.example.org"},
+			"spec": map[string]any{"group": "example.org", "scope": scope,
+				"names": map[string]any{"kind": kind, "plural": strings.ToLower(kind) + "s"}},
+		}}
+		return u
+	}
+	cr := func(kind string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.org/v1", "kind": kind, "spec": map[string]any{"size": int64(3)}}}
+		u.SetName("one")
+		return u
+	}
+	c.Add(cr("Fleet"), cr("Broker"), crd("Fleet", "Cluster"), crd("Broker", "Namespaced"))
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range out.Objects[1:] {
+		got = append(got, o.Ref.String())
+	}
+	want := []string{
+		"CustomResourceDefinition/brokers.example.org", "CustomResourceDefinition/fleets.example.org",
+		"Broker/demo/one", "Fleet/one",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("CRDs first, then custom resources with their scope (-want +got):\n%s", d)
+	}
+}
