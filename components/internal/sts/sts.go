@@ -1,0 +1,140 @@
+// Package sts builds the shape the stateful components share: a
+// StatefulSet with its headless and client Services and its
+// PodDisruptionBudget, placed through the stack's Topology, restricted,
+// with claims retained on delete and scale-down.
+package sts
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/stack"
+)
+
+// Spec describes one stateful workload.
+type Spec struct {
+	// Name is the StatefulSet's name; pods are <Name>-<ordinal>.
+	Name string
+	// Service is the headless Service that gives the pods DNS names; it is
+	// created when Ports is not empty. Several StatefulSets may share one.
+	Service string
+	// Replicas is the number of pods.
+	Replicas int32
+	// Parallel starts and stops pods together instead of one by one.
+	Parallel bool
+	// Selector selects exactly this workload's pods.
+	Selector map[string]string
+	// Placement places the pods.
+	Placement stack.Placement
+	// Security is the pods' identity.
+	Security stack.PodSecurity
+	// GracePeriod is terminationGracePeriodSeconds.
+	GracePeriod int64
+	// PodAnnotations go on the pod template (scrape annotations).
+	PodAnnotations map[string]string
+	// InitContainers, Containers and Volumes make the pod.
+	InitContainers []corev1.Container
+	Containers     []corev1.Container
+	Volumes        []corev1.Volume
+	// Claims are the volumeClaimTemplates.
+	Claims []corev1.PersistentVolumeClaim
+}
+
+// StatefulSet builds the StatefulSet of spec.
+func StatefulSet(topo stack.Topology, spec Spec) (*appsv1.StatefulSet, error) {
+	pod := corev1.PodSpec{
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		SecurityContext:               stack.RestrictedPodSecurityContext(spec.Security),
+		TerminationGracePeriodSeconds: ptr.To(spec.GracePeriod),
+		InitContainers:                spec.InitContainers,
+		Containers:                    spec.Containers,
+		Volumes:                       spec.Volumes,
+	}
+	if err := topo.Place(&pod, spec.Selector, spec.Placement); err != nil {
+		return nil, fmt.Errorf("placement: %w", err)
+	}
+	policy := appsv1.OrderedReadyPodManagement
+	if spec.Parallel {
+		policy = appsv1.ParallelPodManagement
+	}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.Name},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:            ptr.To(spec.Replicas),
+			ServiceName:         spec.Service,
+			PodManagementPolicy: policy,
+			Selector:            &metav1.LabelSelector{MatchLabels: spec.Selector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: spec.Selector, Annotations: spec.PodAnnotations},
+				Spec:       pod,
+			},
+			VolumeClaimTemplates: spec.Claims,
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+			},
+		},
+	}, nil
+}
+
+// Headless returns the headless Service that gives pods matching selector
+// their DNS names, published before the pods are ready so peers can find
+// each other while they form a quorum.
+func Headless(name string, selector map[string]string, ports []corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			PublishNotReadyAddresses: true,
+			Selector:                 selector,
+			Ports:                    ports,
+		},
+	}
+}
+
+// Client returns a ClusterIP Service over the ready pods matching selector.
+func Client(name string, selector map[string]string, ports []corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: ports},
+	}
+}
+
+// ScrapeAnnotations are the conventional Prometheus scrape annotations for
+// a metrics port and path.
+func ScrapeAnnotations(port int32, path string) map[string]string {
+	return map[string]string{
+		"prometheus.io/scrape": "true",
+		"prometheus.io/port":   fmt.Sprint(port),
+		"prometheus.io/path":   path,
+	}
+}
+
+// ScriptVolume returns a volume mounting the ConfigMap's keys as
+// executable files.
+func ScriptVolume(name, configMap string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: configMap},
+		DefaultMode:          ptr.To(int32(0o555)),
+	}}}
+}
+
+// EmptyDir returns a scratch volume, for writable paths under a read-only
+// root filesystem.
+func EmptyDir(name string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+}
+
+// PodEnv returns the downward-API variables every component script uses:
+// POD_NAME, POD_NAMESPACE and POD_IP.
+func PodEnv() []corev1.EnvVar {
+	field := func(name, path string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	return []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_IP", "status.podIP")}
+}
