@@ -25,7 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -181,17 +180,16 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkFits(s.Topology(), cfg); err != nil {
+	if err := sts.HostsFit(s.Topology(), "zookeeper", cfg.Pool, cfg.Replicas); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "zookeeper", Role: "coordination", Version: tag(cfg.Image)})
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "zookeeper", Role: "coordination", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}
 	headless := cfg.Name + "-headless"
 	var servers, quorum []string
-	for i := int32(0); i < cfg.Replicas; i++ {
-		host := s.PodHost(fmt.Sprintf("%s-%d", cfg.Name, i), headless)
+	for i, host := range sts.Hosts(s, cfg.Name, headless, cfg.Replicas) {
 		servers = append(servers, fmt.Sprintf("%s:%d", host, ClientPort))
 		quorum = append(quorum, fmt.Sprintf("server.%d=%s:%d:%d;%d", i+1, host, FollowerPort, ElectionPort, ClientPort))
 	}
@@ -243,9 +241,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: %w", err)
 	}
-	port := func(name string, p int32) corev1.ServicePort {
-		return corev1.ServicePort{Name: name, Port: p, TargetPort: intstr.FromString(name)}
-	}
+	port := sts.Port
 	c.Add(scripts,
 		sts.Headless(headless, sel, []corev1.ServicePort{port("client", ClientPort), port("follower", FollowerPort), port("election", ElectionPort), port("metrics", MetricsPort)}),
 		sts.Client(cfg.Name, sel, []corev1.ServicePort{port("client", ClientPort)}),
@@ -253,32 +249,4 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		set,
 	)
 	return &Handle{Component: c, Service: cfg.Name, Port: ClientPort, Servers: servers}, nil
-}
-
-// checkFits rejects more servers than the pool has hosts: with one server
-// per host the rest would stay Pending.
-func checkFits(topo stack.Topology, cfg Config) error {
-	hosts := 0
-	if cfg.Pool == "" {
-		for _, p := range topo.Pools {
-			hosts += p.Nodes(topo)
-		}
-	} else {
-		p, err := topo.Pool(cfg.Pool)
-		if err != nil {
-			return fmt.Errorf("zookeeper: pool: %w", err)
-		}
-		hosts = p.Nodes(topo)
-	}
-	if int(cfg.Replicas) > hosts {
-		return fmt.Errorf("zookeeper: replicas %d exceed the %d nodes available; with one server per host the rest could never be scheduled", cfg.Replicas, hosts)
-	}
-	return nil
-}
-
-func tag(image string) string {
-	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
-		return image[i+1:]
-	}
-	return ""
 }

@@ -92,7 +92,7 @@ func TestValidation(t *testing.T) {
 		{"bad storage class", Config{Data: stack.Storage{Size: resource.MustParse("1Gi"), Class: "Fast_SSD"}}, `zookeeper.data.class: "Fast_SSD" is not a valid StorageClass name`},
 		{"tick too small", Config{TickTime: 5}, "zookeeper: tickTime 5; allowed 100 to 60000"},
 		{"snap retain too small", Config{SnapRetainCount: 2}, "zookeeper: snapRetainCount 2; allowed 3 to 1000"},
-		{"more servers than hosts", Config{Replicas: 5}, "zookeeper: replicas 5 exceed the 3 nodes available; with one server per host"},
+		{"more servers than hosts", Config{Replicas: 5}, "zookeeper: replicas 5 exceed the 3 nodes available; with one per host"},
 		{"unknown pool", Config{Pool: "db"}, `zookeeper: pool: topology: no node pool "db"`},
 	}
 	for _, tc := range cases {
@@ -145,4 +145,9 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("accepted Config %+v does not synthesize: %v", cfg, err)
 		}
 	})
+}
+
+func TestScriptsParse(t *testing.T) {
+	_, out := synth(t, Config{})
+	stacktest.CheckScripts(t, out)
 }

@@ -6,10 +6,12 @@ package sts
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/stack"
@@ -137,4 +139,49 @@ func PodEnv() []corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
 	return []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_IP", "status.podIP")}
+}
+
+// Port returns a Service port that targets the container port of the same
+// name.
+func Port(name string, port int32) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromString(name)}
+}
+
+// Hosts returns the per-pod host names of a StatefulSet behind its
+// headless Service, in ordinal order.
+func Hosts(s *stack.Stack, name, headless string, replicas int32) []string {
+	out := make([]string, replicas)
+	for i := range out {
+		out[i] = s.PodHost(fmt.Sprintf("%s-%d", name, i), headless)
+	}
+	return out
+}
+
+// HostsFit rejects more one-per-host replicas than the pool (or, with no
+// pool, the whole topology) has nodes: the rest would stay Pending.
+func HostsFit(topo stack.Topology, component, pool string, replicas int32) error {
+	hosts := 0
+	if pool == "" {
+		for _, p := range topo.Pools {
+			hosts += p.Nodes(topo)
+		}
+	} else {
+		p, err := topo.Pool(pool)
+		if err != nil {
+			return fmt.Errorf("%s: pool: %w", component, err)
+		}
+		hosts = p.Nodes(topo)
+	}
+	if int(replicas) > hosts {
+		return fmt.Errorf("%s: replicas %d exceed the %d nodes available; with one per host the rest could never be scheduled", component, replicas, hosts)
+	}
+	return nil
+}
+
+// Tag returns the tag of an image reference, or "" when it has none.
+func Tag(image string) string {
+	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
+		return image[i+1:]
+	}
+	return ""
 }
