@@ -1,0 +1,175 @@
+package kafka
+
+import (
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden")
+
+func synth(t *testing.T, cfg Config) (*Handle, *stack.Output) {
+	t.Helper()
+	s := stacktest.NewStack(t, stacktest.ThreeZones())
+	h, err := New(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, out
+}
+
+func TestGolden(t *testing.T) {
+	_, out := synth(t, Config{Pool: "main"})
+	stacktest.Golden(t, filepath.Join("testdata", "golden"), out, *update, "run `go test ./components/kafka -update` and review the diff")
+}
+
+func TestHandle(t *testing.T) {
+	h, out := synth(t, Config{})
+	want := "kafka-0.kafka-headless.iot.svc.cluster.local:9092,kafka-1.kafka-headless.iot.svc.cluster.local:9092,kafka-2.kafka-headless.iot.svc.cluster.local:9092"
+	if h.BootstrapServers() != want || h.Service != "kafka" || h.Port != 9092 || h.ReplicationFactor != 3 {
+		t.Fatalf("handle %+v", h)
+	}
+	if h.ClusterID != (stack.SecretKeyRef{Name: "kafka-kraft", Key: "cluster-id"}) {
+		t.Fatalf("cluster ID ref %+v", h.ClusterID)
+	}
+	if len(out.Secrets) != 1 || out.Secrets[0].Keys[0].Kind != stack.ClusterID {
+		t.Fatalf("declared secrets %+v", out.Secrets)
+	}
+}
+
+func TestServerProperties(t *testing.T) {
+	cfg := Config{DefaultReplicationFactor: 2, AutoCreateTopics: true}
+	cfg.Default()
+	props := serverProperties(cfg, []string{"0@a:9093", "1@b:9093", "2@c:9093"})
+	for _, want := range []string{
+		"process.roles=broker,controller\n", "controller.quorum.voters=0@a:9093,1@b:9093,2@c:9093\n",
+		"default.replication.factor=2\n", "min.insync.replicas=2\n", "offsets.topic.replication.factor=3\n",
+		"transaction.state.log.min.isr=2\n", "auto.create.topics.enable=true\n", "inter.broker.listener.name=INTERNAL\n",
+	} {
+		if !strings.Contains(props, want) {
+			t.Errorf("server.properties lacks %q:\n%s", want, props)
+		}
+	}
+	start := startScript(".kafka-headless.iot.svc.cluster.local")
+	for _, want := range []string{`echo "node.id=${ordinal}"`, "advertised.listeners=CLIENT://${host}:9092,INTERNAL://${host}:9094", "--ignore-formatted", "refusing to start under a wrong identity"} {
+		if !strings.Contains(start, want) {
+			t.Errorf("start.sh lacks %q", want)
+		}
+	}
+}
+
+func TestOnePerZone(t *testing.T) {
+	_, out := synth(t, Config{Pool: "main"})
+	pods, err := stacktest.Schedule(stacktest.ThreeZones(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := map[string]bool{}
+	for _, p := range pods["kafka"] {
+		zones[p.Zone] = true
+	}
+	if len(pods["kafka"]) != 3 || len(zones) != 3 {
+		t.Fatalf("brokers %v in zones %v; want one per zone", pods["kafka"], zones)
+	}
+}
+
+func TestNoCredentialRendered(t *testing.T) {
+	_, out := synth(t, Config{})
+	for _, f := range out.Files {
+		if strings.Contains(string(f.Data), "kind: Secret") {
+			t.Errorf("%s renders a Secret", f.Name)
+		}
+	}
+	found := false
+	for _, o := range out.Objects {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && strings.Contains(cm.Data["server.properties"], "cluster.id") {
+			t.Error("the cluster ID is in a ConfigMap")
+		}
+		set, ok := o.Object.(*appsv1.StatefulSet)
+		if !ok {
+			continue
+		}
+		for _, e := range set.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "CLUSTER_ID" {
+				found = true
+				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != "kafka-kraft" {
+					t.Errorf("CLUSTER_ID is not taken from the Secret: %+v", e)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("no CLUSTER_ID variable")
+	}
+}
+
+func TestScriptsParse(t *testing.T) {
+	_, out := synth(t, Config{})
+	stacktest.CheckScripts(t, out)
+}
+
+func TestValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no brokers", Config{Brokers: -1}, "kafka: brokers -1; must be at least 1"},
+		{"RF above brokers", Config{DefaultReplicationFactor: 4}, "kafka: defaultReplicationFactor 4; must be 1 to 3 (the number of brokers)"},
+		{"offsets RF above brokers", Config{Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1}, "kafka: offsetsTopicReplicationFactor 3; must be 1 to 1"},
+		{"min ISR above RF", Config{DefaultReplicationFactor: 2, MinInsyncReplicas: 3}, "kafka: minInsyncReplicas 3; must be 1 to 2 (defaultReplicationFactor)"},
+		{"txn min ISR above txn RF", Config{TransactionStateLogReplicationFactor: 1}, "kafka: transactionStateLogMinISR 2; must be 1 to 1"},
+		{"heap above limit", Config{HeapMiB: 4096}, "kafka: heapMiB 4096; must be 128 to 1536"},
+		{"bad name", Config{Name: "Kafka"}, `kafka: name "Kafka" must be a DNS-1035 label`},
+		{"partitions", Config{NumPartitions: -3}, "kafka: numPartitions -3; allowed 1 to 10000"},
+		{"storage", Config{Data: stack.Storage{Size: resource.MustParse("-1Gi")}}, "kafka.data.size: -1Gi; must be a positive quantity"},
+		{"more brokers than hosts", Config{Brokers: 4, DefaultReplicationFactor: 3}, "kafka: replicas 4 exceed the 3 nodes available"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := stacktest.NewStack(t, stacktest.ThreeZones())
+			_, err := New(s, tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v; want %q", err, tc.want)
+			}
+			if len(s.Components()) != 1 {
+				t.Errorf("a rejected Config added a component")
+			}
+		})
+	}
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add("kafka", int32(3), 1024, "3", "2Gi", 3, 2, 3, 3, 2, 3, 168)
+	f.Add("", int32(0), 0, "", "", 0, 0, 0, 0, 0, 0, 0)
+	f.Add("k", int32(1), -1, "1m", "1Ki", 9, -2, 1, 1, 5, -1, 0)
+	f.Fuzz(func(t *testing.T, name string, brokers int32, heap int, cpu, mem string, rf, isr, orf, trf, tisr, parts, hours int) {
+		cfg := Config{Name: name, Brokers: brokers, HeapMiB: heap, DefaultReplicationFactor: rf, MinInsyncReplicas: isr,
+			OffsetsTopicReplicationFactor: orf, TransactionStateLogReplicationFactor: trf, TransactionStateLogMinISR: tisr,
+			NumPartitions: parts, RetentionHours: hours}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		s := stacktest.NewStack(t, stacktest.ThreeZones())
+		if _, err := New(s, cfg); err != nil {
+			return
+		}
+		if _, err := s.Synth(); err != nil {
+			t.Fatalf("accepted Config %+v does not synthesize: %v", cfg, err)
+		}
+	})
+}
