@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -119,4 +121,31 @@ func copyLabels(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// PinZone adds a required node affinity on one zone of the topology to
+// spec, in every node selector term (so it combines with pool affinity).
+func (t Topology) PinZone(spec *corev1.PodSpec, zone string) error {
+	known := false
+	for _, z := range t.Zones {
+		known = known || z == zone
+	}
+	if !known {
+		return fmt.Errorf("topology: no zone %q (zones: %v)", zone, t.Zones)
+	}
+	req := corev1.NodeSelectorRequirement{Key: ZoneLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}
+	aff := ensureAffinity(spec)
+	if aff.NodeAffinity == nil {
+		aff.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	if aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{}},
+		}
+	}
+	terms := aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	for i := range terms {
+		terms[i].MatchExpressions = append(terms[i].MatchExpressions, req)
+	}
+	return nil
 }

@@ -228,7 +228,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-config"},
 		Data: map[string]string{
 			"server.properties": serverProperties(cfg, voters),
-			"start.sh":          startScript("."+s.ServiceHost(headless)),
+			"start.sh":          startScript("." + s.ServiceHost(headless)),
 			"probe.sh":          probeScript,
 		},
 	}
