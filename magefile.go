@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/magefile/mage/mg"
 
 	"github.com/iotstack/iotstack/profiles"
 )
@@ -35,8 +38,42 @@ func Synth(profile string) error {
 	return nil
 }
 
+// testPackages are the Debian packages whose programs the tests run for
+// real: the Redis Cluster scripts are tested against redis-server.
+var testPackages = map[string]string{"redis-server": "redis-server", "redis-cli": "redis-tools"}
+
+// Deps installs the Debian packages the tests run (redis-server, redis-tools) when missing.
+func Deps() error {
+	var missing []string
+	for prog, pkg := range testPackages {
+		if _, err := exec.LookPath(prog); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	apt := []string{}
+	if os.Geteuid() != 0 {
+		if err := exec.Command("sudo", "-n", "true").Run(); err != nil {
+			return fmt.Errorf("the tests need the Debian packages %s; install them (apt-get install %s) or run as root", strings.Join(missing, ", "), strings.Join(missing, " "))
+		}
+		apt = append(apt, "sudo", "-n")
+	}
+	if err := run(append(apt, "apt-get", "update", "-qq")[0], append(apt, "apt-get", "update", "-qq")[1:]...); err != nil {
+		return err
+	}
+	install := append(apt, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "--no-install-recommends")
+	install = append(install, missing...)
+	return run(install[0], install[1:]...)
+}
+
 // Test runs the whole suite: gofmt, go vet and every Go test (golden dist/, examples, fuzz seeds).
 func Test() error {
+	mg.Deps(Deps)
+	// With the tools installed, a test that needs one fails rather than skips.
+	os.Setenv("IOTSTACK_REQUIRE_TOOLS", "1")
 	out, err := exec.Command("gofmt", "-l", ".").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("gofmt: %v\n%s", err, out)
