@@ -3,6 +3,9 @@ package profiles
 import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/iotstack/iotstack/components/kafka"
+	"github.com/iotstack/iotstack/components/redis"
+	"github.com/iotstack/iotstack/components/zookeeper"
 	"github.com/iotstack/iotstack/stack"
 )
 
@@ -38,13 +41,39 @@ func Minimal3AZTopology() stack.Topology {
 	}
 }
 
+// minimal3AZPool is the node pool every ThingsBoard workload runs on.
+const minimal3AZPool = "thingsboard"
+
+// buildMinimal3AZ builds the stack. The data tier follows the write-up's
+// Helm settings ("Setup databases with Helm"):
+//   - ZooKeeper: 3 servers, heap 256 MiB, 1 GiB data and log volumes,
+//     autopurge every 24 h (the component's defaults);
+//   - Kafka: 3 brokers, 20 GiB, offsets and transaction logs replicated 3
+//     times, defaultReplicationFactor 2 (ThingsBoard's
+//     TB_QUEUE_KAFKA_REPLICATION_FACTOR is 2 too); min.insync.replicas 1,
+//     the broker default the write-up keeps, so a partition stays writable
+//     with one of its two replicas down (ThingsBoard produces with acks=1);
+//   - Redis Cluster: 6 nodes, 3 masters x 1 replica, AOF off, 2 GiB.
 func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
-	return stack.New(stack.Options{
+	s, err := stack.New(stack.Options{
 		Name:      Minimal3AZ,
 		Namespace: nsOr(opts, "thingsboard"),
 		PartOf:    "thingsboard",
 		Topology:  Minimal3AZTopology(),
 	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zookeeper.New(s, zookeeper.Config{Pool: minimal3AZPool}); err != nil {
+		return nil, err
+	}
+	if _, err := kafka.New(s, kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1}); err != nil {
+		return nil, err
+	}
+	if _, err := redis.New(s, redis.Config{Pool: minimal3AZPool}); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func nsOr(opts Options, def string) string {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotstack/iotstack/stack/stacktest"
 )
 
 func TestNames(t *testing.T) {
@@ -102,6 +104,64 @@ func TestWriteDistAllOrNothing(t *testing.T) {
 	for _, n := range Names() {
 		if _, err := os.Stat(filepath.Join(root, n, "kustomization.yaml")); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestSchedulable places every replica of every profile on the profile's
+// own topology with the rules the scheduler enforces (affinity, spreading,
+// anti-affinity, requests): nothing stays Pending on the documented nodes,
+// and no two replicas of a workload with host anti-affinity share a node.
+func TestSchedulable(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			p, _ := Get(name)
+			s, err := p.Build(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.Synth()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := stacktest.Schedule(s.Topology(), out); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestMinimal3AZQuorumsOnePerZone: each quorum member of the data tier in
+// its own zone, and the Redis nodes two per zone.
+func TestMinimal3AZQuorumsOnePerZone(t *testing.T) {
+	p, _ := Get(Minimal3AZ)
+	s, _ := p.Build(Options{})
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := stacktest.Schedule(s.Topology(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"zookeeper", "kafka"} {
+		zones := map[string]bool{}
+		for _, p := range pods[w] {
+			zones[p.Zone] = true
+		}
+		if len(pods[w]) != 3 || len(zones) != 3 {
+			t.Errorf("%s: %d pods in %d zones; want 3 in 3", w, len(pods[w]), len(zones))
+		}
+	}
+	perZone := map[string]int{}
+	for _, w := range []string{"redis-a", "redis-b", "redis-c"} {
+		for _, p := range pods[w] {
+			perZone[p.Zone]++
+		}
+	}
+	for _, z := range s.Topology().Zones {
+		if perZone[z] != 2 {
+			t.Errorf("zone %s holds %d Redis nodes; want 2", z, perZone[z])
 		}
 	}
 }

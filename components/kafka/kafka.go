@@ -265,6 +265,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		GracePeriod: 120, // controlled shutdown moves partition leadership away first
 		Containers:  []corev1.Container{container},
 		Volumes:     []corev1.Volume{sts.ScriptVolume("config", config.Name), sts.EmptyDir("tmp")},
+		Config:      []*corev1.ConfigMap{config},
 		Claims:      []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
 	})
 	if err != nil {

@@ -131,6 +131,25 @@ func TestCreateScriptAgainstRedis(t *testing.T) {
 	if err != nil || !strings.Contains(again, "nothing to do") {
 		t.Fatalf("second run: %v\n%s", err, again)
 	}
+
+	// preStop on master 0 hands its role to its replica (addrs[4]).
+	_, port, _ := strings.Cut(masters[0], ":")
+	if out, err := run(t, preStopScript, append(env, "PORT="+port)...); err != nil {
+		t.Fatalf("prestop: %v\n%s", err, out)
+	}
+	if role := redisCLI(t, cli, masters[0], password, "role"); !strings.HasPrefix(role, "slave") {
+		t.Errorf("after preStop the old master's role is %q; want slave", strings.SplitN(role, "\n", 2)[0])
+	}
+	if role := redisCLI(t, cli, addrs[4], password, "role"); !strings.HasPrefix(role, "master") {
+		t.Errorf("after preStop its replica's role is %q; want master", strings.SplitN(role, "\n", 2)[0])
+	}
+	// On a replica, preStop does nothing.
+	if out, err := run(t, preStopScript, append(env, "PORT="+port)...); err != nil {
+		t.Fatalf("prestop on a replica: %v\n%s", err, out)
+	}
+	if role := redisCLI(t, cli, masters[0], password, "role"); !strings.HasPrefix(role, "slave") {
+		t.Errorf("preStop on a replica changed its role to %q", role)
+	}
 }
 
 // TestCreateScriptRefusesPartialCluster: nodes that already know each

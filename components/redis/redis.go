@@ -269,7 +269,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		if n == 0 {
 			continue
 		}
-		set, err := zoneSet(s, c, cfg, zoneLetter(zi), zone, int32(n), config.Name, secret)
+		set, err := zoneSet(s, c, cfg, zoneLetter(zi), zone, int32(n), config, secret)
 		if err != nil {
 			return nil, err
 		}
@@ -301,7 +301,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 }
 
 // zoneSet is the StatefulSet of one zone's nodes.
-func zoneSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string, replicas int32, configMap string, secret *stack.SecretSpec) (*appsv1.StatefulSet, error) {
+func zoneSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string, replicas int32, config *corev1.ConfigMap, secret *stack.SecretSpec) (*appsv1.StatefulSet, error) {
 	sel := c.SelectorLabels()
 	sel[zoneLabel] = letter
 	password := secret.Ref("password")
@@ -317,6 +317,7 @@ func zoneSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 		Resources:       cfg.Resources.Requirements(),
 		ReadinessProbe:  stack.ExecProbe(stack.ProbeTiming{InitialDelaySeconds: 5, PeriodSeconds: 5, TimeoutSeconds: 3, FailureThreshold: 3}, "/config/probe.sh", "ready"),
 		LivenessProbe:   stack.ExecProbe(stack.ProbeTiming{InitialDelaySeconds: 15, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 5}, "/config/probe.sh", "alive"),
+		Lifecycle:       &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"/config/prestop.sh"}}}},
 		SecurityContext: stack.RestrictedContainerSecurityContext(true),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "config", MountPath: "/config"},
@@ -344,7 +345,8 @@ func zoneSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 		GracePeriod:    30,
 		PodAnnotations: sts.ScrapeAnnotations(ExporterPort, "/metrics"),
 		Containers:     []corev1.Container{server, exporter},
-		Volumes:        []corev1.Volume{sts.ScriptVolume("config", configMap), sts.EmptyDir("tmp")},
+		Volumes:        []corev1.Volume{sts.ScriptVolume("config", config.Name), sts.EmptyDir("tmp")},
+		Config:         []*corev1.ConfigMap{config},
 		Claims:         []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
 	})
 	if err != nil {

@@ -236,6 +236,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		PodAnnotations: sts.ScrapeAnnotations(MetricsPort, "/metrics"),
 		Containers:     []corev1.Container{container},
 		Volumes:        []corev1.Volume{sts.ScriptVolume("scripts", scripts.Name), sts.EmptyDir("tmp")},
+		Config:         []*corev1.ConfigMap{scripts},
 		Claims:         []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data), stack.ClaimTemplate("datalog", cfg.Log)},
 	})
 	if err != nil {

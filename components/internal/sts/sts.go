@@ -5,7 +5,10 @@
 package sts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -44,6 +47,30 @@ type Spec struct {
 	Volumes        []corev1.Volume
 	// Claims are the volumeClaimTemplates.
 	Claims []corev1.PersistentVolumeClaim
+	// Config are the ConfigMaps the pods read at start: a checksum of
+	// their content on the pod template rolls the pods when they change.
+	Config []*corev1.ConfigMap
+}
+
+// ChecksumAnnotation holds the checksum of the ConfigMaps a pod reads.
+const ChecksumAnnotation = "iotstack.io/config-checksum"
+
+// Checksum is a SHA-256 over the ConfigMaps' names, keys and values, in a
+// fixed order.
+func Checksum(cms ...*corev1.ConfigMap) string {
+	h := sha256.New()
+	for _, cm := range cms {
+		fmt.Fprintf(h, "%s\x00", cm.Name)
+		keys := make([]string, 0, len(cm.Data))
+		for k := range cm.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(h, "%s\x00%s\x00", k, cm.Data[k])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // StatefulSet builds the StatefulSet of spec.
@@ -60,6 +87,16 @@ func StatefulSet(topo stack.Topology, spec Spec) (*appsv1.StatefulSet, error) {
 	if err := topo.Place(&pod, spec.Selector, spec.Placement); err != nil {
 		return nil, fmt.Errorf("placement: %w", err)
 	}
+	annotations := map[string]string{}
+	for k, v := range spec.PodAnnotations {
+		annotations[k] = v
+	}
+	if len(spec.Config) > 0 {
+		annotations[ChecksumAnnotation] = Checksum(spec.Config...)
+	}
+	if len(annotations) == 0 {
+		annotations = nil
+	}
 	policy := appsv1.OrderedReadyPodManagement
 	if spec.Parallel {
 		policy = appsv1.ParallelPodManagement
@@ -72,7 +109,7 @@ func StatefulSet(topo stack.Topology, spec Spec) (*appsv1.StatefulSet, error) {
 			PodManagementPolicy: policy,
 			Selector:            &metav1.LabelSelector{MatchLabels: spec.Selector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: spec.Selector, Annotations: spec.PodAnnotations},
+				ObjectMeta: metav1.ObjectMeta{Labels: spec.Selector, Annotations: annotations},
 				Spec:       pod,
 			},
 			VolumeClaimTemplates: spec.Claims,
