@@ -27,13 +27,13 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(k), "- 01-mosquitto.yaml") {
+	if !strings.Contains(string(k), "-mosquitto.yaml\n") {
 		t.Errorf("kustomization does not list the component:\n%s", k)
 	}
 	var found bool
 	for _, o := range out.Objects {
 		d, ok := o.Object.(*appsv1.Deployment)
-		if !ok {
+		if !ok || d.Name != "mosquitto" {
 			continue
 		}
 		found = true
@@ -43,7 +43,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatal("no Deployment synthesized")
+		t.Fatal("no mosquitto Deployment synthesized")
 	}
 }
 
