@@ -17,15 +17,8 @@ var update = flag.Bool("update", false, "rewrite testdata/golden")
 
 func synth(t *testing.T, cfg Config) (*Handle, *stack.Output) {
 	t.Helper()
-	s := stacktest.NewStack(t, stacktest.ThreeZones())
-	h, err := New(s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.Synth()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var h *Handle
+	_, out := stacktest.Build(t, func(s *stack.Stack) (err error) { h, err = New(s, cfg); return err })
 	return h, out
 }
 
@@ -97,14 +90,7 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := stacktest.NewStack(t, stacktest.ThreeZones())
-			_, err := New(s, tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v; want %q", err, tc.want)
-			}
-			if len(s.Components()) != 1 {
-				t.Errorf("a rejected Config added a component")
-			}
+			stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, tc.cfg); return err }, tc.want)
 		})
 	}
 }
@@ -137,13 +123,7 @@ func FuzzConfig(f *testing.F) {
 				cfg.Resources = stack.FromLimits(c, m)
 			}
 		}
-		s := stacktest.NewStack(t, stacktest.ThreeZones())
-		if _, err := New(s, cfg); err != nil {
-			return
-		}
-		if _, err := s.Synth(); err != nil {
-			t.Fatalf("accepted Config %+v does not synthesize: %v", cfg, err)
-		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
 	})
 }
 
