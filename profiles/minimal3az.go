@@ -3,6 +3,7 @@ package profiles
 import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/iotstack/iotstack/components/cassandra"
 	"github.com/iotstack/iotstack/components/kafka"
 	"github.com/iotstack/iotstack/components/redis"
 	"github.com/iotstack/iotstack/components/zookeeper"
@@ -53,7 +54,10 @@ const minimal3AZPool = "thingsboard"
 //     TB_QUEUE_KAFKA_REPLICATION_FACTOR is 2 too); min.insync.replicas 1,
 //     the broker default the write-up keeps, so a partition stays writable
 //     with one of its two replicas down (ThingsBoard produces with acks=1);
-//   - Redis Cluster: 6 nodes, 3 masters x 1 replica, AOF off, 2 GiB.
+//   - Redis Cluster: 6 nodes, 3 masters x 1 replica, AOF off, 2 GiB;
+//   - Cassandra: 3 nodes (one rack per zone), cluster "cassandra",
+//     datacenter "datacenter1", heap 2048/400 MiB, 50 GiB (the component's
+//     defaults); ThingsBoard declares its keyspace (RF 3, QUORUM).
 func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 	s, err := stack.New(stack.Options{
 		Name:      Minimal3AZ,
@@ -71,6 +75,9 @@ func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 		return nil, err
 	}
 	if _, err := redis.New(s, redis.Config{Pool: minimal3AZPool}); err != nil {
+		return nil, err
+	}
+	if _, err := cassandra.New(s, cassandra.Config{Pool: minimal3AZPool}); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -153,6 +153,15 @@ func TestMinimal3AZQuorumsOnePerZone(t *testing.T) {
 			t.Errorf("%s: %d pods in %d zones; want 3 in 3", w, len(pods[w]), len(zones))
 		}
 	}
+	cassandraZones := map[string]bool{}
+	for _, w := range []string{"cassandra-a", "cassandra-b", "cassandra-c"} {
+		for _, p := range pods[w] {
+			cassandraZones[p.Zone] = true
+		}
+	}
+	if len(cassandraZones) != 3 {
+		t.Errorf("Cassandra nodes in %d zones; want 3", len(cassandraZones))
+	}
 	perZone := map[string]int{}
 	for _, w := range []string{"redis-a", "redis-b", "redis-c"} {
 		for _, p := range pods[w] {

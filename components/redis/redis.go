@@ -195,19 +195,11 @@ func Plan(s *stack.Stack, cfg Config) []Node {
 	var nodes []Node
 	for zi, slots := range perZone {
 		for ord, sl := range slots {
-			pod := fmt.Sprintf("%s-%s-%d", cfg.Name, zoneLetter(zi), ord)
+			pod := fmt.Sprintf("%s-%s-%d", cfg.Name, sts.ZoneLetter(zi), ord)
 			nodes = append(nodes, Node{Pod: pod, Host: s.PodHost(pod, cfg.Name+"-headless"), Zone: zones[zi], Master: sl.master, ReplicaOf: sl.replicaOf})
 		}
 	}
 	return nodes
-}
-
-// zoneLetter names the i-th zone's StatefulSet: a, b, ..., z, then aa, ab.
-func zoneLetter(i int) string {
-	if i < 26 {
-		return string(rune('a' + i))
-	}
-	return zoneLetter(i/26-1) + zoneLetter(i%26)
 }
 
 // Handle is what dependents wire from.
@@ -269,7 +261,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		if n == 0 {
 			continue
 		}
-		set, err := zoneSet(s, c, cfg, zoneLetter(zi), zone, int32(n), config, secret)
+		set, err := zoneSet(s, c, cfg, sts.ZoneLetter(zi), zone, int32(n), config, secret)
 		if err != nil {
 			return nil, err
 		}

@@ -222,3 +222,12 @@ func Tag(image string) string {
 	}
 	return ""
 }
+
+// ZoneLetter names the i-th zone's StatefulSet of a component that runs
+// one StatefulSet per zone: a, b, ..., z, then aa, ab, ...
+func ZoneLetter(i int) string {
+	if i < 26 {
+		return string(rune('a' + i))
+	}
+	return ZoneLetter(i/26-1) + ZoneLetter(i%26)
+}
