@@ -63,6 +63,7 @@ type Stack struct {
 	byName     map[string]*Component
 	externals  map[ObjectRef]string
 	crdScopes  map[schema.GroupKind]bool
+	runtime    map[string]string
 	namespace  *Component
 }
 
@@ -105,6 +106,7 @@ func New(opts Options) (*Stack, error) {
 		byName:    map[string]*Component{},
 		externals: map[ObjectRef]string{},
 		crdScopes: map[schema.GroupKind]bool{},
+		runtime:   map[string]string{},
 	}
 	ns, err := s.AddComponent("namespace", Meta{App: opts.Name, Role: "namespace"})
 	if err != nil {
@@ -166,6 +168,12 @@ func (s *Stack) External(kind, name, reason string) {
 	}
 	s.externals[ref] = reason
 }
+
+// RuntimeLabel declares a pod label that a controller sets at run time
+// (Patroni's role label, say), so a Service may select on it although no
+// pod template carries it. Validation matches such selectors on their
+// other labels. reason says who sets the label.
+func (s *Stack) RuntimeLabel(key, reason string) { s.runtime[key] = reason }
 
 // ClusterScoped declares a CRD-backed kind whose CRD is not in the stack as
 // cluster-scoped, so the stack does not give its objects a namespace.

@@ -600,7 +600,13 @@ func (v *validator) service(r *Rendered, svc *corev1.Service) {
 		return // ExternalName or a Service with hand-made endpoints
 	}
 	fld := field.NewPath("spec", "selector")
-	matched := v.selected(r.Ref.Namespace, labels.SelectorFromSet(svc.Spec.Selector))
+	static := map[string]string{}
+	for k, val := range svc.Spec.Selector {
+		if _, rt := v.stack.runtime[k]; !rt {
+			static[k] = val
+		}
+	}
+	matched := v.selected(r.Ref.Namespace, labels.SelectorFromSet(static))
 	if len(matched) == 0 {
 		v.addf(r, fld, "%v selects no pod template in the stack", labels.Set(svc.Spec.Selector))
 		return

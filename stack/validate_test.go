@@ -237,3 +237,24 @@ func TestWorkloadKindsChecked(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestRuntimeLabels: a Service may select on a label a controller sets at
+// run time, once the stack declares it; its other labels must still match.
+func TestRuntimeLabels(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	sel := e.c.SelectorLabels()
+	sel["role"] = "leader"
+	e.c.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "echo-leader"}, Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{Name: "echo", Port: 7000}}}})
+	if _, err := s.Synth(); err == nil || !strings.Contains(err.Error(), "Service/demo/echo-leader: spec.selector") {
+		t.Fatalf("undeclared runtime label: %v", err)
+	}
+	s.RuntimeLabel("role", "set by the echo leader election")
+	if _, err := s.Synth(); err != nil {
+		t.Fatal(err)
+	}
+	sel[LabelName] = "other"
+	if _, err := s.Synth(); err == nil {
+		t.Fatal("a runtime label excused a mismatch of the other labels")
+	}
+}

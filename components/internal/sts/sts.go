@@ -107,9 +107,9 @@ func StatefulSet(topo stack.Topology, spec Spec) (*appsv1.StatefulSet, error) {
 			Replicas:            ptr.To(spec.Replicas),
 			ServiceName:         spec.Service,
 			PodManagementPolicy: policy,
-			Selector:            &metav1.LabelSelector{MatchLabels: spec.Selector},
+			Selector:            &metav1.LabelSelector{MatchLabels: copyMap(spec.Selector)},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: spec.Selector, Annotations: annotations},
+				ObjectMeta: metav1.ObjectMeta{Labels: copyMap(spec.Selector), Annotations: annotations},
 				Spec:       pod,
 			},
 			VolumeClaimTemplates: spec.Claims,
@@ -230,4 +230,12 @@ func ZoneLetter(i int) string {
 		return string(rune('a' + i))
 	}
 	return ZoneLetter(i/26-1) + ZoneLetter(i%26)
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

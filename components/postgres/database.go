@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"fmt"
+	"regexp"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/components/internal/sts"
+	"github.com/iotstack/iotstack/stack"
+)
+
+// DatabaseSpec is what a consumer asks for: a database owned by a user.
+type DatabaseSpec struct {
+	// Name is the database; User its owner (default: the database name).
+	// Both: a lower-case letter, then lower-case letters, digits or '_'.
+	Name, User string
+}
+
+// Database is a declared database, as consumers configure their clients.
+type Database struct {
+	// Name and User name the database and its owner.
+	Name, User string
+	// Host and Port reach it through the pooler.
+	Host string
+	Port int32
+	// Password is the Secret key holding the user's password.
+	Password stack.SecretKeyRef
+}
+
+// JDBCURL is the JDBC URL of the database through the pooler.
+func (d Database) JDBCURL() string {
+	return fmt.Sprintf("jdbc:postgresql://%s:%d/%s", d.Host, d.Port, d.Name)
+}
+
+var sqlName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// Database declares a database and its owner: the databases Job creates
+// them once, the user's password is generated into a Secret the stack
+// declares, and the pooler learns the user.
+func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
+	if spec.User == "" {
+		spec.User = spec.Name
+	}
+	for _, f := range []struct{ field, v string }{{"name", spec.Name}, {"user", spec.User}} {
+		if !sqlName.MatchString(f.v) {
+			return Database{}, fmt.Errorf("postgres: database %s %q; allowed: a lower-case letter, then up to 62 lower-case letters, digits or '_'", f.field, f.v)
+		}
+	}
+	switch spec.User {
+	case "postgres", "standby", "admin":
+		return Database{}, fmt.Errorf("postgres: database user %q is reserved for the cluster itself", spec.User)
+	}
+	users := map[string]bool{}
+	for _, d := range h.databases {
+		if d.Name == spec.Name {
+			return Database{}, fmt.Errorf("postgres: database %q is declared twice", spec.Name)
+		}
+		users[d.User] = true
+	}
+	// Each database/user pair may open PoolSize server connections.
+	if pairs := len(h.databases) + 1; pairs*h.cfg.PoolSize > h.cfg.Tuning.MaxConnections-reservedConnections {
+		return Database{}, fmt.Errorf("postgres: %d databases x poolSize %d = %d pooled connections exceed maxConnections %d minus %d reserved; raise tuning.maxConnections or lower poolSize",
+			pairs, h.cfg.PoolSize, pairs*h.cfg.PoolSize, h.cfg.Tuning.MaxConnections, reservedConnections)
+	}
+	secretName := fmt.Sprintf("%s-user-%s", h.cfg.Name, sqlToDNS(spec.User))
+	var ref stack.SecretKeyRef
+	if users[spec.User] {
+		ref = stack.SecretKeyRef{Name: secretName, Key: "password"}
+	} else {
+		ref = h.component.DeclareSecret(secretName, stack.SecretKey{Key: "password", Kind: stack.RandomPassword}).Ref("password")
+	}
+	db := Database{Name: spec.Name, User: spec.User, Host: h.PoolerHost(), Port: Port, Password: ref}
+	h.databases = append(h.databases, db)
+	h.render()
+	return db, nil
+}
+
+// Databases returns the declared databases in declaration order.
+func (h *Handle) Databases() []Database { return append([]Database(nil), h.databases...) }
+
+func sqlToDNS(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if c == '_' {
+			out[i] = '-'
+		}
+	}
+	return string(out)
+}
+
+// userEnv returns one password variable per distinct user.
+func (h *Handle) userEnv() ([]corev1.EnvVar, []string) {
+	var env []corev1.EnvVar
+	var users []string
+	seen := map[string]bool{}
+	for _, d := range h.databases {
+		if seen[d.User] {
+			continue
+		}
+		seen[d.User] = true
+		users = append(users, d.User)
+		env = append(env, d.Password.EnvVar(passwordVar(d.User)))
+	}
+	return env, users
+}
+
+// render rewrites the scripts, the pooler's and the Job's password
+// variables, and the Job's name (a finished Job never runs again, so a
+// changed set of databases is a new Job).
+func (h *Handle) render() {
+	primary := h.stack.ServiceHost(h.Primary)
+	env, users := h.userEnv()
+	h.script.Data = map[string]string{
+		"databases.sh": databasesScript(primary, h.databases),
+		"pooler.sh":    poolerStart(h.cfg, primary, users),
+	}
+	if h.job != nil {
+		c := &h.job.Spec.Template.Spec.Containers[0]
+		c.Env = append([]corev1.EnvVar{h.SuperuserPassword.EnvVar("SUPERUSER_PASSWORD")}, env...)
+		h.job.Name = h.cfg.Name + "-databases-" + sts.Checksum(h.script)[:8]
+	}
+	if h.pooler != nil {
+		h.pooler.Spec.Template.Spec.Containers[0].Env = env
+		h.pooler.Spec.Template.Annotations[sts.ChecksumAnnotation] = sts.Checksum(h.script)
+	}
+}
+
+// poolerObjects builds the PgBouncer Deployment, spread over zones.
+func (h *Handle) poolerDeployment() (*appsv1.Deployment, error) {
+	cfg := h.cfg
+	sel := h.component.SelectorFor("pooler")
+	pod := corev1.PodSpec{
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		SecurityContext:               stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: poolerUID, GID: poolerUID, FSGroup: poolerUID}),
+		TerminationGracePeriodSeconds: ptr.To(int64(30)),
+		Containers: []corev1.Container{{
+			Name:            "pgbouncer",
+			Image:           cfg.PoolerImage,
+			Command:         []string{"bash", "/scripts/pooler.sh"},
+			Ports:           []corev1.ContainerPort{{Name: "pgbouncer", ContainerPort: Port}},
+			Resources:       cfg.PoolerResources.Requirements(),
+			ReadinessProbe:  stack.TCPProbe("pgbouncer", stack.ProbeTiming{PeriodSeconds: 10}),
+			LivenessProbe:   stack.TCPProbe("pgbouncer", stack.ProbeTiming{InitialDelaySeconds: 15, PeriodSeconds: 20, FailureThreshold: 6}),
+			SecurityContext: stack.RestrictedContainerSecurityContext(true),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts"}, {Name: "tmp", MountPath: "/tmp"}},
+		}},
+		Volumes: []corev1.Volume{sts.ScriptVolume("scripts", h.script.Name), sts.EmptyDir("tmp")},
+	}
+	if err := h.stack.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true}); err != nil {
+		return nil, fmt.Errorf("postgres: pooler placement: %w", err)
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: h.Pooler},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(cfg.PoolerReplicas),
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel, Annotations: map[string]string{}}, Spec: pod},
+		},
+	}
+	return d, nil
+}
+
+// databasesJob builds the Job that runs databases.sh.
+func (h *Handle) databasesJob() (*batchv1.Job, error) {
+	cfg := h.cfg
+	sel := h.component.SelectorFor("databases")
+	pod := corev1.PodSpec{
+		RestartPolicy:                corev1.RestartPolicyOnFailure,
+		AutomountServiceAccountToken: ptr.To(false),
+		EnableServiceLinks:           ptr.To(false),
+		SecurityContext:              stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: 999, GID: 999, FSGroup: 999}),
+		Containers: []corev1.Container{{
+			Name:            "databases",
+			Image:           cfg.ClientImage,
+			Command:         []string{"bash", "/scripts/databases.sh"},
+			Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
+			SecurityContext: stack.RestrictedContainerSecurityContext(true),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts"}},
+		}},
+		Volumes: []corev1.Volume{sts.ScriptVolume("scripts", h.script.Name)},
+	}
+	if err := h.stack.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
+		return nil, fmt.Errorf("postgres: databases job placement: %w", err)
+	}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-databases"},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To(int32(20)),
+			ActiveDeadlineSeconds: ptr.To(int64(3600)),
+			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
+		},
+	}, nil
+}

@@ -1,0 +1,442 @@
+// Package postgres renders a highly available PostgreSQL cluster:
+// Patroni (in Zalando's Spilo image) with the Kubernetes API as its
+// consensus store, one instance per zone, a PgBouncer pooler in front, and
+// databases and users that consumers declare through the handle.
+//
+// Why Patroni on the Kubernetes API: it needs no operator and no etcd of
+// its own, so it works from plain YAML; it is what the Zalando operator
+// runs, maintained, and it prevents split brain by construction. The
+// leader holds a lock in an Endpoints object that it must renew every
+// loop; a primary that cannot renew it (API unreachable, node partitioned)
+// demotes itself when the lock's TTL (30 s) runs out, and only a replica
+// that wins the lock promotes. So there is never more than one primary,
+// the weakness of repmgr + pgpool (bitnami/charts#21614, #12263, #20998).
+//
+// How failover behaves: when the primary's pod or zone fails, within about
+// TTL + loop_wait (40 s) the healthiest replica within
+// maximum_lag_on_failover (32 MiB) takes the lock, promotes, and Patroni
+// points the Endpoints behind the read-write Service <name> at it; the
+// other replica follows it. The old primary rejoins as a replica (pg_rewind
+// is on). The read-only Service <name>-repl selects replicas by the role
+// label Patroni keeps on the pods.
+//
+// The pooler is PgBouncer (transaction pooling) rather than pgpool: it
+// only pools, so failover stays Patroni's job and pgpool's own failover
+// logic, the source of the write-up's instability (ce-k8s#22, #23), is not
+// in the path; consumers connect to <name>-pooler:5432.
+//
+// RBAC: exactly what Patroni's Kubernetes DCS uses in Endpoints mode —
+// endpoints (leader lock, config, sync), pods (role labels), and create on
+// services (the <name>-config Service that keeps its Endpoints alive). No
+// ConfigMaps or Leases are used, so none are granted, and no wildcards.
+//
+// What it reproduces from the write-up: 3 instances with 3 CPU / 4 GiB,
+// 30 GiB volumes, max_connections 250, its tuning (synchronous_commit off,
+// shared_buffers 1 GB, work_mem 32 MB, maintenance_work_mem 320 MB,
+// huge_pages try, effective_cache_size 2 GB), a 1 CPU / 1 GiB pooler,
+// hard anti-affinity and PDB maxUnavailable 1; a postgres_exporter sidecar
+// takes the place of the chart's metrics container.
+package postgres
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/components/internal/sts"
+	"github.com/iotstack/iotstack/stack"
+)
+
+// Default images, pinned.
+const (
+	Image         = "ghcr.io/zalando/spilo-17:4.0-p3"
+	PoolerImage   = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1"
+	ExporterImage = "quay.io/prometheuscommunity/postgres-exporter:v0.17.1"
+	// ClientImage runs the databases Job (psql).
+	ClientImage = "postgres:17.6"
+)
+
+// Ports.
+const (
+	Port         = 5432
+	PatroniPort  = 8008
+	ExporterPort = 9187
+)
+
+// Users and groups of the images: postgres in Spilo, pgbouncer in the
+// CloudNativePG image.
+const (
+	spiloUID, spiloGID = 101, 103
+	poolerUID          = 998
+)
+
+// roleLabel is where Patroni writes each pod's role; clusterLabel carries
+// the Patroni scope.
+const (
+	roleLabel    = "spilo-role"
+	clusterLabel = "postgres.iotstack.io/cluster"
+)
+
+// Tuning is the PostgreSQL configuration the write-up overrides.
+type Tuning struct {
+	// SynchronousCommit is synchronous_commit; default "off" (the
+	// write-up's: a crash may lose the last transactions, never corrupt).
+	SynchronousCommit string
+	// SharedBuffers, WorkMem, MaintenanceWorkMem and EffectiveCacheSize
+	// default to 1GB, 32MB, 320MB and 2GB.
+	SharedBuffers, WorkMem, MaintenanceWorkMem, EffectiveCacheSize string
+	// HugePages is huge_pages: try (default), on or off.
+	HugePages string
+	// MaxConnections is max_connections; default 250.
+	MaxConnections int
+}
+
+// Config configures the cluster. Zero fields take the defaults in Default.
+type Config struct {
+	// Name is the Patroni scope and the prefix of every object: the
+	// StatefulSet and read-write Service <Name>, <Name>-repl (read-only),
+	// <Name>-pooler. Default "postgres".
+	Name string
+	// Instances is the number of PostgreSQL instances; default 3. One
+	// works; HA needs 3 (a primary and a replica to promote in each of two
+	// other zones).
+	Instances int32
+	// Image, PoolerImage, ExporterImage and ClientImage override the pins.
+	Image, PoolerImage, ExporterImage, ClientImage string
+	// Pool is the node pool; empty means any node.
+	Pool string
+	// Resources default to the write-up's 3 CPU / 4 GiB; PoolerResources
+	// to 1 CPU / 1 GiB.
+	Resources, PoolerResources stack.Resources
+	// PoolerReplicas is the number of PgBouncer pods; default 2, in
+	// different zones, so losing a zone never loses the pooler.
+	PoolerReplicas int32
+	// PoolSize is PgBouncer's default_pool_size: server connections per
+	// database and user; default 40.
+	PoolSize int
+	// MaxClientConnections is PgBouncer's max_client_conn; default 1000.
+	MaxClientConnections int
+	// Data is each instance's volume; default 30Gi on the default class.
+	Data stack.Storage
+	// Tuning is the write-up's PostgreSQL tuning.
+	Tuning Tuning
+}
+
+// Default fills zero fields with the defaults.
+func (c *Config) Default() {
+	if c.Name == "" {
+		c.Name = "postgres"
+	}
+	if c.Instances == 0 {
+		c.Instances = 3
+	}
+	for _, d := range []struct {
+		v   *string
+		def string
+	}{
+		{&c.Image, Image}, {&c.PoolerImage, PoolerImage}, {&c.ExporterImage, ExporterImage}, {&c.ClientImage, ClientImage},
+		{&c.Tuning.SynchronousCommit, "off"}, {&c.Tuning.SharedBuffers, "1GB"}, {&c.Tuning.WorkMem, "32MB"},
+		{&c.Tuning.MaintenanceWorkMem, "320MB"}, {&c.Tuning.EffectiveCacheSize, "2GB"}, {&c.Tuning.HugePages, "try"},
+	} {
+		if *d.v == "" {
+			*d.v = d.def
+		}
+	}
+	if c.Resources.IsZero() {
+		c.Resources = stack.MustLimits("3", "4Gi")
+	}
+	if c.PoolerResources.IsZero() {
+		c.PoolerResources = stack.MustLimits("1", "1Gi")
+	}
+	if c.PoolerReplicas == 0 {
+		c.PoolerReplicas = 2
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = 40
+	}
+	if c.MaxClientConnections == 0 {
+		c.MaxClientConnections = 1000
+	}
+	if c.Data.Size.IsZero() {
+		c.Data.Size = resource.MustParse("30Gi")
+	}
+	if c.Tuning.MaxConnections == 0 {
+		c.Tuning.MaxConnections = 250
+	}
+}
+
+// reservedConnections are kept out of the pooler's reach: superuser
+// reserve, replication, Patroni, the exporter and the databases Job.
+const reservedConnections = 20
+
+// Validate checks a defaulted Config.
+func (c Config) Validate() error {
+	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 30 {
+		return fmt.Errorf("postgres: name %q must be a DNS-1035 label of at most 30 characters", c.Name)
+	}
+	if c.Instances < 1 || c.Instances > 9 {
+		return fmt.Errorf("postgres: instances %d; allowed 1 to 9 (3 for HA: a primary and a replica to promote in each of two other zones)", c.Instances)
+	}
+	if c.PoolerReplicas < 1 || c.PoolerReplicas > 20 {
+		return fmt.Errorf("postgres: poolerReplicas %d; allowed 1 to 20", c.PoolerReplicas)
+	}
+	if err := c.Resources.Validate("postgres.resources"); err != nil {
+		return err
+	}
+	if err := c.PoolerResources.Validate("postgres.poolerResources"); err != nil {
+		return err
+	}
+	if err := c.Data.Validate("postgres.data"); err != nil {
+		return err
+	}
+	t := c.Tuning
+	if t.MaxConnections < reservedConnections+10 || t.MaxConnections > 10000 {
+		return fmt.Errorf("postgres: tuning.maxConnections %d; allowed %d to 10000", t.MaxConnections, reservedConnections+10)
+	}
+	switch t.SynchronousCommit {
+	case "on", "off", "local", "remote_write", "remote_apply":
+	default:
+		return fmt.Errorf("postgres: tuning.synchronousCommit %q; allowed on, off, local, remote_write, remote_apply", t.SynchronousCommit)
+	}
+	switch t.HugePages {
+	case "try", "on", "off":
+	default:
+		return fmt.Errorf("postgres: tuning.hugePages %q; allowed try, on, off", t.HugePages)
+	}
+	limit := c.Resources.MemoryLimit.Value()
+	for _, m := range []struct{ field, v string }{
+		{"sharedBuffers", t.SharedBuffers}, {"workMem", t.WorkMem}, {"maintenanceWorkMem", t.MaintenanceWorkMem}, {"effectiveCacheSize", t.EffectiveCacheSize},
+	} {
+		n, ok := parseMemory(m.v)
+		if !ok {
+			return fmt.Errorf("postgres: tuning.%s %q; use a PostgreSQL size such as 512MB or 1GB", m.field, m.v)
+		}
+		if m.field == "sharedBuffers" && n > limit/2 {
+			return fmt.Errorf("postgres: tuning.sharedBuffers %s exceeds half the %s memory limit", m.v, c.Resources.MemoryLimit.String())
+		}
+	}
+	if c.PoolSize < 1 || c.PoolSize > t.MaxConnections-reservedConnections {
+		return fmt.Errorf("postgres: poolSize %d; must be 1 to %d (maxConnections %d minus %d reserved)", c.PoolSize, t.MaxConnections-reservedConnections, t.MaxConnections, reservedConnections)
+	}
+	if c.MaxClientConnections < 1 || c.MaxClientConnections > 100000 {
+		return fmt.Errorf("postgres: maxClientConnections %d; allowed 1 to 100000", c.MaxClientConnections)
+	}
+	for _, img := range []string{c.Image, c.PoolerImage, c.ExporterImage, c.ClientImage} {
+		if img == "" {
+			return fmt.Errorf("postgres: images must not be empty")
+		}
+	}
+	return nil
+}
+
+// parseMemory reads a PostgreSQL size: a number with kB, MB, GB or TB.
+func parseMemory(s string) (int64, bool) {
+	units := map[string]int64{"kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+	for u, mult := range units {
+		if num, ok := strings.CutSuffix(s, u); ok {
+			var n int64
+			if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != num {
+				return 0, false
+			}
+			return n * mult, true
+		}
+	}
+	return 0, false
+}
+
+// Handle is what dependents wire from.
+type Handle struct {
+	// Component is the cluster's component, for DependsOn.
+	Component *stack.Component
+	// Primary is the read-write Service (always the current primary);
+	// Replicas the read-only one; Pooler the PgBouncer Service consumers
+	// use. All on Port.
+	Primary, Replicas, Pooler string
+	Port                      int32
+	// Superuser's password, for administration.
+	SuperuserPassword stack.SecretKeyRef
+
+	cfg       Config
+	stack     *stack.Stack
+	component *stack.Component
+	script    *corev1.ConfigMap
+	job       *batchv1.Job
+	pooler    *appsv1.Deployment
+	databases []Database
+}
+
+// PoolerHost is the pooler's DNS name.
+func (h *Handle) PoolerHost() string { return h.stack.ServiceHost(h.Pooler) }
+
+// New adds the cluster to s.
+func New(s *stack.Stack, cfg Config) (*Handle, error) {
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := sts.HostsFit(s.Topology(), "postgres", cfg.Pool, cfg.Instances); err != nil {
+		return nil, err
+	}
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "postgres", Role: "database", Version: sts.Tag(cfg.Image)})
+	if err != nil {
+		return nil, err
+	}
+	s.RuntimeLabel(roleLabel, "Patroni labels each PostgreSQL pod with its role")
+	secret := c.DeclareSecret(cfg.Name+"-auth",
+		stack.SecretKey{Key: "superuser-password", Kind: stack.RandomPassword},
+		stack.SecretKey{Key: "replication-password", Kind: stack.RandomPassword},
+		stack.SecretKey{Key: "admin-password", Kind: stack.RandomPassword})
+	sel := c.SelectorLabels()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name}, AutomountServiceAccountToken: ptr.To(false)}
+	role, binding := rbac(cfg.Name)
+	config := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-config"},
+		Data:       map[string]string{"spilo.yaml": spiloConfiguration(cfg)},
+	}
+	set, err := instances(s, c, cfg, config, secret, sa.Name)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handle{
+		Component: c, Primary: cfg.Name, Replicas: cfg.Name + "-repl", Pooler: cfg.Name + "-pooler", Port: Port,
+		SuperuserPassword: secret.Ref("superuser-password"),
+		cfg:               cfg, stack: s, component: c,
+		script: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-databases"}},
+	}
+	h.pooler, err = h.poolerDeployment()
+	if err != nil {
+		return nil, err
+	}
+	h.job, err = h.databasesJob()
+	if err != nil {
+		return nil, err
+	}
+	h.render()
+	port := sts.Port("postgresql", Port)
+	primary := &corev1.Service{
+		// No selector: Patroni keeps this Service's Endpoints on the
+		// primary, so it follows every failover.
+		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: []corev1.ServicePort{{Name: "postgresql", Port: Port, TargetPort: intstr.FromInt32(Port)}}},
+	}
+	replicaSel := c.SelectorLabels()
+	replicaSel[roleLabel] = "replica"
+	poolerSel := c.SelectorFor("pooler")
+	c.Add(sa, role, binding, config, h.script,
+		sts.Headless(cfg.Name+"-headless", sel, []corev1.ServicePort{port, sts.Port("patroni", PatroniPort)}),
+		primary,
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: h.Replicas}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: replicaSel, Ports: []corev1.ServicePort{port}}},
+		sts.Client(h.Pooler, poolerSel, []corev1.ServicePort{sts.Port("pgbouncer", Port)}),
+		stack.PDB(cfg.Name, sel, 1),
+		stack.PDB(h.Pooler, poolerSel, 1),
+		set, h.pooler, h.job,
+	)
+	return h, nil
+}
+
+// rbac is the Role Patroni's Kubernetes DCS needs in Endpoints mode, and
+// its binding to the instances' ServiceAccount.
+func rbac(name string) (*rbacv1.Role, *rbacv1.RoleBinding) {
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-patroni"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"endpoints"}, Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "patch", "update", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"create"}},
+		},
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-patroni"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name}},
+	}
+	return role, binding
+}
+
+// instances is the StatefulSet of Spilo pods, one per zone and host.
+func instances(s *stack.Stack, c *stack.Component, cfg Config, config *corev1.ConfigMap, secret *stack.SecretSpec, serviceAccount string) (*appsv1.StatefulSet, error) {
+	sel := c.SelectorLabels()
+	env := append(sts.PodEnv(),
+		corev1.EnvVar{Name: "SCOPE", Value: cfg.Name},
+		corev1.EnvVar{Name: "PGROOT", Value: "/home/postgres/pgdata/pgroot"},
+		corev1.EnvVar{Name: "PGVERSION", Value: "17"},
+		corev1.EnvVar{Name: "DCS_ENABLE_KUBERNETES_API", Value: "true"},
+		corev1.EnvVar{Name: "KUBERNETES_ROLE_LABEL", Value: roleLabel},
+		corev1.EnvVar{Name: "KUBERNETES_SCOPE_LABEL", Value: clusterLabel},
+		corev1.EnvVar{Name: "KUBERNETES_LABELS", Value: fmt.Sprintf(`{"%s":"postgres","%s":"%s"}`, stack.LabelName, stack.LabelInstance, s.Name())},
+		corev1.EnvVar{Name: "ALLOW_NOSSL", Value: "true"},
+		corev1.EnvVar{Name: "PGUSER_SUPERUSER", Value: "postgres"},
+		secret.Ref("superuser-password").EnvVar("PGPASSWORD_SUPERUSER"),
+		corev1.EnvVar{Name: "PGUSER_STANDBY", Value: "standby"},
+		secret.Ref("replication-password").EnvVar("PGPASSWORD_STANDBY"),
+		corev1.EnvVar{Name: "PGUSER_ADMIN", Value: "admin"},
+		secret.Ref("admin-password").EnvVar("PGPASSWORD_ADMIN"),
+		corev1.EnvVar{Name: "SPILO_CONFIGURATION", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: config.Name}, Key: "spilo.yaml"}}},
+	)
+	server := corev1.Container{
+		Name:  "postgres",
+		Image: cfg.Image,
+		Env:   env,
+		Ports: []corev1.ContainerPort{
+			{Name: "postgresql", ContainerPort: Port},
+			{Name: "patroni", ContainerPort: PatroniPort},
+		},
+		Resources: cfg.Resources.Requirements(),
+		// Patroni's own health endpoints: /readiness is 200 when PostgreSQL
+		// runs and (on a replica) replicates; /liveness while Patroni's
+		// loop is alive.
+		StartupProbe:    stack.HTTPProbe("/liveness", "patroni", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 60}),
+		ReadinessProbe:  stack.HTTPProbe("/readiness", "patroni", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3}),
+		LivenessProbe:   stack.HTTPProbe("/liveness", "patroni", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 6}),
+		SecurityContext: stack.RestrictedContainerSecurityContext(false), // Spilo writes its configuration under /home/postgres and /run
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "data", MountPath: "/home/postgres/pgdata"},
+			{Name: "dshm", MountPath: "/dev/shm"},
+		},
+	}
+	exporter := corev1.Container{
+		Name:  "exporter",
+		Image: cfg.ExporterImage,
+		Env: []corev1.EnvVar{
+			{Name: "DATA_SOURCE_URI", Value: fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=disable", Port)},
+			{Name: "DATA_SOURCE_USER", Value: "postgres"},
+			secret.Ref("superuser-password").EnvVar("DATA_SOURCE_PASS"),
+		},
+		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: ExporterPort}},
+		Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
+		ReadinessProbe:  stack.HTTPProbe("/metrics", "metrics", stack.ProbeTiming{PeriodSeconds: 30, TimeoutSeconds: 10}),
+		LivenessProbe:   stack.TCPProbe("metrics", stack.ProbeTiming{InitialDelaySeconds: 10, PeriodSeconds: 30}),
+		SecurityContext: stack.RestrictedContainerSecurityContext(true),
+	}
+	shm := corev1.Volume{Name: "dshm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+		Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse("256Mi"))}}}
+	set, err := sts.StatefulSet(s.Topology(), sts.Spec{
+		Name: cfg.Name, Service: cfg.Name + "-headless", Replicas: cfg.Instances, Parallel: true, Selector: sel,
+		Placement:      stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true},
+		Security:       stack.PodSecurity{UID: spiloUID, GID: spiloGID, FSGroup: spiloGID},
+		GracePeriod:    60, // Patroni shuts PostgreSQL down fast and, on the primary, releases the lock
+		PodAnnotations: sts.ScrapeAnnotations(ExporterPort, "/metrics"),
+		Containers:     []corev1.Container{server, exporter},
+		Volumes:        []corev1.Volume{shm},
+		Config:         []*corev1.ConfigMap{config},
+		Claims:         []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	set.Spec.Template.Labels[clusterLabel] = cfg.Name
+	spec := &set.Spec.Template.Spec
+	spec.ServiceAccountName = serviceAccount
+	spec.AutomountServiceAccountToken = ptr.To(true) // Patroni talks to the API
+	return set, nil
+}
