@@ -39,10 +39,18 @@ func Synth(profile string) error {
 }
 
 // testPackages are the Debian packages whose programs the tests run for
-// real: the Redis Cluster scripts are tested against redis-server.
-var testPackages = map[string]string{"redis-server": "redis-server", "redis-cli": "redis-tools"}
+// real, keyed by a program (or path) each provides: the Redis Cluster
+// scripts run against redis-server, the PostgreSQL scripts against
+// PostgreSQL 15 and PgBouncer.
+var testPackages = map[string]string{
+	"redis-server":                      "redis-server",
+	"redis-cli":                         "redis-tools",
+	"/usr/lib/postgresql/15/bin/initdb": "postgresql-15",
+	"psql":                              "postgresql-client",
+	"pgbouncer":                         "pgbouncer",
+}
 
-// Deps installs the Debian packages the tests run (redis-server, redis-tools) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
