@@ -5,6 +5,7 @@ import (
 
 	"github.com/iotstack/iotstack/components/cassandra"
 	"github.com/iotstack/iotstack/components/kafka"
+	"github.com/iotstack/iotstack/components/postgres"
 	"github.com/iotstack/iotstack/components/redis"
 	"github.com/iotstack/iotstack/components/zookeeper"
 	"github.com/iotstack/iotstack/stack"
@@ -57,7 +58,11 @@ const minimal3AZPool = "thingsboard"
 //   - Redis Cluster: 6 nodes, 3 masters x 1 replica, AOF off, 2 GiB;
 //   - Cassandra: 3 nodes (one rack per zone), cluster "cassandra",
 //     datacenter "datacenter1", heap 2048/400 MiB, 50 GiB (the component's
-//     defaults); ThingsBoard declares its keyspace (RF 3, QUORUM).
+//     defaults); ThingsBoard declares its keyspace (RF 3, QUORUM);
+//   - PostgreSQL: 3 Patroni instances, 30 GiB, max_connections 250 and the
+//     write-up's override.conf tuning (the component's defaults), with
+//     PgBouncer in place of pgpool: 2 pooler pods in two zones where the
+//     write-up ran a single pgpool, its one point of failure.
 func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 	s, err := stack.New(stack.Options{
 		Name:      Minimal3AZ,
@@ -78,6 +83,9 @@ func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 		return nil, err
 	}
 	if _, err := cassandra.New(s, cassandra.Config{Pool: minimal3AZPool}); err != nil {
+		return nil, err
+	}
+	if _, err := postgres.New(s, postgres.Config{Pool: minimal3AZPool}); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -144,7 +144,7 @@ func TestMinimal3AZQuorumsOnePerZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"zookeeper", "kafka"} {
+	for _, w := range []string{"zookeeper", "kafka", "postgres"} {
 		zones := map[string]bool{}
 		for _, p := range pods[w] {
 			zones[p.Zone] = true
