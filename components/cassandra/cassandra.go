@@ -43,7 +43,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -291,22 +290,15 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	h.render()
 	sel := c.SelectorLabels()
-	var sets []stack.Object
-	for zi, zone := range topo.Zones {
-		count := 0
-		for _, n := range nodes {
-			if n.Zone == zone {
-				count++
-			}
-		}
-		if count == 0 {
-			continue
-		}
-		set, err := rackSet(s, c, cfg, sts.ZoneLetter(zi), zone, int32(count), config, secret)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, set)
+	var zones []string
+	for _, n := range nodes {
+		zones = append(zones, n.Zone)
+	}
+	sets, err := sts.PerZone(topo, zones, func(letter, zone string, n int32) (*appsv1.StatefulSet, error) {
+		return rackSet(s, c, cfg, letter, zone, n, config, secret)
+	})
+	if err != nil {
+		return nil, err
 	}
 	job, err := schemaJob(s, c, cfg, schema, secret)
 	if err != nil {
@@ -418,13 +410,11 @@ func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 
 // schemaJob runs the schema script once the nodes answer.
 func schemaJob(s *stack.Stack, c *stack.Component, cfg Config, schema *corev1.ConfigMap, secret *stack.SecretSpec) (*batchv1.Job, error) {
-	sel := c.SelectorFor("schema")
-	pod := corev1.PodSpec{
-		RestartPolicy:                corev1.RestartPolicyOnFailure,
-		AutomountServiceAccountToken: ptr.To(false),
-		EnableServiceLinks:           ptr.To(false),
-		SecurityContext:              stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid}),
-		Containers: []corev1.Container{{
+	job, err := sts.Job(s.Topology(), sts.JobSpec{
+		Name:     cfg.Name + "-schema", // renamed by Handle.render
+		Selector: c.SelectorFor("schema"), Pool: cfg.Pool,
+		Security: stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
+		Container: corev1.Container{
 			Name:    "schema",
 			Image:   cfg.Image,
 			Command: []string{"/schema/schema.sh"},
@@ -437,18 +427,12 @@ func schemaJob(s *stack.Stack, c *stack.Component, cfg Config, schema *corev1.Co
 			Resources:       stack.MustLimits("500m", "512Mi").Requirements(),
 			SecurityContext: stack.RestrictedContainerSecurityContext(true),
 			VolumeMounts:    []corev1.VolumeMount{{Name: "schema", MountPath: "/schema"}, {Name: "tmp", MountPath: "/tmp"}},
-		}},
-		Volumes: []corev1.Volume{sts.ScriptVolume("schema", schema.Name), sts.EmptyDir("tmp")},
-	}
-	if err := s.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
-		return nil, fmt.Errorf("cassandra: schema job placement: %w", err)
-	}
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-schema"}, // renamed by Handle.render
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(int32(20)),
-			ActiveDeadlineSeconds: ptr.To(int64(7200)),
-			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
 		},
-	}, nil
+		Volumes:      []corev1.Volume{sts.ScriptVolume("schema", schema.Name), sts.EmptyDir("tmp")},
+		BackoffLimit: 20, DeadlineSeconds: 7200,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cassandra: %w", err)
+	}
+	return job, nil
 }

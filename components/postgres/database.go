@@ -168,32 +168,23 @@ func (h *Handle) poolerDeployment() (*appsv1.Deployment, error) {
 
 // databasesJob builds the Job that runs databases.sh.
 func (h *Handle) databasesJob() (*batchv1.Job, error) {
-	cfg := h.cfg
-	sel := h.component.SelectorFor("databases")
-	pod := corev1.PodSpec{
-		RestartPolicy:                corev1.RestartPolicyOnFailure,
-		AutomountServiceAccountToken: ptr.To(false),
-		EnableServiceLinks:           ptr.To(false),
-		SecurityContext:              stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: 999, GID: 999, FSGroup: 999}),
-		Containers: []corev1.Container{{
+	job, err := sts.Job(h.stack.Topology(), sts.JobSpec{
+		Name:     h.cfg.Name + "-databases", // renamed by render
+		Selector: h.component.SelectorFor("databases"), Pool: h.cfg.Pool,
+		Security: stack.PodSecurity{UID: 999, GID: 999, FSGroup: 999}, // postgres in the official image
+		Container: corev1.Container{
 			Name:            "databases",
-			Image:           cfg.ClientImage,
+			Image:           h.cfg.ClientImage,
 			Command:         []string{"bash", "/scripts/databases.sh"},
 			Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
 			SecurityContext: stack.RestrictedContainerSecurityContext(true),
 			VolumeMounts:    []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts"}},
-		}},
-		Volumes: []corev1.Volume{sts.ScriptVolume("scripts", h.script.Name)},
-	}
-	if err := h.stack.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
-		return nil, fmt.Errorf("postgres: databases job placement: %w", err)
-	}
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-databases"},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(int32(20)),
-			ActiveDeadlineSeconds: ptr.To(int64(3600)),
-			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
 		},
-	}, nil
+		Volumes:      []corev1.Volume{sts.ScriptVolume("scripts", h.script.Name)},
+		BackoffLimit: 20, DeadlineSeconds: 3600,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return job, nil
 }

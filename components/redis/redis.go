@@ -39,7 +39,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -250,22 +249,15 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		},
 	}
 	sel := c.SelectorLabels()
-	var sets []stack.Object
-	for zi, zone := range topo.Zones {
-		n := 0
-		for _, nd := range plan {
-			if nd.Zone == zone {
-				n++
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		set, err := zoneSet(s, c, cfg, sts.ZoneLetter(zi), zone, int32(n), config, secret)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, set)
+	var zones []string
+	for _, nd := range plan {
+		zones = append(zones, nd.Zone)
+	}
+	sets, err := sts.PerZone(topo, zones, func(letter, zone string, n int32) (*appsv1.StatefulSet, error) {
+		return zoneSet(s, c, cfg, letter, zone, n, config, secret)
+	})
+	if err != nil {
+		return nil, err
 	}
 	job, err := createJob(s, c, cfg, config.Name, secret)
 	if err != nil {
@@ -363,13 +355,10 @@ func zoneSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 
 // createJob runs create.sh once the nodes answer.
 func createJob(s *stack.Stack, c *stack.Component, cfg Config, configMap string, secret *stack.SecretSpec) (*batchv1.Job, error) {
-	sel := c.SelectorFor("cluster-create")
-	pod := corev1.PodSpec{
-		RestartPolicy:                corev1.RestartPolicyOnFailure,
-		AutomountServiceAccountToken: ptr.To(false),
-		EnableServiceLinks:           ptr.To(false),
-		SecurityContext:              stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid}),
-		Containers: []corev1.Container{{
+	job, err := sts.Job(s.Topology(), sts.JobSpec{
+		Name: cfg.Name + "-cluster-create", Selector: c.SelectorFor("cluster-create"), Pool: cfg.Pool,
+		Security: stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
+		Container: corev1.Container{
 			Name:            "create",
 			Image:           cfg.Image,
 			Command:         []string{"/config/create.sh"},
@@ -377,18 +366,12 @@ func createJob(s *stack.Stack, c *stack.Component, cfg Config, configMap string,
 			Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
 			SecurityContext: stack.RestrictedContainerSecurityContext(true),
 			VolumeMounts:    []corev1.VolumeMount{{Name: "config", MountPath: "/config"}},
-		}},
-		Volumes: []corev1.Volume{sts.ScriptVolume("config", configMap)},
-	}
-	if err := s.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
-		return nil, fmt.Errorf("redis: create job placement: %w", err)
-	}
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-cluster-create"},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(int32(10)),
-			ActiveDeadlineSeconds: ptr.To(int64(1800)),
-			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
 		},
-	}, nil
+		Volumes:      []corev1.Volume{sts.ScriptVolume("config", configMap)},
+		BackoffLimit: 10, DeadlineSeconds: 1800,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return job, nil
 }
