@@ -1,12 +1,17 @@
 package profiles
 
 import (
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/cassandra"
 	"github.com/iotstack/iotstack/components/kafka"
 	"github.com/iotstack/iotstack/components/postgres"
 	"github.com/iotstack/iotstack/components/redis"
+	"github.com/iotstack/iotstack/components/thingsboard"
 	"github.com/iotstack/iotstack/components/zookeeper"
 	"github.com/iotstack/iotstack/stack"
 )
@@ -73,22 +78,71 @@ func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := zookeeper.New(s, zookeeper.Config{Pool: minimal3AZPool}); err != nil {
+	class := ""
+	if !opts.Generic {
+		class = gp3
+		if err := addGP3(s); err != nil {
+			return nil, err
+		}
+	}
+	st := func(size string) stack.Storage { return stack.Storage{Size: resource.MustParse(size), Class: class} }
+	zk, err := zookeeper.New(s, zookeeper.Config{Pool: minimal3AZPool, Data: st("1Gi"), Log: st("1Gi")})
+	if err != nil {
 		return nil, err
 	}
-	if _, err := kafka.New(s, kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1}); err != nil {
+	rf := 2
+	if opts.KafkaReplicationFactor != 0 {
+		rf = opts.KafkaReplicationFactor
+	}
+	kf, err := kafka.New(s, kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: rf, MinInsyncReplicas: 1, Data: st("20Gi")})
+	if err != nil {
 		return nil, err
 	}
-	if _, err := redis.New(s, redis.Config{Pool: minimal3AZPool}); err != nil {
+	rd, err := redis.New(s, redis.Config{Pool: minimal3AZPool, Data: st("2Gi")})
+	if err != nil {
 		return nil, err
 	}
-	if _, err := cassandra.New(s, cassandra.Config{Pool: minimal3AZPool}); err != nil {
+	cs, err := cassandra.New(s, cassandra.Config{Pool: minimal3AZPool, Data: st("50Gi")})
+	if err != nil {
 		return nil, err
 	}
-	if _, err := postgres.New(s, postgres.Config{Pool: minimal3AZPool}); err != nil {
+	pg, err := postgres.New(s, postgres.Config{Pool: minimal3AZPool, Data: st("30Gi")})
+	if err != nil {
+		return nil, err
+	}
+	tb := thingsboard.Config{Pool: minimal3AZPool, Version: opts.ThingsBoardVersion, Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{}}
+	if opts.Generic {
+		tb.Exposure = thingsboard.Generic
+	}
+	for name, n := range opts.Replicas {
+		tb.Services[thingsboard.Service(name)] = thingsboard.ServiceConfig{Replicas: n}
+	}
+	if _, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// gp3 is the StorageClass of the AWS variant.
+const gp3 = "gp3"
+
+// addGP3 adds the write-up's gp3 StorageClass (EBS CSI driver, volumes
+// created in the zone of the pod that first uses them, expandable,
+// retained when their claim goes).
+func addGP3(s *stack.Stack) error {
+	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "storage-class"})
+	if err != nil {
+		return err
+	}
+	c.Add(&storagev1.StorageClass{
+		ObjectMeta:           metav1.ObjectMeta{Name: gp3},
+		Provisioner:          "ebs.csi.aws.com",
+		Parameters:           map[string]string{"type": "gp3", "fsType": "ext4"},
+		VolumeBindingMode:    ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		AllowVolumeExpansion: ptr.To(true),
+		ReclaimPolicy:        ptr.To(corev1.PersistentVolumeReclaimRetain),
+	})
+	return nil
 }
 
 func nsOr(opts Options, def string) string {

@@ -21,6 +21,18 @@ import (
 type Options struct {
 	// Namespace overrides the profile's namespace; a DNS-1123 label.
 	Namespace string
+	// Generic builds the variant without cloud specifics (minimal-3az: no
+	// AWS load-balancer annotations, no gp3 StorageClass; the cluster's
+	// default StorageClass), for kind and other clusters.
+	Generic bool
+	// ThingsBoardVersion overrides the ThingsBoard image tag (minimal-3az).
+	ThingsBoardVersion string
+	// Replicas overrides the replicas of ThingsBoard services by name
+	// (tb-core, tb-mqtt-transport, ...) in minimal-3az.
+	Replicas map[string]int32
+	// KafkaReplicationFactor overrides the Kafka default replication
+	// factor (minimal-3az: 2, the write-up's).
+	KafkaReplicationFactor int
 }
 
 // Profile is a named, documented way to build a stack.

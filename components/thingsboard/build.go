@@ -1,0 +1,332 @@
+package thingsboard
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/components/cassandra"
+	"github.com/iotstack/iotstack/components/internal/sts"
+	"github.com/iotstack/iotstack/components/postgres"
+	"github.com/iotstack/iotstack/stack"
+)
+
+// uid is the thingsboard user of the images (the write-up's runAsUser).
+const uid = 799
+
+// Names of the shared ConfigMaps.
+const (
+	clusterConfig = "tb-cluster-stack-config"
+	nodeConfig    = "tb-node-config"
+)
+
+// wiring is what every JVM service reads besides the ConfigMap.
+type wiring struct {
+	keyspace cassandra.Keyspace
+	database postgres.Database
+	deps     Deps
+}
+
+func (w wiring) secretEnv() []corev1.EnvVar {
+	return []corev1.EnvVar{
+		w.database.Password.EnvVar("SPRING_DATASOURCE_PASSWORD"),
+		w.deps.Cassandra.Password.EnvVar("CASSANDRA_PASSWORD"),
+		w.deps.Redis.Password.EnvVar("REDIS_PASSWORD"),
+	}
+}
+
+// New adds ThingsBoard to s: a "thingsboard" component with the shared
+// configuration and the install Job, one component per microservice, and
+// "thingsboard-exposure" with the Ingress and the MQTT load balancer.
+func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
+	cfg.Default(d)
+	if err := cfg.Validate(d); err != nil {
+		return nil, err
+	}
+	for _, svc := range Services {
+		sc := cfg.Services[svc]
+		if !sc.Enabled {
+			continue
+		}
+		if err := sts.HostsFit(s.Topology(), "thingsboard: "+string(svc), cfg.Pool, sc.Replicas); err != nil {
+			return nil, err
+		}
+	}
+	ks, err := d.Cassandra.Keyspace(cassandra.KeyspaceSpec{Name: cfg.Keyspace, ReplicationFactor: cfg.KeyspaceReplication,
+		ReadConsistency: cassandra.Quorum, WriteConsistency: cassandra.Quorum})
+	if err != nil {
+		return nil, fmt.Errorf("thingsboard: %w", err)
+	}
+	db, err := d.Postgres.Database(postgres.DatabaseSpec{Name: cfg.Database})
+	if err != nil {
+		return nil, fmt.Errorf("thingsboard: %w", err)
+	}
+	w := wiring{keyspace: ks, database: db, deps: d}
+
+	shared, err := s.AddComponent("thingsboard", stack.Meta{App: "thingsboard", Role: "config", Version: cfg.Version})
+	if err != nil {
+		return nil, err
+	}
+	shared.DependsOn(d.Kafka.Component, d.ZooKeeper.Component, d.Cassandra.Component, d.Redis.Component, d.Postgres.Component)
+	shared.Add(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: clusterConfig}, Data: clusterSettings(cfg, w)},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: nodeConfig}, Data: map[string]string{"thingsboard.conf": thingsboardConf, "logback.xml": logbackXML}},
+	)
+	install, err := installJob(s, shared, cfg, w, false)
+	if err != nil {
+		return nil, err
+	}
+	shared.Add(install)
+	if cfg.UpgradeFrom != "" {
+		upgrade, err := installJob(s, shared, cfg, w, true)
+		if err != nil {
+			return nil, err
+		}
+		shared.Add(upgrade)
+	}
+
+	h := &Handle{Core: string(Core), MQTT: string(MQTTTransport), HTTP: string(HTTPTransport), Components: map[Service]*stack.Component{}}
+	for _, svc := range Services {
+		sc := cfg.Services[svc]
+		if !sc.Enabled {
+			continue
+		}
+		c, err := s.AddComponent(string(svc), stack.Meta{App: "thingsboard", Role: string(svc), Version: cfg.Version})
+		if err != nil {
+			return nil, err
+		}
+		c.DependsOn(shared)
+		objs, err := service(s, c, cfg, svc, sc, w)
+		if err != nil {
+			return nil, err
+		}
+		c.Add(objs...)
+		h.Components[svc] = c
+	}
+	exposure, err := s.AddComponent("thingsboard-exposure", stack.Meta{App: "thingsboard", Role: "exposure", Version: cfg.Version})
+	if err != nil {
+		return nil, err
+	}
+	exposure.Add(ingress(cfg), mqttLoadBalancer(cfg, h.Components[MQTTTransport]))
+	return h, nil
+}
+
+// service builds one microservice: Deployment, Service, PDB.
+func service(s *stack.Stack, c *stack.Component, cfg Config, svc Service, sc ServiceConfig, w wiring) ([]stack.Object, error) {
+	sp := specs[svc]
+	sel := c.SelectorLabels()
+	container := corev1.Container{
+		Name:            string(svc),
+		Image:           fmt.Sprintf("%s/%s:%s", cfg.Registry, sp.image, cfg.Version),
+		Ports:           sp.ports,
+		Env:             serviceEnv(cfg, svc, sc, w),
+		Resources:       sc.Resources.Requirements(),
+		ReadinessProbe:  sp.probe,
+		LivenessProbe:   sp.live,
+		SecurityContext: stack.RestrictedContainerSecurityContext(true),
+		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+	}
+	startup := *sp.probe
+	startup.InitialDelaySeconds, startup.PeriodSeconds, startup.FailureThreshold = 20, 10, 60
+	container.StartupProbe = &startup
+	volumes := []corev1.Volume{sts.EmptyDir("tmp")}
+	var annotations map[string]string
+	if sp.jvm {
+		container.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: clusterConfig}}}}
+		container.VolumeMounts = append(container.VolumeMounts,
+			corev1.VolumeMount{Name: "config", MountPath: "/config"},
+			corev1.VolumeMount{Name: "logs", MountPath: "/var/log/thingsboard"})
+		volumes = append(volumes, sts.EmptyDir("logs"), corev1.Volume{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: nodeConfig}}}})
+		metricsPort := int32(8080)
+		for _, p := range sp.ports {
+			if p.Name == "metrics" || (p.Name == "http" && metricsPort == 8080) {
+				metricsPort = p.ContainerPort
+			}
+		}
+		annotations = sts.ScrapeAnnotations(metricsPort, "/actuator/prometheus")
+	}
+	pod := corev1.PodSpec{
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		SecurityContext:               stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid}),
+		TerminationGracePeriodSeconds: ptr.To(int64(60)),
+		Containers:                    []corev1.Container{container},
+		Volumes:                       volumes,
+	}
+	if err := s.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true}); err != nil {
+		return nil, fmt.Errorf("thingsboard: %s: %w", svc, err)
+	}
+	deploy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: string(svc)},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(sc.Replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			// One node per pod: a surge pod would have nowhere to go.
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(1))}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel, Annotations: annotations}, Spec: pod},
+		},
+	}
+	objs := []stack.Object{deploy, stack.PDB(string(svc), sel, 1)}
+	if len(sp.clientPorts) > 0 {
+		var ports []corev1.ServicePort
+		for _, name := range sp.clientPorts {
+			for _, p := range sp.ports {
+				if p.Name == name {
+					ports = append(ports, corev1.ServicePort{Name: name, Port: p.ContainerPort, Protocol: p.Protocol, TargetPort: intstr.FromString(name)})
+				}
+			}
+		}
+		objs = append(objs, sts.Client(string(svc), sel, ports))
+	}
+	return objs, nil
+}
+
+// serviceEnv is a service's own environment; the shared settings come
+// from the cluster ConfigMap.
+func serviceEnv(cfg Config, svc Service, sc ServiceConfig, w wiring) []corev1.EnvVar {
+	sp := specs[svc]
+	podName := corev1.EnvVar{Name: "TB_SERVICE_ID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}
+	switch svc {
+	case JSExecutor:
+		return []corev1.EnvVar{
+			{Name: "TB_KAFKA_SERVERS", Value: w.deps.Kafka.BootstrapServers()},
+			{Name: "REMOTE_JS_EVAL_REQUEST_TOPIC", Value: "js_eval.requests"},
+			{Name: "HTTP_PORT", Value: "8888"},
+			{Name: "KAFKA_CLIENT_ID", ValueFrom: podName.ValueFrom},
+			{Name: "NODE_OPTIONS", Value: fmt.Sprintf("--max-old-space-size=%d", sc.Resources.HeapMiB(60))},
+			{Name: "LOGGER_LEVEL", Value: "info"},
+		}
+	case WebUI:
+		return []corev1.EnvVar{
+			{Name: "HTTP_BIND_ADDRESS", Value: "0.0.0.0"},
+			{Name: "HTTP_BIND_PORT", Value: "8080"},
+			{Name: "TB_ENABLE_PROXY", Value: "false"},
+		}
+	}
+	env := []corev1.EnvVar{
+		podName,
+		{Name: "TB_SERVICE_TYPE", Value: sp.serviceType},
+		{Name: "JAVA_OPTS", Value: fmt.Sprintf("-Xms%[1]dm -Xmx%[1]dm -Xss384k", sc.Resources.HeapMiB(66))},
+	}
+	env = append(env, w.secretEnv()...)
+	switch svc {
+	case Core, RuleEngine:
+		for _, t := range []string{"HTTP", "MQTT", "COAP", "SNMP", "LWM2M"} {
+			env = append(env, corev1.EnvVar{Name: t + "_ENABLED", Value: "false"})
+		}
+	case HTTPTransport:
+		env = append(env, corev1.EnvVar{Name: "HTTP_BIND_PORT", Value: "8080"})
+	case VCExecutor:
+		env = append(env, corev1.EnvVar{Name: "WEB_APPLICATION_ENABLE", Value: "true"}, corev1.EnvVar{Name: "WEB_APPLICATION_TYPE", Value: "servlet"},
+			corev1.EnvVar{Name: "HTTP_BIND_PORT", Value: "8086"})
+	default: // the other transports serve metrics on 8081
+		env = append(env, corev1.EnvVar{Name: "WEB_APPLICATION_ENABLE", Value: "true"}, corev1.EnvVar{Name: "WEB_APPLICATION_TYPE", Value: "servlet"},
+			corev1.EnvVar{Name: "HTTP_BIND_PORT", Value: "8081"})
+	}
+	return env
+}
+
+// installJob is the schema install (or, with upgrade, the upgrade) Job.
+func installJob(s *stack.Stack, c *stack.Component, cfg Config, w wiring, upgrade bool) (*batchv1.Job, error) {
+	name := "tb-install-" + dashed(cfg.Version)
+	mode := []corev1.EnvVar{{Name: "INSTALL_TB", Value: "true"}, {Name: "LOAD_DEMO", Value: fmt.Sprint(cfg.LoadDemo)}}
+	if upgrade {
+		name = "tb-upgrade-" + dashed(cfg.UpgradeFrom) + "-to-" + dashed(cfg.Version)
+		mode = []corev1.EnvVar{{Name: "UPGRADE_TB", Value: "true"}, {Name: "FROM_VERSION", Value: cfg.UpgradeFrom}}
+	}
+	db := w.database
+	wait := corev1.Container{
+		Name:    "wait-for-databases",
+		Image:   postgres.ClientImage,
+		Command: []string{"bash", "-c", waitScript()},
+		Env: []corev1.EnvVar{
+			db.Password.EnvVar("PGPASSWORD"),
+			{Name: "PGHOST", Value: db.Host}, {Name: "PGPORT", Value: fmt.Sprint(db.Port)}, {Name: "PGUSER", Value: db.User}, {Name: "PGDATABASE", Value: db.Name},
+		},
+		Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
+		SecurityContext: stack.RestrictedContainerSecurityContext(true),
+		VolumeMounts:    []corev1.VolumeMount{{Name: "state", MountPath: "/state"}},
+	}
+	waitKeyspace := corev1.Container{
+		Name:            "wait-for-keyspace",
+		Image:           cassandra.Image,
+		Command:         []string{"bash", "-c", fmt.Sprintf(`until timeout 60 cqlsh %s 9042 -u %s -p "$CASSANDRA_PASSWORD" -e "DESCRIBE KEYSPACE %s" >/dev/null 2>&1; do echo "waiting for keyspace %s"; sleep 10; done`, hostOf(w.deps.Cassandra.ContactPoints[0]), w.deps.Cassandra.Username, w.keyspace.Name, w.keyspace.Name)},
+		Env:             []corev1.EnvVar{w.deps.Cassandra.Password.EnvVar("CASSANDRA_PASSWORD"), {Name: "HOME", Value: "/tmp"}},
+		Resources:       stack.MustLimits("500m", "256Mi").Requirements(),
+		SecurityContext: stack.RestrictedContainerSecurityContext(true),
+		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+	}
+	sc := ServiceConfig{Resources: DefaultResources(Core)}
+	env := append([]corev1.EnvVar{
+		{Name: "TB_SERVICE_ID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: "JAVA_OPTS", Value: fmt.Sprintf("-Xmx%dm", sc.Resources.HeapMiB(66))},
+	}, mode...)
+	env = append(env, w.secretEnv()...)
+	job, err := sts.Job(s.Topology(), sts.JobSpec{
+		Name: name, Selector: c.SelectorFor("install"), Pool: cfg.Pool,
+		Security: stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
+		Container: corev1.Container{
+			Name:            "install",
+			Image:           fmt.Sprintf("%s/tb-node:%s", cfg.Registry, cfg.Version),
+			Command:         []string{"bash", "-c", installScript(upgrade)},
+			Env:             env,
+			EnvFrom:         []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: clusterConfig}}}},
+			Resources:       sc.Resources.Requirements(),
+			SecurityContext: stack.RestrictedContainerSecurityContext(true),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "state", MountPath: "/state"}, {Name: "tmp", MountPath: "/tmp"},
+				{Name: "config", MountPath: "/config"}, {Name: "logs", MountPath: "/var/log/thingsboard"},
+			},
+		},
+		Volumes: []corev1.Volume{sts.EmptyDir("state"), sts.EmptyDir("tmp"), sts.EmptyDir("logs"),
+			{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: nodeConfig}}}}},
+		BackoffLimit: 3, DeadlineSeconds: 3600,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("thingsboard: %w", err)
+	}
+	job.Spec.Template.Spec.InitContainers = []corev1.Container{wait, waitKeyspace}
+	return job, nil
+}
+
+// waitScript waits for the database through the pooler and records in
+// /state whether ThingsBoard is installed already.
+func waitScript() string {
+	return `until pg_isready -q; do echo "waiting for PostgreSQL at ${PGHOST}"; sleep 5; done
+until psql -tAc 'SELECT 1' >/dev/null 2>&1; do echo "waiting for database ${PGDATABASE}"; sleep 5; done
+if [ "$(psql -tAc "SELECT 1 FROM information_schema.tables WHERE table_name = 'tb_schema_settings'")" = 1 ]; then
+  touch /state/installed
+fi`
+}
+
+// installScript runs the image's installer and fails unless it reports
+// success; an install over an installed database does nothing.
+func installScript(upgrade bool) string {
+	if upgrade {
+		return `set -o pipefail
+[ -f /state/installed ] || { echo "ThingsBoard is not installed: nothing to upgrade" >&2; exit 1; }
+start-tb-node.sh 2>&1 | tee /tmp/upgrade.log
+grep -q "Upgrade finished successfully" /tmp/upgrade.log || { echo "the upgrade did not report success" >&2; exit 1; }`
+	}
+	return `set -o pipefail
+if [ -f /state/installed ]; then echo "ThingsBoard is installed already: nothing to do"; exit 0; fi
+start-tb-node.sh 2>&1 | tee /tmp/install.log
+grep -q "Installation finished successfully" /tmp/install.log || { echo "the installer did not report success" >&2; exit 1; }`
+}
+
+func dashed(v string) string { return strings.ReplaceAll(strings.ToLower(v), ".", "-") }
+
+func hostOf(hostPort string) string {
+	if i := strings.LastIndex(hostPort, ":"); i >= 0 {
+		return hostPort[:i]
+	}
+	return hostPort
+}

@@ -1,0 +1,213 @@
+// Package thingsboard renders ThingsBoard CE as microservices — tb-core,
+// tb-rule-engine, tb-js-executor, tb-web-ui, the MQTT and HTTP transports,
+// tb-vc-executor and, optionally, the CoAP, LwM2M and SNMP transports —
+// wired to the data tier only through the components' handles.
+//
+// What it reproduces: the write-up's minimal 3-AZ cluster (seeds/003):
+// its pod table (three replicas of each service, one per zone, with the
+// table's CPU and memory limits, requests CPU/10 and memory 1:1), its
+// tb-cluster-stack-config tuning (queue partitions, Kafka batching,
+// 1M-device cache specs, transport limits, QUORUM consistency), the ALB
+// routing and the MQTT NLB, the install step, and the performance test.
+//
+// Where it differs:
+//   - every connection string comes from a handle (Kafka bootstrap
+//     servers, the ZooKeeper connect string, Cassandra contact points and
+//     the keyspace it declares, Redis cluster nodes, the PgBouncer JDBC
+//     URL of the database it declares); passwords come from Secret
+//     references only, never from a ConfigMap;
+//   - the schema install is a Job, named after the version, that waits
+//     for the keyspace and the database, does nothing when ThingsBoard is
+//     already installed, and fails when the installer does not report
+//     success (the official scripts report success after a failure);
+//   - JAVA_OPTS heap is two thirds of each service's memory limit (the
+//     write-up's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB transport);
+//   - logs go to stdout only, through a logback configuration of ours;
+//   - tb-integration-executor is left out: it is a Professional Edition
+//     service and this is CE;
+//   - Deployments roll one pod at a time with no surge, since every pod
+//     must land on its own node.
+package thingsboard
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/iotstack/iotstack/components/cassandra"
+	"github.com/iotstack/iotstack/components/kafka"
+	"github.com/iotstack/iotstack/components/postgres"
+	"github.com/iotstack/iotstack/components/redis"
+	"github.com/iotstack/iotstack/components/zookeeper"
+	"github.com/iotstack/iotstack/stack"
+)
+
+// Version is the default ThingsBoard CE version: the one
+// thingsboard-ce-k8s pins.
+const Version = "4.3.1"
+
+// Deps are the data-tier handles ThingsBoard is wired from.
+type Deps struct {
+	Kafka     *kafka.Handle
+	ZooKeeper *zookeeper.Handle
+	Cassandra *cassandra.Handle
+	Redis     *redis.Handle
+	Postgres  *postgres.Handle
+}
+
+// ServiceConfig sizes one microservice.
+type ServiceConfig struct {
+	// Replicas; default 3 (one per zone), 0 keeps the default. Optional
+	// transports are off unless Enabled.
+	Replicas int32
+	// Enabled turns an optional transport on.
+	Enabled bool
+	// Resources default to the pod table's limits.
+	Resources stack.Resources
+}
+
+// Exposure selects how ThingsBoard is reached from outside.
+type Exposure string
+
+// The exposure variants.
+const (
+	// AWS: an ALB Ingress (AWS Load Balancer Controller) for HTTP and an
+	// NLB Service for MQTT, as in the write-up.
+	AWS Exposure = "aws"
+	// Generic: a plain Ingress and a LoadBalancer Service without cloud
+	// annotations, for kind and other clusters.
+	Generic Exposure = "generic"
+)
+
+// Config configures ThingsBoard. Zero fields take the defaults in Default.
+type Config struct {
+	// Version is the image tag of every thingsboard/* image; default Version.
+	Version string
+	// Registry prefixes the images; default "thingsboard".
+	Registry string
+	// Pool is the node pool the services run on.
+	Pool string
+	// Services overrides replicas and resources per service.
+	Services map[Service]ServiceConfig
+	// Keyspace and Database name the Cassandra keyspace and PostgreSQL
+	// database; default "thingsboard" for both.
+	Keyspace, Database string
+	// KeyspaceReplication is the keyspace's replication factor; default 3
+	// with QUORUM reads and writes (the write-up's fault-tolerance step).
+	KeyspaceReplication int
+	// QueueReplicationFactor is TB_QUEUE_KAFKA_REPLICATION_FACTOR; default
+	// the Kafka cluster's default replication factor.
+	QueueReplicationFactor int
+	// Partitions is TB_QUEUE_CORE_PARTITIONS and TB_QUEUE_RE_*_PARTITIONS;
+	// default 6 (the write-up's).
+	Partitions int
+	// LoadDemo loads the demo tenant and devices at install.
+	LoadDemo bool
+	// UpgradeFrom, when set, adds an upgrade Job from that version.
+	UpgradeFrom string
+	// Exposure is AWS (default) or Generic; Host is the HTTP host name
+	// for the Ingress (empty: any host).
+	Exposure Exposure
+	Host     string
+}
+
+// Default fills zero fields with the defaults.
+func (c *Config) Default(d Deps) {
+	if c.Version == "" {
+		c.Version = Version
+	}
+	if c.Registry == "" {
+		c.Registry = "thingsboard"
+	}
+	if c.Keyspace == "" {
+		c.Keyspace = "thingsboard"
+	}
+	if c.Database == "" {
+		c.Database = "thingsboard"
+	}
+	if c.KeyspaceReplication == 0 {
+		c.KeyspaceReplication = 3
+	}
+	if c.QueueReplicationFactor == 0 && d.Kafka != nil {
+		c.QueueReplicationFactor = d.Kafka.ReplicationFactor
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 6
+	}
+	if c.Exposure == "" {
+		c.Exposure = AWS
+	}
+	services := map[Service]ServiceConfig{}
+	for _, s := range Services {
+		sc := c.Services[s]
+		if sc.Replicas == 0 {
+			sc.Replicas = 3
+		}
+		if sc.Resources.IsZero() {
+			sc.Resources = DefaultResources(s)
+		}
+		if !s.Optional() {
+			sc.Enabled = true
+		}
+		services[s] = sc
+	}
+	c.Services = services
+}
+
+// Validate checks a defaulted Config against the dependencies.
+func (c Config) Validate(d Deps) error {
+	if d.Kafka == nil || d.ZooKeeper == nil || d.Cassandra == nil || d.Redis == nil || d.Postgres == nil {
+		return fmt.Errorf("thingsboard: deps: Kafka, ZooKeeper, Cassandra, Redis and Postgres handles are all required")
+	}
+	if errs := validation.IsValidLabelValue(c.Version); len(errs) > 0 || c.Version == "" || c.Version == "latest" {
+		return fmt.Errorf("thingsboard: version %q; must be a pinned image tag such as %s", c.Version, Version)
+	}
+	for s := range c.Services {
+		if _, ok := specs[s]; !ok {
+			return fmt.Errorf("thingsboard: services: unknown service %q; known: %v", s, Services)
+		}
+	}
+	for _, s := range Services {
+		sc := c.Services[s]
+		if sc.Replicas < 1 || sc.Replicas > 50 {
+			return fmt.Errorf("thingsboard: services[%s].replicas %d; allowed 1 to 50", s, sc.Replicas)
+		}
+		if err := sc.Resources.Validate(fmt.Sprintf("thingsboard.services[%s].resources", s)); err != nil {
+			return err
+		}
+	}
+	if n := len(d.Kafka.Brokers); c.QueueReplicationFactor < 1 || c.QueueReplicationFactor > n {
+		return fmt.Errorf("thingsboard: queueReplicationFactor %d; must be 1 to %d (the Kafka brokers)", c.QueueReplicationFactor, n)
+	}
+	if c.Partitions < 1 || c.Partitions > 1000 {
+		return fmt.Errorf("thingsboard: partitions %d; allowed 1 to 1000", c.Partitions)
+	}
+	switch c.Exposure {
+	case AWS, Generic:
+	default:
+		return fmt.Errorf("thingsboard: exposure %q; allowed %q, %q", c.Exposure, AWS, Generic)
+	}
+	if c.Host != "" {
+		if errs := validation.IsDNS1123Subdomain(c.Host); len(errs) > 0 {
+			return fmt.Errorf("thingsboard: host %q is not a DNS name (%s)", c.Host, strings.Join(errs, "; "))
+		}
+	}
+	if c.UpgradeFrom != "" {
+		if errs := validation.IsValidLabelValue(c.UpgradeFrom); len(errs) > 0 || c.UpgradeFrom == c.Version {
+			return fmt.Errorf("thingsboard: upgradeFrom %q; must be an earlier version than %s", c.UpgradeFrom, c.Version)
+		}
+	}
+	return nil
+}
+
+// Handle is what the load test and other dependents wire from.
+type Handle struct {
+	// Core is the tb-core Service (REST API, UI backend) on port 8080.
+	Core string
+	// MQTT is the MQTT transport Service on 1883; HTTP the HTTP transport
+	// Service on 8080.
+	MQTT, HTTP string
+	// Components by service, for DependsOn.
+	Components map[Service]*stack.Component
+}
