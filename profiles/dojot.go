@@ -73,10 +73,12 @@ func HundredTopology() stack.Topology {
 	}
 }
 
-func buildSmall(opts Options) (*stack.Stack, error) {
-	return stack.New(stack.Options{Name: Small, Namespace: nsOr(opts, "dojot"), PartOf: "dojot", Topology: SmallTopology()})
+func buildSmall(opts Options) (*Built, error) {
+	s, err := stack.New(stack.Options{Name: Small, Namespace: nsOr(opts, "dojot"), PartOf: "dojot", Topology: SmallTopology()})
+	return &Built{Stack: s}, err
 }
 
-func buildHundred(opts Options) (*stack.Stack, error) {
-	return stack.New(stack.Options{Name: Hundred, Namespace: nsOr(opts, "dojot"), PartOf: "dojot", Topology: HundredTopology()})
+func buildHundred(opts Options) (*Built, error) {
+	s, err := stack.New(stack.Options{Name: Hundred, Namespace: nsOr(opts, "dojot"), PartOf: "dojot", Topology: HundredTopology()})
+	return &Built{Stack: s}, err
 }

@@ -32,7 +32,13 @@ func init() {
 	})
 }
 
-// Minimal3AZTopology is the profile's cluster shape.
+// clientPool runs the load generators.
+const clientPool = "client"
+
+// Minimal3AZTopology is the profile's cluster shape: the three
+// r7g.xlarge nodes, and the write-up's client node group (m7g.medium,
+// role=client) for the performance test, tainted so nothing else lands
+// there.
 func Minimal3AZTopology() stack.Topology {
 	return stack.Topology{
 		Zones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"},
@@ -44,6 +50,15 @@ func Minimal3AZTopology() stack.Topology {
 			Memory:       resource.MustParse("32Gi"),
 			NodesPerZone: 1,
 			Labels:       map[string]string{"role": "thingsboard"},
+		}, {
+			Name:         clientPool,
+			InstanceType: "m7g.medium",
+			Arch:         "arm64",
+			CPU:          resource.MustParse("1"),
+			Memory:       resource.MustParse("4Gi"),
+			NodesPerZone: 1,
+			Labels:       map[string]string{"role": "client"},
+			Taints:       []corev1.Taint{{Key: "dedicated", Value: "client", Effect: corev1.TaintEffectNoSchedule}},
 		}},
 	}
 }
@@ -68,10 +83,11 @@ const minimal3AZPool = "thingsboard"
 //     write-up's override.conf tuning (the component's defaults), with
 //     PgBouncer in place of pgpool: 2 pooler pods in two zones where the
 //     write-up ran a single pgpool, its one point of failure.
-func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
+func buildMinimal3AZ(opts Options) (*Built, error) {
+	ns := nsOr(opts, "thingsboard")
 	s, err := stack.New(stack.Options{
 		Name:      Minimal3AZ,
-		Namespace: nsOr(opts, "thingsboard"),
+		Namespace: ns,
 		PartOf:    "thingsboard",
 		Topology:  Minimal3AZTopology(),
 	})
@@ -117,10 +133,26 @@ func buildMinimal3AZ(opts Options) (*stack.Stack, error) {
 	for name, n := range opts.Replicas {
 		tb.Services[thingsboard.Service(name)] = thingsboard.ServiceConfig{Replicas: n}
 	}
-	if _, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb); err != nil {
+	target, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb)
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	// The write-up's performance test, as a separate kustomization in
+	// dist/minimal-3az/loadtest/: applying the stack never starts load.
+	lt, err := stack.New(stack.Options{
+		Name:              Minimal3AZ + "-loadtest",
+		Namespace:         ns,
+		PartOf:            "thingsboard",
+		Topology:          Minimal3AZTopology(),
+		ExistingNamespace: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := thingsboard.NewLoadTest(lt, target, thingsboard.LoadTestConfig{Pool: clientPool}); err != nil {
+		return nil, err
+	}
+	return &Built{Stack: s, Parts: []Part{{Dir: "loadtest", Stack: lt}}}, nil
 }
 
 // gp3 is the StorageClass of the AWS variant.

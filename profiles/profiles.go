@@ -45,16 +45,40 @@ type Profile struct {
 	// Source names the document the profile reproduces.
 	Source string
 
-	build func(Options) (*stack.Stack, error)
+	build func(Options) (*Built, error)
 }
 
-// Build builds the profile's stack.
+// Built is a profile's main stack and the parts rendered beside it.
+type Built struct {
+	// Stack is the profile's stack: dist/<profile>/.
+	Stack *stack.Stack
+	// Parts are stacks applied separately, each in dist/<profile>/<Dir>/
+	// with a kustomization of its own (minimal-3az's load test).
+	Parts []Part
+}
+
+// Part is a separately applied stack of a profile.
+type Part struct {
+	Dir   string
+	Stack *stack.Stack
+}
+
+// Build builds the profile's main stack.
 func (p Profile) Build(opts Options) (*stack.Stack, error) {
-	s, err := p.build(opts)
+	b, err := p.BuildAll(opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.Stack, nil
+}
+
+// BuildAll builds the profile's main stack and its separate parts.
+func (p Profile) BuildAll(opts Options) (*Built, error) {
+	b, err := p.build(opts)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
-	return s, nil
+	return b, nil
 }
 
 var registry = map[string]Profile{}
@@ -112,13 +136,20 @@ func Synth(opts Options, names ...string) ([]*stack.Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := p.Build(opts)
+		b, err := p.BuildAll(opts)
 		if err != nil {
 			return nil, err
 		}
-		out, err := s.Synth()
+		out, err := b.Stack.Synth()
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %w", n, err)
+		}
+		for _, part := range b.Parts {
+			po, err := part.Stack.Synth()
+			if err != nil {
+				return nil, fmt.Errorf("profile %s, %s: %w", n, part.Dir, err)
+			}
+			out.Include(part.Dir, po)
 		}
 		outs = append(outs, out)
 	}

@@ -51,6 +51,9 @@ type Options struct {
 	PodSecurity string
 	// Topology is the cluster shape the stack is placed on.
 	Topology Topology
+	// ExistingNamespace means another stack owns the namespace: it is not
+	// rendered here (a load test applied next to the stack it tests).
+	ExistingNamespace bool
 }
 
 // Stack is the root of the construct tree: a named set of Components in one
@@ -112,6 +115,11 @@ func New(opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.namespace = ns
+	if opts.ExistingNamespace {
+		s.External("Namespace", opts.Namespace, "owned by the stack this one is applied next to")
+		return s, nil
+	}
 	ns.Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: opts.Namespace,
 		Labels: map[string]string{
@@ -120,7 +128,6 @@ func New(opts Options) (*Stack, error) {
 			"pod-security.kubernetes.io/warn":    PodSecurityRestricted,
 		},
 	}})
-	s.namespace = ns
 	return s, nil
 }
 

@@ -48,6 +48,15 @@ type Output struct {
 	Secrets []SecretSpec
 }
 
+// Include adds other's files under the directory dir (e.g. "loadtest"),
+// so that one dist/<profile>/ holds a second, separately applied
+// kustomization. other's objects stay its own.
+func (o *Output) Include(dir string, other *Output) {
+	for _, f := range other.Files {
+		o.Files = append(o.Files, File{Name: dir + "/" + f.Name, Data: f.Data})
+	}
+}
+
 // File returns the file with the given name, or nil.
 func (o *Output) File(name string) *File {
 	for i := range o.Files {

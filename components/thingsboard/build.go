@@ -91,7 +91,8 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 		shared.Add(upgrade)
 	}
 
-	h := &Handle{Core: string(Core), MQTT: string(MQTTTransport), HTTP: string(HTTPTransport), Components: map[Service]*stack.Component{}}
+	h := &Handle{Core: string(Core), MQTT: string(MQTTTransport), HTTP: string(HTTPTransport), Components: map[Service]*stack.Component{},
+		RESTURL: fmt.Sprintf("http://%s:8080", s.ServiceHost(string(Core))), MQTTHost: s.ServiceHost(string(MQTTTransport))}
 	for _, svc := range Services {
 		sc := cfg.Services[svc]
 		if !sc.Enabled {

@@ -208,6 +208,9 @@ type Handle struct {
 	// MQTT is the MQTT transport Service on 1883; HTTP the HTTP transport
 	// Service on 8080.
 	MQTT, HTTP string
+	// RESTURL is tb-core's REST API URL; MQTTHost the MQTT transport's
+	// fully qualified host, for clients in other stacks (the load test).
+	RESTURL, MQTTHost string
 	// Components by service, for DependsOn.
 	Components map[Service]*stack.Component
 }
