@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/stack/stacktest"
 )
 
@@ -116,16 +117,22 @@ func TestSchedulable(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			p, _ := Get(name)
-			s, err := p.Build(Options{})
+			b, err := p.BuildAll(Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := s.Synth()
-			if err != nil {
-				t.Fatal(err)
+			stacks := []*stack.Stack{b.Stack}
+			for _, part := range b.Parts {
+				stacks = append(stacks, part.Stack)
 			}
-			if _, err := stacktest.Schedule(s.Topology(), out); err != nil {
-				t.Fatal(err)
+			for _, s := range stacks {
+				out, err := s.Synth()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := stacktest.Schedule(s.Topology(), out); err != nil {
+					t.Fatalf("%s: %v", s.Name(), err)
+				}
 			}
 		})
 	}

@@ -139,6 +139,9 @@ func (c *Config) Default(d Deps) {
 		c.Exposure = AWS
 	}
 	services := map[Service]ServiceConfig{}
+	for s, sc := range c.Services {
+		services[s] = sc // unknown names stay, for Validate to report
+	}
 	for _, s := range Services {
 		sc := c.Services[s]
 		if sc.Replicas == 0 {
