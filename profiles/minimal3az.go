@@ -21,6 +21,27 @@ import (
 // 32 GiB, arm64), one in each of eu-west-1a/b/c, labelled role=thingsboard
 // as in the write-up's eksctl node group. Fault tolerance: one of the three
 // nodes may be down at a time.
+//
+// Every row of the write-up's pod table is rendered with its limits and
+// one replica per zone, except where the table cannot be followed as
+// written (TestMinimal3AZPodTable keeps this list honest):
+//   - tb-web-ui gets the table's 0.5 CPU / 0.5 GiB, not the 100Mi of the
+//     write-up's YAML;
+//   - tb-integration-executor is a Professional Edition service: not in CE;
+//   - pgpool (1 pod) becomes PgBouncer with 2 pods in 2 zones, and
+//     Pgpool-exporter becomes postgres_exporter sidecars;
+//   - Prometheus, Grafana, Kafka-ui and the backup job are the write-up's
+//     wish list (monitoring, UI tools, backups), not rendered; Cassandra
+//     Reaper's repairs after replication changes are done by the Cassandra
+//     schema Job.
+//
+// Options: Generic (no AWS annotations, no gp3 class: the cluster's default
+// StorageClass), ThingsBoardVersion, Replicas per ThingsBoard service,
+// KafkaReplicationFactor. The write-up's performance test (10 generator
+// pods, 100,000 devices) is rendered into dist/minimal-3az/loadtest/ with a
+// kustomization of its own, on a tainted client pool (m7g.medium,
+// role=client); it needs a Secret tb-loadtest-rest with a tenant
+// administrator's username and password.
 const Minimal3AZ = "minimal-3az"
 
 func init() {

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,21 @@ func startNodes(t *testing.T, server string, n, basePort int, password string) [
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", port))
+	}
+	// Wait until every server listens.
+	for _, a := range addrs {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis-server at %s did not start: %v", a, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	return addrs
 }
