@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/stack"
 )
 
@@ -33,6 +34,20 @@ type Options struct {
 	// KafkaReplicationFactor overrides the Kafka default replication
 	// factor (minimal-3az: 2, the write-up's).
 	KafkaReplicationFactor int
+	// Bridges overrides the number of dojot k2v/v2k bridges and
+	// kafka-loopbacks (small: 1, 100k: 9); KafkaPartitions, when set, must
+	// equal it (dojot ties topic partitions to the bridges).
+	Bridges         int32
+	KafkaPartitions int
+	// NodePorts overrides dojot's fixed NodePorts.
+	NodePorts *dojot.NodePorts
+	// Backends overrides the worker addresses in the dojot load-balancer
+	// configurations (the defaults are documentation addresses,
+	// 192.0.2.0/24, to be replaced).
+	Backends *dojot.Backends
+	// InsecureMQTT turns dojot's plain MQTT on 1883 on or off; nil keeps
+	// the guide's setting (on).
+	InsecureMQTT *bool
 }
 
 // Profile is a named, documented way to build a stack.
@@ -55,6 +70,9 @@ type Built struct {
 	// Parts are stacks applied separately, each in dist/<profile>/<Dir>/
 	// with a kustomization of its own (minimal-3az's load test).
 	Parts []Part
+	// Files are other generated files written beside the YAML (the
+	// dojot load balancers' configurations).
+	Files []stack.File
 }
 
 // Part is a separately applied stack of a profile.
@@ -151,6 +169,7 @@ func Synth(opts Options, names ...string) ([]*stack.Output, error) {
 			}
 			out.Include(part.Dir, po)
 		}
+		out.Files = append(out.Files, b.Files...)
 		outs = append(outs, out)
 	}
 	return outs, nil

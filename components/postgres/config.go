@@ -114,6 +114,9 @@ else
   echo "database %[3]s: exists"
 fi
 `, v, db.User, db.Name)
+		if db.CreateDB {
+			fmt.Fprintf(&b, "psql -v ON_ERROR_STOP=1 -qc 'ALTER ROLE \"%s\" CREATEDB'\n", db.User)
+		}
 	}
 	b.WriteString("echo \"databases applied\"\n")
 	return b.String()

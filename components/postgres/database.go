@@ -19,6 +19,8 @@ type DatabaseSpec struct {
 	// Name is the database; User its owner (default: the database name).
 	// Both: a lower-case letter, then lower-case letters, digits or '_'.
 	Name, User string
+	// CreateDB lets the user create databases (dojot's auth does).
+	CreateDB bool
 }
 
 // Database is a declared database, as consumers configure their clients.
@@ -30,6 +32,8 @@ type Database struct {
 	Port int32
 	// Password is the Secret key holding the user's password.
 	Password stack.SecretKeyRef
+	// CreateDB is true when the user may create databases.
+	CreateDB bool
 }
 
 // JDBCURL is the JDBC URL of the database through the pooler.
@@ -74,7 +78,7 @@ func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
 	} else {
 		ref = h.component.DeclareSecret(secretName, stack.SecretKey{Key: "password", Kind: stack.RandomPassword}).Ref("password")
 	}
-	db := Database{Name: spec.Name, User: spec.User, Host: h.PoolerHost(), Port: Port, Password: ref}
+	db := Database{Name: spec.Name, User: spec.User, Host: h.PoolerHost(), Port: Port, Password: ref, CreateDB: spec.CreateDB}
 	h.databases = append(h.databases, db)
 	h.render()
 	return db, nil

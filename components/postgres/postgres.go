@@ -274,6 +274,10 @@ type Handle struct {
 	databases []Database
 }
 
+// PrimaryHost is the read-write Service's DNS name, for clients that need
+// session features a transaction pooler cannot give (migrations, EJBCA).
+func (h *Handle) PrimaryHost() string { return h.stack.ServiceHost(h.Primary) }
+
 // PoolerHost is the pooler's DNS name.
 func (h *Handle) PoolerHost() string { return h.stack.ServiceHost(h.Pooler) }
 

@@ -1,0 +1,77 @@
+package dojot
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/stack"
+)
+
+// LocalStorageClass is the guide's StorageClass for local volumes.
+const LocalStorageClass = "local-storage"
+
+// LocalVolume is one of the guide's local PersistentVolumes: a directory
+// on the nodes of a group, bound to exactly one claim.
+type LocalVolume struct {
+	// Name of the PV (local-pv-<x>), Path on the node, Size and access mode.
+	Name, Path string
+	Size       string
+	Mode       corev1.PersistentVolumeAccessMode
+	// NodeLabels select the nodes that hold the directory.
+	NodeLabels map[string]string
+	// Claim is the PersistentVolumeClaim (in the stack's namespace) the
+	// volume is reserved for.
+	Claim string
+}
+
+// AddLocalStorage adds the local-storage StorageClass (no provisioner,
+// WaitForFirstConsumer) and the volumes, each reserved for its claim so
+// that a volume on a group's node can only serve that group's claim.
+func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
+	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "local-volumes"})
+	if err != nil {
+		return err
+	}
+	c.Add(&storagev1.StorageClass{
+		ObjectMeta:        metav1.ObjectMeta{Name: LocalStorageClass},
+		Provisioner:       "kubernetes.io/no-provisioner",
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimRetain),
+	})
+	for _, v := range volumes {
+		var reqs []corev1.NodeSelectorRequirement
+		for _, k := range sortedLabelKeys(v.NodeLabels) {
+			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v.NodeLabels[k]}})
+		}
+		c.Add(&corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: v.Name},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(v.Size)},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{v.Mode},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				StorageClassName:              LocalStorageClass,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: v.Path}},
+				ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: s.Namespace(), Name: v.Claim},
+				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
+					NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}},
+			},
+		})
+	}
+	return nil
+}
+
+func sortedLabelKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}

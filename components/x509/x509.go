@@ -1,0 +1,132 @@
+// Package x509 renders dojot's x509-identity-mgmt: the certificate
+// authority (EJBCA with dojot's Node.js API in one image) that signs device
+// and broker certificates.
+//
+// What it reproduces: ansible-dojot v0.5.0's Deployment (port 3000,
+// readiness GET /healthcheck, EJBCA's database in PostgreSQL "ejbca", the
+// certificate-to-device map in MongoDB, its volume at /mnt/persistent,
+// EJBCA_PERFORM_DOJOT_SETUP). Where it differs: the database password comes
+// from the database's declared Secret instead of a literal, the addresses
+// from handles, and it runs non-root with the original's fsGroup 10001.
+package x509
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/iotstack/iotstack/components/internal/sts"
+	"github.com/iotstack/iotstack/components/postgres"
+	"github.com/iotstack/iotstack/stack"
+)
+
+// Port is the API port.
+const Port = 3000
+
+// Config configures the CA.
+type Config struct {
+	// Image is dojot/x509-identity-mgmt at the dojot version (required).
+	Image string
+	// Pool is the node pool.
+	Pool string
+	// Resources default to 1 CPU / 1536 MiB limits (EJBCA is a Java
+	// application server).
+	Resources stack.Resources
+	// Storage is the persistent volume at /mnt/persistent; default 10Mi
+	// ReadWriteMany, as the guide's local volume.
+	Storage stack.Storage
+	// MongoURI is the MongoDB database URI (required).
+	MongoURI string
+}
+
+// Handle is what the broker and the bridges wire from.
+type Handle struct {
+	Component *stack.Component
+	// Address is host:port of the API (the brokers' EJBCA_ADDRESS).
+	Address string
+}
+
+// New adds the CA to s; its database is declared on pg.
+func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
+	if cfg.Image == "" || cfg.MongoURI == "" {
+		return nil, fmt.Errorf("x509: image and mongoURI are required")
+	}
+	if cfg.Resources.IsZero() {
+		cfg.Resources = stack.MustLimits("1", "1536Mi")
+	}
+	if cfg.Storage.Size.IsZero() {
+		cfg.Storage.Size = resource.MustParse("10Mi")
+	}
+	if err := cfg.Resources.Validate("x509.resources"); err != nil {
+		return nil, err
+	}
+	if err := cfg.Storage.Validate("x509.storage"); err != nil {
+		return nil, err
+	}
+	db, err := pg.Database(postgres.DatabaseSpec{Name: "ejbca"})
+	if err != nil {
+		return nil, fmt.Errorf("x509: %w", err)
+	}
+	c, err := s.AddComponent("x509-identity-mgmt", stack.Meta{App: "x509-identity-mgmt", Role: "ca", Version: sts.Tag(cfg.Image)})
+	if err != nil {
+		return nil, err
+	}
+	c.DependsOn(pg.Component)
+	sel := c.SelectorLabels()
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "x509-identity-mgmt"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: cfg.Storage.Size}},
+		},
+	}
+	if cfg.Storage.Class != "" {
+		pvc.Spec.StorageClassName = ptr.To(cfg.Storage.Class)
+	}
+	pod := corev1.PodSpec{
+		AutomountServiceAccountToken: ptr.To(false),
+		EnableServiceLinks:           ptr.To(false),
+		SecurityContext:              stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: 10001, GID: 10001, FSGroup: 10001}),
+		Containers: []corev1.Container{{
+			Name:  "x509-identity-mgmt",
+			Image: cfg.Image,
+			Env: []corev1.EnvVar{
+				{Name: "DATABASE_JDBC_URL", Value: fmt.Sprintf("jdbc:postgresql://%s:%d/%s?characterEncoding=UTF-8", pg.PrimaryHost(), pg.Port, db.Name)},
+				{Name: "DATABASE_USER", Value: db.User},
+				db.Password.EnvVar("DATABASE_PASSWORD"),
+				{Name: "EJBCA_PERFORM_DOJOT_SETUP", Value: "true"},
+				{Name: "NODE_ENV", Value: "production"},
+				{Name: "MONGO_URI", Value: cfg.MongoURI},
+			},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: Port}},
+			Resources:       cfg.Resources.Requirements(),
+			StartupProbe:    stack.HTTPProbe("/healthcheck", "http", stack.ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 60}),
+			ReadinessProbe:  stack.HTTPProbe("/healthcheck", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}),
+			LivenessProbe:   stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 30, TimeoutSeconds: 5, FailureThreshold: 6}),
+			SecurityContext: stack.RestrictedContainerSecurityContext(false), // EJBCA writes into its application server
+			VolumeMounts:    []corev1.VolumeMount{{Name: "persistent", MountPath: "/mnt/persistent"}},
+		}},
+		Volumes: []corev1.Volume{{Name: "persistent", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.Name}}}},
+	}
+	if err := s.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
+		return nil, fmt.Errorf("x509: %w", err)
+	}
+	deploy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "x509-identity-mgmt"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			// One pod owns the volume: stop the old one before the new one starts.
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
+		},
+	}
+	svc := sts.Client("x509-identity-mgmt", sel, []corev1.ServicePort{{Name: "http", Port: Port, TargetPort: intstr.FromString("http")}})
+	c.Add(pvc, svc, deploy)
+	return &Handle{Component: c, Address: fmt.Sprintf("%s:%d", s.ServiceHost("x509-identity-mgmt"), Port)}, nil
+}
