@@ -178,7 +178,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	internal.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyLocal)
 	external := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: Name + "-external-service"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: sel, ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: sel, ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal},
 	}
 	for _, p := range ports {
 		if p.Name == "mqtt" {
