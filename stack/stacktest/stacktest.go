@@ -4,6 +4,7 @@
 package stacktest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +63,14 @@ func Golden(t testing.TB, dir string, out *stack.Output, update bool, howToUpdat
 	for name := range onDisk {
 		t.Errorf("%s/%s is no longer synthesized; %s", dir, name, howToUpdate)
 	}
+}
+
+// Render returns one rendered object as JSON, for assertions on its text.
+func Render(t testing.TB, r stack.Rendered) string {
+	t.Helper()
+	b, err := json.Marshal(r.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,0 +1,94 @@
+package vernemq
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
+)
+
+func build(t *testing.T, cfg Config) *stack.Output {
+	t.Helper()
+	_, out := stacktest.Build(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
+	return out
+}
+
+var base = Config{Image: "dojot/vernemq-dojot:v0.5.0", EJBCAAddress: "x509-identity-mgmt:3000", Pool: "main", NodePortMQTT: 30004, NodePortMQTTS: 30005}
+
+// TestListeners: plain MQTT is exposed only when insecure MQTT is on; the
+// TLS listener always; traffic stays on the receiving node.
+func TestListeners(t *testing.T) {
+	for _, insecure := range []bool{false, true} {
+		cfg := base
+		cfg.InsecureMQTT = insecure
+		cfg.Replicas = 3
+		out := build(t, cfg)
+		var ports []string
+		var listener string
+		for _, o := range out.Objects {
+			switch x := o.Object.(type) {
+			case *corev1.Service:
+				if x.Name == Name+"-external-service" {
+					if x.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
+						t.Error("external traffic is not kept on the node")
+					}
+					for _, p := range x.Spec.Ports {
+						ports = append(ports, p.Name)
+					}
+				}
+				if x.Name == Name && (x.Spec.InternalTrafficPolicy == nil || *x.Spec.InternalTrafficPolicy != corev1.ServiceInternalTrafficPolicyLocal) {
+					t.Error("internal traffic is not kept on the node")
+				}
+			}
+		}
+		for _, o := range out.Objects {
+			if set, ok := o.Object.(*appsv1.StatefulSet); ok {
+				for _, e := range set.Spec.Template.Spec.Containers[0].Env {
+					if e.Name == "DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT" {
+						listener = e.Value
+					}
+				}
+			}
+		}
+		want := []string{"mqtts"}
+		if insecure {
+			want = []string{"mqtt", "mqtts"}
+		}
+		if d := cmp.Diff(want, ports); d != "" {
+			t.Errorf("insecure %v: NodePorts (-want +got):\n%s", insecure, d)
+		}
+		if strings.HasPrefix(listener, "0.0.0.0") != insecure {
+			t.Errorf("insecure %v: plain listener %q", insecure, listener)
+		}
+	}
+}
+
+func TestRBAC(t *testing.T) {
+	out := build(t, base)
+	for _, o := range out.Objects {
+		if r, ok := o.Object.(*rbacv1.Role); ok {
+			want := []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
+				{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, ResourceNames: []string{"vernemq"}, Verbs: []string{"get"}},
+			}
+			if d := cmp.Diff(want, r.Rules); d != "" {
+				t.Errorf("Role (-want +got):\n%s", d)
+			}
+		}
+	}
+	stacktest.CheckScripts(t, out)
+}
+
+func TestValidation(t *testing.T) {
+	stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, Config{Image: "x:1"}); return err }, "vernemq: image and ejbcaAddress are required")
+	cfg := base
+	cfg.Replicas = 4
+	stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err }, "vernemq: replicas 4 exceed the 3 nodes available")
+}

@@ -1,0 +1,54 @@
+package x509
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/iotstack/iotstack/components/postgres"
+	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
+)
+
+func TestWiring(t *testing.T) {
+	var h *Handle
+	_, out := stacktest.Build(t, func(s *stack.Stack) error {
+		pg, err := postgres.New(s, postgres.Config{Instances: 1})
+		if err != nil {
+			return err
+		}
+		h, err = New(s, pg, Config{Image: "dojot/x509-identity-mgmt:v0.5.0", MongoURI: "mongodb://mongodb:27017/x509-identity-mgmt"})
+		return err
+	})
+	if h.Address != "x509-identity-mgmt.iot.svc.cluster.local:3000" {
+		t.Errorf("address %s", h.Address)
+	}
+	for _, o := range out.Objects {
+		d, ok := o.Object.(*appsv1.Deployment)
+		if !ok || d.Name != "x509-identity-mgmt" {
+			continue
+		}
+		env := map[string]string{}
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e.Value
+			if e.Name == "DATABASE_PASSWORD" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+				t.Error("the database password is not a Secret reference")
+			}
+		}
+		if env["DATABASE_JDBC_URL"] != "jdbc:postgresql://postgres.iot.svc.cluster.local:5432/ejbca?characterEncoding=UTF-8" || env["EJBCA_PERFORM_DOJOT_SETUP"] != "true" {
+			t.Errorf("env %v", env)
+		}
+		if d.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path != "/healthcheck" {
+			t.Error("readiness is not /healthcheck")
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	s := stacktest.NewStack(t, stacktest.ThreeZones())
+	pg, _ := postgres.New(s, postgres.Config{Instances: 1})
+	if _, err := New(s, pg, Config{Image: "x:1"}); err == nil || !strings.Contains(err.Error(), "x509: image and mongoURI are required") {
+		t.Errorf("got %v", err)
+	}
+}
