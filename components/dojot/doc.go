@@ -1,5 +1,49 @@
 // Package dojot renders the dojot v0.5.0 IoT platform's services for
-// Kubernetes, and the external load balancers in front of them (NGINX for
-// the few-devices environment, HAProxy for 100k devices), from the same
-// inputs: the fixed NodePorts and the workers' addresses.
+// Kubernetes — the Kong API gateway with its migrations and routes, auth,
+// data-broker, device-manager, flowbroker, gui, history, persister,
+// image-manager, kafka-ws, kafka2ftp, cron, backstage, data-manager,
+// MongoDB, MinIO, RabbitMQ, the k2v/v2k bridges and kafka-loopback — wired
+// to Kafka, ZooKeeper and PostgreSQL through their handles, and the
+// external load balancers in front of them (NGINX for the few-devices
+// environment, HAProxy for 100k devices) from the same inputs: the fixed
+// NodePorts and the workers' addresses. VerneMQ and x509-identity-mgmt
+// have packages of their own (components/vernemq, components/x509).
+//
+// What it reproduces: ansible-dojot v0.5.0 (images dojot/* at the
+// profile's version, each service's environment, ports, sidecars and the
+// API gateway's routing table) and the install guide's two environments.
+//
+// Defects of the original manifests, fixed here:
+//   - minio's StatefulSet had apiVersion v1 and kafka-loopback's none:
+//     every workload is apps/v1;
+//   - Services used topologyKeys (removed in Kubernetes 1.22): the broker
+//     uses internalTrafficPolicy/externalTrafficPolicy Local;
+//   - the Kafka PodDisruptionBudget was policy/v1beta1 (removed in 1.25)
+//     and the VerneMQ operator's CRD apiextensions v1beta1 (removed in
+//     1.22): PDBs are policy/v1, and VerneMQ is a StatefulSet, no operator;
+//   - kong-migrate-up passed "&&" as an argument, so the second migration
+//     never ran: the migrations run through a shell;
+//   - dojot_insecure_mqtt was a string, and Jinja read 'false' as true: it
+//     is a typed boolean;
+//   - the NGINX task never installed coap_http.conf (5896 -> the HTTP agent
+//     NodePort): it is in the rendered nginx.conf;
+//   - Grafana and iotagent-mosca both took NodePort 30003 (dojot#1837):
+//     NodePorts are validated, a collision names both fields;
+//   - credentials were literals in Secrets and env (kong/kong, the
+//     device-manager crypto constants, MinIO keys, image-manager's S3 keys):
+//     every one is a declared Secret, generated at apply time;
+//   - no container had resources or, but for two, probes: all have
+//     requests and limits, and every listening container a probe;
+//   - service addresses were typed everywhere (kafka-server,
+//     zookeeper-client, postgres): they come from the components' handles;
+//   - the Kafka partition count and the bridges were set apart by hand:
+//     the profiles refuse a mismatch.
+//
+// Deliberate choices: MongoDB runs mongo:4.4.29 (v0.5.0 used dojot/mongo
+// 3.2; 4.4 is the last release whose wire protocol still serves its
+// drivers); the routes Job runs curlimages/curl (dojot's curl image had no
+// tag) and upserts services and routes, adding plugins only when absent,
+// so it can run again; in the few-devices environment (Config.Lean) memory
+// requests are half the limits, because the guide's single 6 GB worker
+// holds every service.
 package dojot
