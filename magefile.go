@@ -58,7 +58,11 @@ var testPackages = map[string]string{
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
-		if _, err := exec.LookPath(prog); err != nil {
+		if filepath.IsAbs(prog) {
+			if _, err := os.Stat(prog); err != nil {
+				missing = append(missing, pkg)
+			}
+		} else if _, err := exec.LookPath(prog); err != nil {
 			missing = append(missing, pkg)
 		}
 	}
