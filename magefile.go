@@ -17,6 +17,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/iotstack/iotstack/profiles"
+	"github.com/iotstack/iotstack/validate"
 )
 
 // distDir is where synthesized profiles are committed.
@@ -101,6 +102,33 @@ func Test() error {
 		return err
 	}
 	return run("go", "test", "./...")
+}
+
+// Validate checks every profile offline: strict decoding, Pod Security "restricted" and the HA and security rules.
+func Validate() error {
+	reports, err := validate.Profiles(profiles.Names()...)
+	if err != nil {
+		return err
+	}
+	findings, objects := 0, 0
+	for _, r := range reports {
+		objects += r.Objects
+		for _, f := range r.Findings {
+			fmt.Println(f)
+			findings++
+		}
+	}
+	fmt.Println("Exceptions (documented opt-outs):")
+	for _, r := range reports {
+		for _, e := range r.Exceptions {
+			fmt.Printf("  %s: %s [%s] %s\n", r.Profile(), e.Component, e.Rule, e.Reason)
+		}
+	}
+	fmt.Printf("%d objects in %d stacks checked against %d rules: %d findings\n", objects, len(reports), len(validate.Rules), findings)
+	if findings > 0 {
+		return fmt.Errorf("%d findings", findings)
+	}
+	return nil
 }
 
 // Bench runs the Go benchmarks (synthesis speed and allocations per profile).

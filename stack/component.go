@@ -22,12 +22,28 @@ type Meta struct {
 // (kafka, cassandra, tb-node) that owns typed objects. Its name is the
 // construct path used in errors and the name of its file in dist/.
 type Component struct {
-	stack   *Stack
-	name    string
-	meta    Meta
-	objects []Object
-	secrets []*SecretSpec
-	deps    []*Component
+	stack      *Stack
+	name       string
+	meta       Meta
+	objects    []Object
+	secrets    []*SecretSpec
+	deps       []*Component
+	exceptions []Exception
+}
+
+// Exception is a documented opt-out of one validation rule (see package
+// validate) for one component's objects.
+type Exception struct {
+	// Component is the component's name; Rule the rule it is exempt from.
+	Component, Rule string
+	// Reason says why the rule cannot hold for this component.
+	Reason string
+}
+
+// Except exempts the component's objects from a validation rule, with the
+// reason a reviewer reads in `mage validate`'s list of exceptions.
+func (c *Component) Except(rule, reason string) {
+	c.exceptions = append(c.exceptions, Exception{Component: c.name, Rule: rule, Reason: reason})
 }
 
 // AddComponent adds an empty component named name (a DNS-1123 label,

@@ -46,6 +46,10 @@ type Output struct {
 	Objects []Rendered
 	// Secrets are the declared, never rendered, Secrets.
 	Secrets []SecretSpec
+	// Exceptions are the components' documented rule opt-outs.
+	Exceptions []Exception
+	// Topology is the stack's cluster shape.
+	Topology Topology
 }
 
 // Include adds other's files under the directory dir (e.g. "loadtest"),
@@ -97,7 +101,10 @@ func (s *Stack) Synth() (*Output, error) {
 		return nil, err
 	}
 
-	out := &Output{Stack: s.opts.Name, Secrets: s.Secrets()}
+	out := &Output{Stack: s.opts.Name, Secrets: s.Secrets(), Topology: s.opts.Topology}
+	for _, c := range comps {
+		out.Exceptions = append(out.Exceptions, c.exceptions...)
+	}
 	width := len(fmt.Sprint(len(comps) - 1))
 	if width < 2 {
 		width = 2

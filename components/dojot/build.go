@@ -303,6 +303,7 @@ func (w *wiring) history(c *stack.Component) ([]stack.Object, error) {
 func (w *wiring) persister(c *stack.Component) ([]stack.Object, error) {
 	vars := env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "persister",
 		"KAFKA_GROUP_ID", "persister-group", "KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost, "HISTORY_DB_ADDRESS", w.s.ServiceHost("mongodb"))
+	c.Except("probes", "dojot's persister listens on no port and ships no health command; a failed Kafka or MongoDB session ends the process, which restarts it")
 	return w.deployment(c, "persister", 0, w.container("persister", w.image("persister"), 0, "500m", "128Mi", vars))
 }
 
@@ -332,6 +333,7 @@ func (w *wiring) kafka2ftp(c *stack.Component) ([]stack.Object, error) {
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "KAFKA_GROUP_ID", "kafka2ftp-group", "LOG_LEVEL", "info", "FTP_TENANT", "admin",
 		"FTP_HOST", "localhost", "FTP_PORT", "21", "FTP_FTPS", "false", "FTP_USER", "anonymous", "FTP_REMOTE_DIR", "/incoming/",
 		"MAX_CONCURRENT_CONNECTIONS", "10", "RETRIES", "13")
+	c.Except("probes", "dojot's kafka2ftp listens on no port and ships no health command; a failed Kafka session ends the process, which restarts it")
 	return w.deployment(c, "kafka2ftp", 0, w.container("kafka2ftp", w.image("kafka2ftp"), 0, "500m", "128Mi", vars))
 }
 
@@ -365,6 +367,10 @@ func (w *wiring) bridge(name string) func(*stack.Component) ([]stack.Object, err
 		if err != nil {
 			return nil, err
 		}
+		// Many bridges share few hosts: prefer spreading them.
+		set.Spec.Template.Spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: stack.HostnameLabel}}}}
+		c.Except("probes", "dojot's "+name+" image listens on no port and ships no health command; a failed Kafka or MQTT session ends the process, which restarts it")
 		objs := []stack.Object{sts.Headless(name, sel, nil), set}
 		if w.cfg.Bridges > 1 {
 			objs = append(objs, stack.PDB(name, sel, 1))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -106,6 +107,7 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 	if err != nil {
 		return err
 	}
+	c.Except("probes", "the load generator serves nothing to probe; it runs its test and idles")
 	s.External("Secret", cfg.CredentialsSecret, "tenant administrator credentials (keys username, password) of the ThingsBoard under test")
 	sel := c.SelectorLabels()
 	secret := func(key string) *corev1.EnvVarSource {
@@ -150,6 +152,9 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 		return fmt.Errorf("loadtest: %w", err)
 	}
 	set.Spec.Template.Spec.AutomountServiceAccountToken = ptr.To(false)
-	c.Add(sts.Headless("tb-ce-performance-test", sel, nil), set)
+	// Several generators per client node: prefer spreading them.
+	set.Spec.Template.Spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+		Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: stack.HostnameLabel}}}}
+	c.Add(sts.Headless("tb-ce-performance-test", sel, nil), set, stack.PDB("tb-ce-performance-test", sel, 0))
 	return nil
 }
