@@ -104,9 +104,34 @@ func Test() error {
 	return run("go", "test", "./...")
 }
 
-// Validate checks every profile offline: strict decoding, Pod Security "restricted" and the HA and security rules.
+// Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).
+func Schemas() error {
+	cache, err := validate.SchemaCache()
+	if err != nil {
+		return err
+	}
+	dirs, err := validate.EnsureSchemas(cache, validate.KubernetesVersions)
+	if err != nil {
+		return err
+	}
+	for _, v := range validate.KubernetesVersions {
+		fmt.Printf("schemas for Kubernetes %s: %s\n", v, dirs[v])
+	}
+	return nil
+}
+
+// Validate checks every profile offline: strict decoding, OpenAPI schemas of three minors, Pod Security "restricted", HA and security rules.
 func Validate() error {
-	reports, err := validate.Profiles(profiles.Names()...)
+	mg.Deps(Schemas)
+	cache, err := validate.SchemaCache()
+	if err != nil {
+		return err
+	}
+	dirs, err := validate.EnsureSchemas(cache, validate.KubernetesVersions)
+	if err != nil {
+		return err
+	}
+	reports, err := validate.Profiles(dirs, profiles.Names()...)
 	if err != nil {
 		return err
 	}
@@ -124,7 +149,8 @@ func Validate() error {
 			fmt.Printf("  %s: %s [%s] %s\n", r.Profile(), e.Component, e.Rule, e.Reason)
 		}
 	}
-	fmt.Printf("%d objects in %d stacks checked against %d rules: %d findings\n", objects, len(reports), len(validate.Rules), findings)
+	fmt.Printf("%d objects in %d stacks checked against %d rules and the schemas of Kubernetes %s: %d findings\n",
+		objects, len(reports), len(validate.Rules), strings.Join(validate.KubernetesVersions, ", "), findings)
 	if findings > 0 {
 		return fmt.Errorf("%d findings", findings)
 	}

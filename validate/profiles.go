@@ -11,8 +11,9 @@ import (
 )
 
 // Profiles checks the named profiles with default options, each main
-// stack and each separately applied part ("minimal-3az/loadtest").
-func Profiles(names ...string) ([]*Report, error) {
+// stack and each separately applied part ("minimal-3az/loadtest"); with
+// schema directories (EnsureSchemas) the schema layer runs too.
+func Profiles(schemas map[string]string, names ...string) ([]*Report, error) {
 	var reports []*Report
 	for _, n := range names {
 		p, err := profiles.Get(n)
@@ -27,13 +28,26 @@ func Profiles(names ...string) ([]*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %w", n, err)
 		}
-		reports = append(reports, Check(n, out))
+		outs := map[string]*stack.Output{n: out}
+		order := []string{n}
 		for _, part := range b.Parts {
 			po, err := part.Stack.Synth()
 			if err != nil {
 				return nil, fmt.Errorf("profile %s, %s: %w", n, part.Dir, err)
 			}
-			reports = append(reports, Check(n+"/"+part.Dir, po))
+			outs[n+"/"+part.Dir] = po
+			order = append(order, n+"/"+part.Dir)
+		}
+		for _, name := range order {
+			r := Check(name, outs[name])
+			if schemas != nil {
+				fs, err := CheckSchemas(name, outs[name], schemas)
+				if err != nil {
+					return nil, err
+				}
+				r.Findings = append(r.Findings, fs...)
+			}
+			reports = append(reports, r)
 		}
 	}
 	return reports, nil

@@ -50,7 +50,7 @@ var (
 )
 
 // Rules lists every rule.
-var Rules = []Rule{StrictDecode, PodSecurity, PDB, HostAntiAffinity, ZoneSpread, Resources, Probes, ImageTag, HeadlessService, SecretData}
+var Rules = []Rule{StrictDecode, Schema, PodSecurity, PDB, HostAntiAffinity, ZoneSpread, Resources, Probes, ImageTag, HeadlessService, SecretData}
 
 // Finding is one violated rule.
 type Finding struct {

@@ -16,7 +16,7 @@ import (
 
 // TestProfilesClean: every profile, and every part, passes every rule.
 func TestProfilesClean(t *testing.T) {
-	reports, err := Profiles(profiles.Names()...)
+	reports, err := Profiles(schemaDirs(t), profiles.Names()...)
 	if err != nil {
 		t.Fatal(err)
 	}
