@@ -61,11 +61,21 @@ func (r Resources) Validate(field string) error {
 	return nil
 }
 
-// Requirements converts r into the container field.
+// Ephemeral storage every container requests and is limited to: logs,
+// emptyDir scratch and writable layers count against it, and a limit
+// keeps one runaway container from filling a node's disk and evicting
+// its neighbours.
+var (
+	EphemeralRequest = resource.MustParse("64Mi")
+	EphemeralLimit   = resource.MustParse("2Gi")
+)
+
+// Requirements converts r into the container field, with the
+// ephemeral-storage request and limit.
 func (r Resources) Requirements() corev1.ResourceRequirements {
 	return corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: r.CPURequest, corev1.ResourceMemory: r.MemoryRequest},
-		Limits:   corev1.ResourceList{corev1.ResourceCPU: r.CPULimit, corev1.ResourceMemory: r.MemoryLimit},
+		Requests: corev1.ResourceList{corev1.ResourceCPU: r.CPURequest, corev1.ResourceMemory: r.MemoryRequest, corev1.ResourceEphemeralStorage: EphemeralRequest},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: r.CPULimit, corev1.ResourceMemory: r.MemoryLimit, corev1.ResourceEphemeralStorage: EphemeralLimit},
 	}
 }
 
