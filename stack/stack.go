@@ -54,6 +54,10 @@ type Options struct {
 	// ExistingNamespace means another stack owns the namespace: it is not
 	// rendered here (a load test applied next to the stack it tests).
 	ExistingNamespace bool
+	// NoNetworkPolicies turns off the NetworkPolicy Synth adds for each
+	// component with pods (ingress from the namespace, from anywhere on
+	// externally exposed ports, from any namespace on the scrape port).
+	NoNetworkPolicies bool
 }
 
 // Stack is the root of the construct tree: a named set of Components in one

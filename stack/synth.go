@@ -85,8 +85,12 @@ func (s *Stack) Synth() (*Output, error) {
 	v := &validator{stack: s}
 	var all []*Rendered
 	perComp := make([][]*Rendered, len(comps))
+	var policies map[*Component][]Object
+	if !s.opts.NoNetworkPolicies {
+		policies = s.networkPolicies(comps)
+	}
 	for i, c := range comps {
-		for _, obj := range c.objects {
+		for _, obj := range append(append([]Object(nil), c.objects...), policies[c]...) {
 			r, err := s.prepare(c, obj, scopes)
 			if err != nil {
 				v.add(c.name, describe(obj), "", "%s", err.Error())

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -172,7 +173,7 @@ func TestLayout(t *testing.T) {
 			kinds = append(kinds, o.Ref.Kind+"/"+o.Ref.Name)
 		}
 	}
-	wantKinds := []string{"ConfigMap/zeta-config", "Service/zeta", "Service/zeta-headless", "PodDisruptionBudget/zeta", "StatefulSet/zeta"}
+	wantKinds := []string{"ConfigMap/zeta-config", "NetworkPolicy/zeta", "Service/zeta", "Service/zeta-headless", "PodDisruptionBudget/zeta", "StatefulSet/zeta"}
 	if d := cmp.Diff(wantKinds, kinds); d != "" {
 		t.Errorf("kind order (-want +got):\n%s", d)
 	}
@@ -294,5 +295,46 @@ func TestCustomResources(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("CRDs first, then custom resources with their scope (-want +got):\n%s", d)
+	}
+}
+
+// TestNetworkPolicies: each component with pods gets a policy admitting
+// the namespace on every port, anyone on externally exposed ports and any
+// namespace on the scrape port; egress stays open.
+func TestNetworkPolicies(t *testing.T) {
+	s := newTestStack(t)
+	e := addEcho(t, s, "echo")
+	e.sts.Spec.Template.Annotations = map[string]string{"prometheus.io/port": "9100"}
+	lb := e.client.DeepCopy()
+	lb.Name, lb.Spec.Type = "echo-lb", corev1.ServiceTypeLoadBalancer
+	e.c.Add(lb)
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var np *networkingv1.NetworkPolicy
+	for _, o := range out.Objects {
+		if x, ok := o.Object.(*networkingv1.NetworkPolicy); ok {
+			np = x
+		}
+	}
+	if np == nil {
+		t.Fatal("no NetworkPolicy")
+	}
+	if np.Spec.PodSelector.MatchLabels[LabelName] != "echo" || len(np.Spec.PolicyTypes) != 2 || len(np.Spec.Egress) != 1 {
+		t.Fatalf("policy %+v", np.Spec)
+	}
+	in := np.Spec.Ingress
+	if len(in) != 3 || in[0].From[0].PodSelector == nil || len(in[1].From) != 0 || in[1].Ports[0].Port.String() != "echo" ||
+		in[2].From[0].NamespaceSelector == nil || in[2].Ports[0].Port.IntValue() != 9100 {
+		t.Fatalf("ingress rules %+v", in)
+	}
+	s2, _ := New(Options{Name: "demo", Topology: testTopology(), NoNetworkPolicies: true})
+	addEcho(t, s2, "echo")
+	out2, _ := s2.Synth()
+	for _, o := range out2.Objects {
+		if o.Ref.Kind == "NetworkPolicy" {
+			t.Fatal("NoNetworkPolicies still renders one")
+		}
 	}
 }
