@@ -54,27 +54,30 @@ func udp(name string, port int32) corev1.ContainerPort {
 	return corev1.ContainerPort{Name: name, ContainerPort: port, Protocol: corev1.ProtocolUDP}
 }
 
-// specs are the microservices as the write-up runs them (pod table limits;
+// specs are the microservices as the write-up runs them. Readiness asks
+// the service (GET /login, /livenessProbe, /index.html); liveness only
+// checks that the process accepts connections, so a slow dependency takes
+// a pod out of the Service without restarting it (pod table limits;
 // web-ui at the table's 0.5 / 0.5, not the YAML's 100Mi, which the
 // Angular server outgrows under load).
 var specs = map[Service]spec{
 	Core: {image: "tb-node", serviceType: "tb-core", cpu: "3", memory: "3Gi", jvm: true,
 		ports:       []corev1.ContainerPort{tcp("http", 8080), tcp("edge", 7070)},
 		probe:       stack.HTTPProbe("/login", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 10, FailureThreshold: 3}),
-		live:        stack.HTTPProbe("/login", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 10, FailureThreshold: 6}),
+		live:        stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 10, FailureThreshold: 6}),
 		clientPorts: []string{"http"}},
 	RuleEngine: {image: "tb-node", serviceType: "tb-rule-engine", cpu: "3", memory: "3584Mi", jvm: true,
 		ports: []corev1.ContainerPort{tcp("http", 8080)},
 		probe: stack.HTTPProbe("/login", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 10, FailureThreshold: 3}),
-		live:  stack.HTTPProbe("/login", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 10, FailureThreshold: 6})},
+		live:  stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 10, FailureThreshold: 6})},
 	JSExecutor: {image: "tb-js-executor", cpu: "1", memory: "512Mi",
 		ports: []corev1.ContainerPort{tcp("http", 8888)},
 		probe: stack.HTTPProbe("/livenessProbe", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}),
-		live:  stack.HTTPProbe("/livenessProbe", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6})},
+		live:  stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6})},
 	WebUI: {image: "tb-web-ui", cpu: "500m", memory: "512Mi",
 		ports:       []corev1.ContainerPort{tcp("http", 8080)},
 		probe:       stack.HTTPProbe("/index.html", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}),
-		live:        stack.HTTPProbe("/index.html", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6}),
+		live:        stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6}),
 		clientPorts: []string{"http"}},
 	MQTTTransport: {image: "tb-mqtt-transport", serviceType: "tb-transport", cpu: "1", memory: "1536Mi", jvm: true,
 		ports:       []corev1.ContainerPort{tcp("mqtt", 1883), tcp("mqtts", 8883), tcp("metrics", 8081)},
