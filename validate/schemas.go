@@ -44,12 +44,16 @@ func EnsureSchemas(cache string, versions []string) (map[string]string, error) {
 	for _, v := range versions {
 		dir := filepath.Join(cache, v)
 		dirs[v] = dir
-		if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		if done, err := os.ReadFile(filepath.Join(dir, ".complete")); err == nil && string(done) == schemaFormat {
 			continue
 		}
-		spec, err := swaggerOf(v)
+		spec, generated, err := openAPIOf(v)
 		if err != nil {
 			return nil, err
+		}
+		enums, err := enumsOf(generated)
+		if err != nil {
+			return nil, fmt.Errorf("schemas %s: %w", v, err)
 		}
 		if err := os.MkdirAll(cache, 0o755); err != nil {
 			return nil, err
@@ -58,11 +62,14 @@ func EnsureSchemas(cache string, versions []string) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeSchemas(tmp, spec); err != nil {
+		if err := writeSchemas(tmp, spec, enums); err != nil {
 			os.RemoveAll(tmp)
 			return nil, fmt.Errorf("schemas %s: %w", v, err)
 		}
-		os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644)
+		if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(schemaFormat), 0o644); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
 		os.RemoveAll(dir)
 		if err := os.Rename(tmp, dir); err != nil {
 			return nil, err
@@ -71,49 +78,67 @@ func EnsureSchemas(cache string, versions []string) (map[string]string, error) {
 	return dirs, nil
 }
 
-// swaggerOf downloads k8s.io/kubernetes@version with the go command and
-// reads api/openapi-spec/swagger.json from its zip.
-func swaggerOf(version string) ([]byte, error) {
+// schemaFormat marks a cached schema directory as written by this
+// generator; a cache written by an older one is regenerated.
+const schemaFormat = "iotstack-schemas 2 (strict, int-or-string, enums)"
+
+// openAPIOf downloads k8s.io/kubernetes@version with the go command and
+// reads from its zip the checked-in swagger spec and the generated OpenAPI
+// definitions (the source of the enums).
+func openAPIOf(version string) (swagger, generated []byte, err error) {
 	cmd := exec.Command("go", "mod", "download", "-json", "k8s.io/kubernetes@"+version)
 	cmd.Dir = os.TempDir() // outside any module
 	cmd.Env = append(os.Environ(), "GOFLAGS=")
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %v\n%s", version, err, out)
+		return nil, nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %v\n%s", version, err, out)
 	}
 	var info struct{ Zip, Error string }
 	if err := json.Unmarshal(out, &info); err != nil || info.Zip == "" {
-		return nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %s %v", version, info.Error, err)
+		return nil, nil, fmt.Errorf("go mod download k8s.io/kubernetes@%s: %s %v", version, info.Error, err)
 	}
 	z, err := zip.OpenReader(info.Zip)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer z.Close()
-	name := "k8s.io/kubernetes@" + version + "/api/openapi-spec/swagger.json"
-	for _, f := range z.File {
-		if f.Name == name {
-			r, err := f.Open()
-			if err != nil {
-				return nil, err
+	read := func(path string) ([]byte, error) {
+		name := "k8s.io/kubernetes@" + version + "/" + path
+		for _, f := range z.File {
+			if f.Name == name {
+				r, err := f.Open()
+				if err != nil {
+					return nil, err
+				}
+				defer r.Close()
+				return io.ReadAll(r)
 			}
-			defer r.Close()
-			return io.ReadAll(r)
 		}
+		return nil, fmt.Errorf("%s has no %s", info.Zip, name)
 	}
-	return nil, fmt.Errorf("%s has no %s", info.Zip, name)
+	if swagger, err = read("api/openapi-spec/swagger.json"); err != nil {
+		return nil, nil, err
+	}
+	if generated, err = read("pkg/generated/openapi/zz_generated.openapi.go"); err != nil {
+		return nil, nil, err
+	}
+	return swagger, generated, nil
 }
 
 // writeSchemas converts a swagger 2.0 spec: every definition goes into
-// _definitions.json, made strict (no properties beyond those declared) and
-// with int-or-string as a string or an integer; each definition with a
-// group-version-kind gets a file referring to it.
-func writeSchemas(dir string, spec []byte) error {
+// _definitions.json, with the enums added, made strict (no properties
+// beyond those declared) and with int-or-string as a string or an
+// integer; each definition with a group-version-kind gets a file referring
+// to it.
+func writeSchemas(dir string, spec []byte, enums map[string]map[string]enumSet) error {
 	var doc struct {
 		Definitions map[string]map[string]any `json:"definitions"`
 	}
 	if err := json.Unmarshal(spec, &doc); err != nil {
 		return err
+	}
+	if n := addEnums(doc.Definitions, enums); n < 50 {
+		return fmt.Errorf("only %d enums matched the spec's definitions; the generated definitions changed shape", n)
 	}
 	for _, def := range doc.Definitions {
 		strict(def)

@@ -28,9 +28,13 @@ func TestSchemaCorpus(t *testing.T) {
 	const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: kafka\nspec:\n  serviceName: kafka\n  selector:\n    matchLabels:\n      app: kafka\n  template:\n    metadata:\n      labels:\n        app: kafka\n    spec:\n      containers:\n      - name: kafka\n        image: apache/kafka:4.1.0\n"
 	cases := []struct{ name, doc, want string }{
 		{"valid", sts, ""},
+		{"valid enums", strings.Replace(sts, "spec:\n  serviceName", "spec:\n  podManagementPolicy: Parallel\n  serviceName", 1) + "        imagePullPolicy: IfNotPresent\n", ""},
 		{"unknown field", sts + "        imagePullPolcy: Always\n", "additional properties 'imagePullPolcy' not allowed"},
 		{"wrong type", strings.Replace(sts, "spec:\n  serviceName", "spec:\n  replicas: \"3\"\n  serviceName", 1), "replicas"},
 		{"missing container name", strings.Replace(sts, "      - name: kafka\n        image", "      - image", 1), "missing property 'name'"},
+		{"enum typo", strings.Replace(sts, "spec:\n  serviceName", "spec:\n  podManagementPolicy: Paralel\n  serviceName", 1), "podManagementPolicy"},
+		{"enum typo in a container", sts + "        imagePullPolicy: Alwayz\n", "imagePullPolicy"},
+		{"enum typo in a list", strings.Replace(sts, "        image: apache/kafka:4.1.0\n", "        image: apache/kafka:4.1.0\n        ports:\n        - containerPort: 9092\n          protocol: tcp\n", 1), "protocol"},
 		{"no schema", "apiVersion: example.org/v1\nkind: Fleet\nmetadata:\n  name: one\n", "could not find schema for Fleet"},
 	}
 	for _, tc := range cases {
@@ -58,5 +62,42 @@ func TestSchemaCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEnumsOf: the enums come from the generated definitions' syntax, for
+// a property and for the items of a list.
+func TestEnumsOf(t *testing.T) {
+	src := `package openapi
+
+func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+	return map[string]common.OpenAPIDefinition{
+		"k8s.io/api/apps/v1.StatefulSetSpec": schema_k8sio_api_apps_v1_StatefulSetSpec(ref),
+	}
+}
+
+func schema_k8sio_api_apps_v1_StatefulSetSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{Schema: spec.Schema{SchemaProps: spec.SchemaProps{
+		Properties: map[string]spec.Schema{
+			"podManagementPolicy": {SchemaProps: spec.SchemaProps{Type: []string{"string"}, Enum: []interface{}{"OrderedReady", "Parallel"}}},
+			"verbs": {SchemaProps: spec.SchemaProps{Type: []string{"array"}, Items: &spec.SchemaOrArray{Schema: &spec.Schema{SchemaProps: spec.SchemaProps{Enum: []interface{}{"get", "list"}}}}}},
+			"replicas": {SchemaProps: spec.SchemaProps{Type: []string{"integer"}}},
+		},
+	}}}
+}
+`
+	enums, err := enumsOf([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := enums["io.k8s.api.apps.v1.StatefulSetSpec"]
+	if len(got) != 2 || got["podManagementPolicy"].items || len(got["podManagementPolicy"].values) != 2 || !got["verbs"].items || got["verbs"].values[1] != "list" {
+		t.Fatalf("enums: %+v", enums)
+	}
+	if _, err := enumsOf([]byte("package openapi\n")); err == nil {
+		t.Fatal("a file without GetOpenAPIDefinitions must be an error")
+	}
+	if n := swaggerName("k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta"); n != "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" {
+		t.Fatalf("swaggerName: %s", n)
 	}
 }
