@@ -22,12 +22,12 @@ var kubeScoreAccepted = map[string]struct {
 	reason  string
 	objects []string
 }{
-	"container-image-pull-policy": {reason: "tags are pinned; IfNotPresent (the default for a tag) keeps a restart independent of the registry, which Always would make every restart during a zone outage depend on"},
-	"container-security-context-user-group-id": {reason: "the maintained images run as their own users (Kafka and ZooKeeper 1000, Valkey and Cassandra 999, Spilo 101, ThingsBoard 799, ...); another UID breaks ownership inside the image; runAsNonRoot and Pod Security restricted hold"},
+	"container-image-pull-policy":                       {reason: "tags are pinned; IfNotPresent (the default for a tag) keeps a restart independent of the registry, which Always would make every restart during a zone outage depend on"},
+	"container-security-context-user-group-id":          {reason: "the maintained images run as their own users (Kafka and ZooKeeper 1000, Valkey and Cassandra 999, Spilo 101, ThingsBoard 799, ...); another UID breaks ownership inside the image; runAsNonRoot and Pod Security restricted hold"},
 	"container-security-context-readonlyrootfilesystem": {reason: "only images that write their configuration in place keep a writable root (Spilo, the Cassandra exporter, VerneMQ, EJBCA, dojot's images); every other container is read-only"},
-	"pod-probes-identical": {reason: "services whose only health signal is their listening port (PgBouncer, dojot's Node.js and Python services)"},
-	"pod-probes": {reason: "dojot's bridges, persister and kafka2ftp serve no port to probe (documented exceptions of the probes rule)"},
-	"service-targets-pod": {reason: "the read-only PostgreSQL Service selects Patroni's runtime role label", objects: []string{"postgres-repl"}},
+	"pod-probes-identical":                              {reason: "services whose only health signal is their listening port (PgBouncer, dojot's Node.js and Python services)"},
+	"pod-probes":                                        {reason: "dojot's bridges, persister and kafka2ftp serve no port to probe (documented exceptions of the probes rule)"},
+	"service-targets-pod":                               {reason: "the read-only PostgreSQL Service selects Patroni's runtime role label", objects: []string{"postgres-repl"}},
 }
 
 func kubeScore(t *testing.T) string {
