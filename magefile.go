@@ -136,12 +136,18 @@ func Validate() error {
 		return err
 	}
 	findings, objects := 0, 0
+	perRule := map[string]int{}
 	for _, r := range reports {
 		objects += r.Objects
 		for _, f := range r.Findings {
 			fmt.Println(f)
 			findings++
+			perRule[f.Rule]++
 		}
+	}
+	fmt.Println("Rules (findings, reason):")
+	for _, rule := range validate.Rules {
+		fmt.Printf("  %-18s %3d  %s\n", rule.Name, perRule[rule.Name], rule.Reason)
 	}
 	fmt.Println("Exceptions (documented opt-outs):")
 	for _, r := range reports {

@@ -337,6 +337,18 @@ func (v *validator) podTemplate(t podTemplate) {
 	if t.path.String() != "" {
 		v.labels(r, t.path.Child("metadata", "labels"), t.labels)
 	}
+	var replicas *int32
+	switch o := r.Object.(type) {
+	case *appsv1.Deployment:
+		replicas = o.Spec.Replicas
+	case *appsv1.StatefulSet:
+		replicas = o.Spec.Replicas
+	case *appsv1.ReplicaSet:
+		replicas = o.Spec.Replicas
+	}
+	if replicas != nil && *replicas < 0 {
+		v.addf(r, field.NewPath("spec", "replicas"), "%d is negative; the API allows 0 or more", *replicas)
+	}
 	switch r.Object.(type) {
 	case *appsv1.Deployment, *appsv1.StatefulSet, *appsv1.DaemonSet, *appsv1.ReplicaSet:
 		sel := workloadSelector(r)

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -24,33 +25,54 @@ func Profiles(schemas map[string]string, names ...string) ([]*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := b.Stack.Synth()
-		if err != nil {
-			return nil, fmt.Errorf("profile %s: %w", n, err)
-		}
-		outs := map[string]*stack.Output{n: out}
-		order := []string{n}
+		stacks := []*stack.Stack{b.Stack}
+		names := []string{n}
 		for _, part := range b.Parts {
-			po, err := part.Stack.Synth()
-			if err != nil {
-				return nil, fmt.Errorf("profile %s, %s: %w", n, part.Dir, err)
-			}
-			outs[n+"/"+part.Dir] = po
-			order = append(order, n+"/"+part.Dir)
+			stacks = append(stacks, part.Stack)
+			names = append(names, n+"/"+part.Dir)
 		}
-		for _, name := range order {
-			r := Check(name, outs[name])
-			if schemas != nil {
-				fs, err := CheckSchemas(name, outs[name], schemas)
-				if err != nil {
-					return nil, err
-				}
-				r.Findings = append(r.Findings, fs...)
+		for i, s := range stacks {
+			r, err := CheckStack(names[i], s, schemas)
+			if err != nil {
+				return nil, err
 			}
 			reports = append(reports, r)
 		}
 	}
 	return reports, nil
+}
+
+// CheckStack synthesizes a stack and checks the output, with the schema
+// layer when schema directories are given. When synthesis itself rejects
+// the stack, each of its problems is a finding of the references rule,
+// and no other layer runs (there is no output to check).
+func CheckStack(name string, s *stack.Stack, schemas map[string]string) (*Report, error) {
+	out, err := s.Synth()
+	var verr *stack.ValidationError
+	if errors.As(err, &verr) {
+		r := &Report{profile: name}
+		for _, p := range verr.Problems {
+			msg := p.Message
+			if p.Field != "" {
+				msg = p.Field + ": " + msg
+			}
+			r.Findings = append(r.Findings, Finding{Profile: name, File: "component " + p.Component, Object: p.Object, Rule: References.Name, Message: msg})
+		}
+		return r, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r := Check(name, out)
+	if schemas != nil {
+		fs, err := CheckSchemas(name, out, schemas)
+		if err != nil {
+			return nil, err
+		}
+		r.Findings = append(r.Findings, fs...)
+		sortFindings(r.Findings)
+	}
+	return r, nil
 }
 
 // DecodeDocument decodes one YAML document with the strict codec, the

@@ -23,7 +23,7 @@ import (
 var KubernetesVersions = []string{"v1.32.13", "v1.33.13", "v1.34.2"}
 
 // Schema is the schema-validation rule.
-var Schema = Rule{"schema", "every document matches the OpenAPI schema of each supported Kubernetes minor, strictly (no unknown fields)"}
+var Schema = Rule{"schema", "every document matches the OpenAPI schema of each supported Kubernetes minor, strictly: no unknown fields, types and enum values as the API declares them"}
 
 // SchemaCache is where generated schemas are kept: outside the repository,
 // under the user's cache directory.

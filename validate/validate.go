@@ -47,10 +47,11 @@ var (
 	ImageTag         = Rule{"image-tag", "images carry a pinned tag: no latest, no untagged, no bitnami/bitnamilegacy (frozen or gone since 2025)"}
 	HeadlessService  = Rule{"headless-service", "a StatefulSet names a headless Service for its pods' DNS names"}
 	SecretData       = Rule{"secret-data", "no credential is rendered: Secrets are declared and created at apply time"}
+	References       = Rule{"references", "every reference resolves (Service and PDB selectors, named ports of probes and Services, ConfigMaps, Secrets, ServiceAccounts, StorageClasses, PVCs) and names, labels and values pass the API server's own checks; enforced when the stack is synthesized"}
 )
 
 // Rules lists every rule.
-var Rules = []Rule{StrictDecode, Schema, PodSecurity, PDB, HostAntiAffinity, ZoneSpread, Resources, Probes, ImageTag, HeadlessService, SecretData}
+var Rules = []Rule{StrictDecode, Schema, References, PodSecurity, PDB, HostAntiAffinity, ZoneSpread, Resources, Probes, ImageTag, HeadlessService, SecretData}
 
 // Finding is one violated rule.
 type Finding struct {
@@ -91,8 +92,12 @@ func Check(profile string, out *stack.Output) *Report {
 	for i := range out.Objects {
 		c.object(&out.Objects[i])
 	}
-	sort.SliceStable(c.report.Findings, func(i, j int) bool { return c.report.Findings[i].String() < c.report.Findings[j].String() })
+	sortFindings(c.report.Findings)
 	return c.report
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].String() < fs[j].String() })
 }
 
 type checker struct {

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/profiles"
@@ -84,11 +85,11 @@ func broken(t *testing.T, replicas int32, mutate func(*corev1.PodSpec), extra fu
 	if extra != nil {
 		extra(c)
 	}
-	out, err := s.Synth()
+	r, err := CheckStack("test", s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Check("test", out)
+	return r
 }
 
 // TestRuleCorpus: each broken workload is caught by the rule that should
@@ -118,6 +119,26 @@ func TestRuleCorpus(t *testing.T) {
 		{"no readiness", 1, func(s *corev1.PodSpec) { s.Containers[0].ReadinessProbe = nil }, nil, Probes, `container "app" has no readiness probe`},
 		{"latest", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "example.org/app:latest" }, nil, ImageTag, "uses latest"},
 		{"untagged", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "registry:5000/app" }, nil, ImageTag, "has no tag"},
+		{"selector mismatch", 1, func(*corev1.PodSpec) {}, func(c *stack.Component) {
+			c.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "app"}, Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app.kubernetes.io/name": "ap"},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}}})
+		}, References, "selects no pod template"},
+		{"missing image", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "" }, nil, References, "spec.template.spec.containers[0].image: empty"},
+		{"dangling ConfigMap", 1, func(s *corev1.PodSpec) {
+			s.Volumes = append(s.Volumes, corev1.Volume{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app-conf"}}}})
+		}, nil, References, `ConfigMap "app-conf"`},
+		{"port name over 15 characters", 1, func(s *corev1.PodSpec) { s.Containers[0].Ports[0].Name = "http-management-api" }, nil, References, "must be no more than 15 characters"},
+		{"probe on an unknown port", 1, func(s *corev1.PodSpec) { s.Containers[0].LivenessProbe = stack.TCPProbe("admin", stack.ProbeTiming{}) }, nil, References, `named port "admin" is not a port of container "app"`},
+		{"bad label value", 1, func(s *corev1.PodSpec) {}, func(c *stack.Component) {
+			c.Add(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "app-conf", Labels: map[string]string{"tier": "kafka broker!"}}})
+		}, References, `metadata.labels[tier]: "kafka broker!" is not a valid label value`},
+		{"negative replicas", -1, func(*corev1.PodSpec) {}, nil, References, "spec.replicas: -1 is negative"},
+		{"PDB with minAvailable and maxUnavailable", 3, func(*corev1.PodSpec) {}, func(c *stack.Component) {
+			p := stack.PDB("app", c.SelectorLabels(), 1)
+			p.Spec.MinAvailable = ptr.To(intstr.FromInt32(2))
+			c.Add(p)
+		}, References, "minAvailable and maxUnavailable are both set"},
 		{"bitnami", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "bitnamilegacy/kafka:4.0.0" }, nil, ImageTag, "is a Bitnami image"},
 	}
 	for _, tc := range cases {
