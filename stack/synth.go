@@ -40,6 +40,8 @@ type File struct {
 type Output struct {
 	// Stack is the stack's name.
 	Stack string
+	// Namespace is the stack's namespace.
+	Namespace string
 	// Files are the files to write, in apply order.
 	Files []File
 	// Objects are the rendered objects, in apply order.
@@ -105,7 +107,7 @@ func (s *Stack) Synth() (*Output, error) {
 		return nil, err
 	}
 
-	out := &Output{Stack: s.opts.Name, Secrets: s.Secrets(), Topology: s.opts.Topology}
+	out := &Output{Stack: s.opts.Name, Namespace: s.opts.Namespace, Secrets: s.Secrets(), Topology: s.opts.Topology}
 	for _, c := range comps {
 		out.Exceptions = append(out.Exceptions, c.exceptions...)
 	}
