@@ -7,16 +7,20 @@ package main
 // print. The logic lives in packages that tests and other programs import.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/profiles"
+	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/validate"
 )
 
@@ -160,6 +164,106 @@ func Validate() error {
 	if findings > 0 {
 		return fmt.Errorf("%d findings", findings)
 	}
+	return nil
+}
+
+// clusterProfile resolves exactly one profile and synthesizes it with
+// default options (what dist/ holds).
+func clusterProfile(arg string) (*stack.Output, error) {
+	names, err := profiles.Resolve(arg)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) != 1 {
+		return nil, fmt.Errorf("one profile at a time: the profiles share namespaces and object names; use profile=NAME with one of: %s", strings.Join(profiles.Names(), ", "))
+	}
+	outs, err := profiles.Synth(profiles.Options{}, names[0])
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+// engine connects to the cluster of $KUBECONFIG (or ~/.kube/config) and
+// $KUBE_CONTEXT (or the current context); $TIMEOUT (a Go duration) bounds
+// the readiness wait, $PRUNE_DATA=1 lets prune and delete remove claims and
+// Secrets holding data, $NO_PRUNE=1 keeps objects no longer synthesized.
+func engine() (*apply.Engine, error) {
+	cfg, err := apply.RESTConfig(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONTEXT"))
+	if err != nil {
+		return nil, err
+	}
+	opts := apply.Options{PruneData: os.Getenv("PRUNE_DATA") == "1", NoPrune: os.Getenv("NO_PRUNE") == "1"}
+	if t := os.Getenv("TIMEOUT"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("TIMEOUT=%q: want a positive Go duration such as 15m", t)
+		}
+		opts.Timeout = d
+	}
+	return apply.New(cfg, opts)
+}
+
+// Apply applies a profile to the current cluster (server-side apply, Secrets created once, prune, wait): `apply profile=minimal-3az`.
+func Apply(ctx context.Context, profile string) error {
+	out, err := clusterProfile(profile)
+	if err != nil {
+		return err
+	}
+	e, err := engine()
+	if err != nil {
+		return err
+	}
+	res, err := e.Apply(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s applied; ready after %s\n", out.Stack, res.Ready.Round(time.Second))
+	return nil
+}
+
+// Diff shows what apply would change (server-side dry-run) and exits non-zero when something would: `diff profile=100k`.
+func Diff(ctx context.Context, profile string) error {
+	out, err := clusterProfile(profile)
+	if err != nil {
+		return err
+	}
+	e, err := engine()
+	if err != nil {
+		return err
+	}
+	changes, err := e.Diff(ctx, out)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		fmt.Printf("%s %s\n", c.Subject, c.Action)
+		if c.Live != nil && c.Merged != nil {
+			fmt.Print(apply.TextDiff(c.Live, c.Merged))
+		}
+	}
+	if len(changes) > 0 {
+		return fmt.Errorf("%d objects would change", len(changes))
+	}
+	fmt.Printf("%s: no changes\n", out.Stack)
+	return nil
+}
+
+// Delete removes a profile from the current cluster, keeping claims and data Secrets (PRUNE_DATA=1 removes them too): `delete profile=small`.
+func Delete(ctx context.Context, profile string) error {
+	out, err := clusterProfile(profile)
+	if err != nil {
+		return err
+	}
+	e, err := engine()
+	if err != nil {
+		return err
+	}
+	entries, err := e.Delete(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d objects deleted\n", out.Stack, len(entries))
 	return nil
 }
 

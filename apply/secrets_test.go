@@ -36,3 +36,17 @@ func TestGenerate(t *testing.T) {
 		}
 	}
 }
+
+func TestLineDiff(t *testing.T) {
+	a := strings.Split("a\nb\nc\nd\ne\nf\ng", "\n")
+	b := strings.Split("a\nb\nc\nD\ne\nf\ng\nh", "\n")
+	got := lineDiff(a, b, 1)
+	want := "  ' c\n  - d\n  + D\n  ' e\n    ...\n  ' g\n  + h\n"
+	want = strings.ReplaceAll(want, "'", " ")
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if lineDiff(a, a, 2) != "" {
+		t.Fatal("equal inputs must give no diff")
+	}
+}
