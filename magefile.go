@@ -20,6 +20,7 @@ import (
 
 	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/profiles"
+	"github.com/iotstack/iotstack/sim"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/validate"
 )
@@ -264,6 +265,33 @@ func Delete(ctx context.Context, profile string) error {
 		return err
 	}
 	fmt.Printf("%s: %d objects deleted\n", out.Stack, len(entries))
+	return nil
+}
+
+// Sim runs a profile on a simulated cluster (real control plane, kwok nodes): placement, readiness, the zone-loss drill, re-apply and prune: `sim profile=minimal-3az` or `sim all`.
+func Sim(ctx context.Context, profile string) error {
+	names, err := profiles.Resolve(profile)
+	if err != nil {
+		return err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, n := range names {
+		rep, err := sim.Run(ctx, n, sim.Options{Root: root, Log: os.Stdout})
+		if err != nil {
+			return fmt.Errorf("sim %s: %w", n, err)
+		}
+		fmt.Print(rep)
+		if len(rep.Failures) > 0 {
+			failed = append(failed, n)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("sim failed for %s", strings.Join(failed, ", "))
+	}
 	return nil
 }
 
