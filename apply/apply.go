@@ -21,6 +21,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/iotstack/iotstack/stack"
 )
@@ -89,6 +91,7 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 
 // New connects an engine to the cluster of cfg.
 func New(cfg *rest.Config, opts Options) (*Engine, error) {
+	ctrllog.SetLogger(logr.Discard()) // the engine reports through Out
 	if opts.Timeout == 0 {
 		opts.Timeout = 10 * time.Minute
 	}
@@ -332,7 +335,9 @@ func (e *Engine) inventory(ctx context.Context, out *stack.Output) ([]*unstructu
 			if strings.Contains(r.Name, "/") || !has(r.Verbs, "list") || !has(r.Verbs, "delete") {
 				continue
 			}
-			if gv.Group == "events.k8s.io" || (gv.Group == "" && r.Kind == "Event") {
+			// Controllers copy a Service's labels onto its Endpoints and
+			// EndpointSlices; they are not the stack's.
+			if gv.Group == "events.k8s.io" || gv.Group == "discovery.k8s.io" || (gv.Group == "" && (r.Kind == "Event" || r.Kind == "Endpoints")) {
 				continue
 			}
 			var ul unstructured.UnstructuredList
@@ -345,12 +350,30 @@ func (e *Engine) inventory(ctx context.Context, out *stack.Output) ([]*unstructu
 			}
 			for i := range ul.Items {
 				u := ul.Items[i]
+				if !appliedByUs(&u) {
+					continue
+				}
 				u.SetGroupVersionKind(gv.WithKind(r.Kind))
 				found = append(found, &u)
 			}
 		}
 	}
 	return found, nil
+}
+
+// appliedByUs reports whether the engine wrote the object: it has no
+// controller owner and the engine's field manager manages fields of it
+// (labels alone can be copied by controllers).
+func appliedByUs(u *unstructured.Unstructured) bool {
+	if len(u.GetOwnerReferences()) > 0 {
+		return false
+	}
+	for _, m := range u.GetManagedFields() {
+		if m.Manager == FieldManager {
+			return true
+		}
+	}
+	return false
 }
 
 func has(list []string, s string) bool {

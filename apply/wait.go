@@ -70,7 +70,11 @@ func (e *Engine) Wait(ctx context.Context, objs []*unstructured.Unstructured) er
 			if err != nil {
 				return fmt.Errorf("status of %s: %w", key, err)
 			}
-			switch res.Status {
+			st := res.Status
+			if st == status.CurrentStatus && live.GetKind() == "Job" && !jobComplete(live) {
+				st = status.InProgressStatus // kstatus calls a running Job current
+			}
+			switch st {
 			case status.CurrentStatus:
 				delete(pending, key)
 			case status.FailedStatus:
@@ -91,6 +95,17 @@ func (e *Engine) Wait(ctx context.Context, objs []*unstructured.Unstructured) er
 		case <-time.After(e.opts.Interval):
 		}
 	}
+}
+
+func jobComplete(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Complete" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -403,7 +403,7 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 			return err
 		}
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(min(timeout, 90*time.Second))
 	for {
 		left := 0
 		blocked := []string{}
@@ -432,7 +432,7 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 			break
 		}
 		if time.Now().After(deadline) {
-			r.check(false, "drain of zone %s: pods still blocked after %s: %s", zone, timeout, strings.Join(blocked, ", "))
+			r.check(false, "drain of zone %s: evictions still refused by PDBs: %s", zone, strings.Join(blocked, ", "))
 			return nil
 		}
 		time.Sleep(500 * time.Millisecond)

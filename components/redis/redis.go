@@ -174,6 +174,28 @@ type Node struct {
 	ReplicaOf int
 }
 
+// maxUnavailable is the PDB budget: the nodes of one zone. The plan puts
+// at most a minority of masters in any zone and every replica in another
+// zone than its master, so losing one zone's nodes keeps a majority of
+// masters (failover votes) and a copy of every shard; a budget of one
+// would make draining a zone that holds two nodes impossible (the second
+// eviction waits for the first pod, which its zone pin keeps Pending).
+// The cost: two concurrent drains in different zones may take a master and
+// its replica at once, leaving their slots unavailable (not lost: both
+// keep their volumes) until one returns.
+func maxUnavailable(plan []Node, zones int) int {
+	if zones < 2 {
+		return 1
+	}
+	per := map[string]int{}
+	most := 1
+	for _, nd := range plan {
+		per[nd.Zone]++
+		most = max(most, per[nd.Zone])
+	}
+	return most
+}
+
 // Plan places Masters × (1 + Replicas) nodes on zones: master i in zone
 // i mod Z, its r-th replica in zone (i + r + 1) mod Z. Per zone, masters
 // come first, then replicas; the per-zone ordinal follows that order.
@@ -266,7 +288,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	c.Add(config,
 		sts.Headless(headless, sel, []corev1.ServicePort{sts.Port("client", Port), sts.Port("bus", BusPort)}),
 		sts.Client(cfg.Name, sel, []corev1.ServicePort{sts.Port("client", Port)}),
-		stack.PDB(cfg.Name, sel, 1),
+		stack.PDB(cfg.Name, sel, maxUnavailable(plan, len(topo.Zones))),
 		job,
 	)
 	c.Add(sets...)
