@@ -106,7 +106,12 @@ func Test() error {
 	if err := run("go", "vet", "./..."); err != nil {
 		return err
 	}
-	return run("go", "test", "./...")
+	if err := run("go", "test", "./..."); err != nil {
+		return err
+	}
+	// Every profile on the simulated cluster (the first run builds the
+	// control plane, etcd and kwok: about 20 minutes on two cores).
+	return Sim(context.Background(), "all")
 }
 
 // Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).
