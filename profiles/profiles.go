@@ -26,6 +26,10 @@ type Options struct {
 	// AWS load-balancer annotations, no gp3 StorageClass; the cluster's
 	// default StorageClass), for kind and other clusters.
 	Generic bool
+	// RequestScale multiplies every container's CPU and memory requests
+	// (not limits) by this factor, in (0, 1]; 0 means unscaled. mage e2e
+	// uses 0.1 (with Generic) so a profile fits a laptop's kind cluster.
+	RequestScale float64
 	// ThingsBoardVersion overrides the ThingsBoard image tag (minimal-3az).
 	ThingsBoardVersion string
 	// Replicas overrides the replicas of ThingsBoard services by name
@@ -95,6 +99,17 @@ func (p Profile) BuildAll(opts Options) (*Built, error) {
 	b, err := p.build(opts)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	if opts.RequestScale != 0 {
+		stacks := []*stack.Stack{b.Stack}
+		for _, part := range b.Parts {
+			stacks = append(stacks, part.Stack)
+		}
+		for _, s := range stacks {
+			if err := s.ScaleRequests(opts.RequestScale); err != nil {
+				return nil, fmt.Errorf("profile %s: options: %w", p.Name, err)
+			}
+		}
 	}
 	return b, nil
 }
