@@ -19,6 +19,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/e2e"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
 	"github.com/iotstack/iotstack/stack"
@@ -48,7 +49,8 @@ func Synth(profile string) error {
 // real, keyed by a program (or path) each provides: the Redis Cluster
 // scripts run against redis-server, the PostgreSQL scripts against
 // PostgreSQL 15 and PgBouncer, the dojot load-balancer configurations
-// through nginx -t and haproxy -c.
+// through nginx -t and haproxy -c, the e2e MQTT smoke clients against
+// Mosquitto.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
@@ -57,7 +59,8 @@ var testPackages = map[string]string{
 	"pgbouncer":                         "pgbouncer",
 	"nginx":                             "nginx",
 	"/usr/lib/nginx/modules/ngx_stream_module.so": "libnginx-mod-stream",
-	"haproxy": "haproxy",
+	"haproxy":             "haproxy",
+	"/usr/sbin/mosquitto": "mosquitto",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, NGINX, HAProxy) when missing.
@@ -296,6 +299,21 @@ func Sim(ctx context.Context, profile string) error {
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("sim failed for %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster): `e2e profile=minimal-3az`.
+func E2E(ctx context.Context, profile string) error {
+	names, err := profiles.Resolve(profile)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := e2e.Run(ctx, n, e2e.Options{Keep: os.Getenv("KEEP") == "1", Log: os.Stdout}); err != nil {
+			return fmt.Errorf("e2e %s: %w", n, err)
+		}
+		fmt.Printf("e2e %s passed\n", n)
 	}
 	return nil
 }

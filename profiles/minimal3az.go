@@ -148,6 +148,7 @@ func buildMinimal3AZ(opts Options) (*Built, error) {
 		return nil, err
 	}
 	tb := thingsboard.Config{Pool: minimal3AZPool, Version: opts.ThingsBoardVersion, Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{}}
+	tb.LoadDemo = opts.Demo
 	if opts.Generic {
 		tb.Exposure = thingsboard.Generic
 	}

@@ -30,6 +30,9 @@ type Options struct {
 	// (not limits) by this factor, in (0, 1]; 0 means unscaled. mage e2e
 	// uses 0.1 (with Generic) so a profile fits a laptop's kind cluster.
 	RequestScale float64
+	// Demo loads ThingsBoard's demo tenant at install (minimal-3az), whose
+	// administrator (tenant@thingsboard.org) mage e2e's smoke test uses.
+	Demo bool
 	// ThingsBoardVersion overrides the ThingsBoard image tag (minimal-3az).
 	ThingsBoardVersion string
 	// Replicas overrides the replicas of ThingsBoard services by name

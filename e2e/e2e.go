@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/transport/spdy"
+	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/profiles"
+)
+
+// Options configure a run.
+type Options struct {
+	// Keep leaves the cluster running (its kubeconfig path is printed).
+	Keep bool
+	// Timeout bounds the wait for readiness; 0 means 30 minutes (images
+	// are pulled on first use).
+	Timeout time.Duration
+	// RequestScale is the laptop factor of requests; 0 means 0.1.
+	RequestScale float64
+	// Log receives progress; nil discards it.
+	Log io.Writer
+}
+
+// Run creates the kind cluster for the profile, applies its laptop
+// variant (Generic, requests scaled, ThingsBoard demo tenant), waits for
+// every workload, runs the profile's smoke check and deletes the cluster
+// unless Keep is set. Without a container engine it fails at once with
+// ErrNoEngine.
+func Run(ctx context.Context, profile string, opts Options) error {
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	engine, err := Engine(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Minute
+	}
+	if opts.RequestScale == 0 {
+		opts.RequestScale = 0.1
+	}
+	outs, err := profiles.Synth(profiles.Options{Generic: true, RequestScale: opts.RequestScale, Demo: true}, profile)
+	if err != nil {
+		return err
+	}
+	out := outs[0]
+	kcfg, err := KindConfig(out)
+	if err != nil {
+		return err
+	}
+	var provider *cluster.Provider
+	switch engine {
+	case "podman":
+		provider = cluster.NewProvider(cluster.ProviderWithPodman())
+	case "nerdctl":
+		provider = cluster.NewProvider(cluster.ProviderWithNerdctl(""))
+	default:
+		provider = cluster.NewProvider(cluster.ProviderWithDocker())
+	}
+	name := "iotstack-" + profile
+	dir, err := os.MkdirTemp("", "iotstack-e2e-")
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	fmt.Fprintf(log, "creating kind cluster %s (%d nodes) with %s\n", name, len(kcfg.Nodes), engine)
+	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(kcfg), cluster.CreateWithWaitForReady(5*time.Minute),
+		cluster.CreateWithKubeconfigPath(kubeconfig), cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false)); err != nil {
+		return fmt.Errorf("kind create cluster %s: %w", name, err)
+	}
+	if opts.Keep {
+		defer fmt.Fprintf(log, "cluster %s kept; KUBECONFIG=%s\n", name, kubeconfig)
+	} else {
+		defer func() {
+			if err := provider.Delete(name, kubeconfig); err != nil {
+				fmt.Fprintf(log, "kind delete cluster %s: %v\n", name, err)
+			}
+			os.RemoveAll(dir)
+		}()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	eng, err := apply.New(cfg, apply.Options{Timeout: opts.Timeout, Out: log})
+	if err != nil {
+		return err
+	}
+	res, err := eng.Apply(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "%s ready after %s\n", profile, res.Ready.Round(time.Second))
+	return smoke(ctx, cfg, profile, out.Namespace, log)
+}
+
+// smoke runs the profile's smoke check through port-forwards.
+func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, log io.Writer) error {
+	switch profile {
+	case "minimal-3az":
+		rest, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-core", 8080)
+		if err != nil {
+			return err
+		}
+		defer stop1()
+		broker, stop2, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-mqtt-transport", 1883)
+		if err != nil {
+			return err
+		}
+		defer stop2()
+		err = SmokeThingsBoard(ctx, &ThingsBoard{REST: "http://" + rest, MQTT: "tcp://" + broker}, 2*time.Minute)
+		if err == nil {
+			fmt.Fprintln(log, "smoke: telemetry published over MQTT to tb-mqtt-transport read back over REST from tb-core")
+		}
+		return err
+	default:
+		broker, stop, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=vernemq", 1883)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		err = SmokeDojot(ctx, "tcp://"+broker, "admin", "e2e0001", time.Minute)
+		if err == nil {
+			fmt.Fprintln(log, "smoke: a message published to VerneMQ as admin:e2e0001 was read back")
+		}
+		return err
+	}
+}
+
+// forward port-forwards a local port to port of a ready pod matching the
+// label selector; it returns the local address and a stop function.
+func forward(ctx context.Context, cfg *rest.Config, ns, selector string, port int) (string, func(), error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return "", nil, err
+	}
+	var pod string
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				pod = p.Name
+			}
+		}
+	}
+	if pod == "" {
+		return "", nil, fmt.Errorf("no ready pod with %s in %s", selector, ns)
+	}
+	transport, upgrader, err := spdy.RoundTripperFor(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(strings.TrimSuffix(cfg.Host, "/") + fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", ns, pod))
+	if err != nil {
+		return "", nil, err
+	}
+	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
+	stop, ready := make(chan struct{}), make(chan struct{})
+	fw, err := portforward.New(dialer, []string{fmt.Sprintf("0:%d", port)}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		return "", nil, err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- fw.ForwardPorts() }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		return "", nil, fmt.Errorf("port-forward %s:%d: %w", pod, port, err)
+	case <-time.After(30 * time.Second):
+		close(stop)
+		return "", nil, fmt.Errorf("port-forward %s:%d: not ready within 30 s", pod, port)
+	}
+	ports, err := fw.GetPorts()
+	if err != nil || len(ports) == 0 {
+		close(stop)
+		return "", nil, fmt.Errorf("port-forward %s:%d: %v", pod, port, err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0].Local), func() { close(stop) }, nil
+}
