@@ -41,8 +41,8 @@ func Engine(ctx context.Context) (string, error) {
 		out, err := exec.CommandContext(cctx, path, "info").CombinedOutput()
 		cancel()
 		if err != nil {
-			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			tried = append(tried, fmt.Sprintf("%s: installed, but `%s info` failed (%v: %s)", name, name, err, first))
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			tried = append(tried, fmt.Sprintf("%s: installed, but `%s info` failed (%v: %s)", name, name, err, strings.TrimSpace(lines[len(lines)-1])))
 			continue
 		}
 		return name, nil
