@@ -52,6 +52,9 @@ var toolModules = []struct {
 // (~/.cache/iotstack/sim/<hash>/). The first build takes about ten
 // minutes on two cores; later calls return at once.
 func EnsureTools(root string, log io.Writer) (*Tools, error) {
+	if log == nil {
+		log = io.Discard
+	}
 	h := sha256.New()
 	for _, m := range toolModules {
 		for _, f := range []string{"go.mod", "go.sum"} {
