@@ -14,9 +14,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/profiles"
@@ -192,6 +194,25 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		}
 	}
 	r.check(len(before) == len(out.Secrets) && len(rotated) == 0, "the %d declared Secrets exist and none rotated on re-apply (rotated: %s)", len(out.Secrets), strings.Join(rotated, ", "))
+
+	// mage diff against the applied stack: nothing would change.
+	if changes, err := eng.Diff(ctx, out); err != nil {
+		r.check(false, "diff: %v", err)
+	} else {
+		var names []string
+		for _, c := range changes {
+			names = append(names, c.Subject+" "+string(c.Action))
+		}
+		r.check(len(changes) == 0, "diff after apply reports no change (%s)", strings.Join(names, ", "))
+	}
+	// Writes are strictly validated: an unknown field is refused.
+	bad := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "iotstack-strict-probe", "namespace": out.Namespace},
+		"data":     map[string]any{"a": "b"}, "dataa": map[string]any{"a": "b"},
+	}}
+	err = eng.Client().Patch(ctx, bad, client.Apply, client.FieldOwner(apply.FieldManager))
+	r.check(err != nil && strings.Contains(err.Error(), "dataa"), "an unknown field is refused by the API server (strict field validation): %v", err)
 
 	if err := pruneCheck(ctx, eng, out, opts.Drop, r); err != nil {
 		return nil, err
