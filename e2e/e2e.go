@@ -137,9 +137,10 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, log io.Wri
 			return err
 		}
 		defer stop()
-		err = SmokeDojot(ctx, "tcp://"+broker, "admin", "e2e0001", time.Minute)
+		loopback := profile == "100k" // the profile with kafka-loopback
+		err = SmokeDojot(ctx, "tcp://"+broker, "admin", "e2e0001", loopback, 2*time.Minute)
 		if err == nil {
-			fmt.Fprintln(log, "smoke: a message published to VerneMQ as admin:e2e0001 was read back")
+			fmt.Fprintf(log, "smoke: a value published to VerneMQ as admin:e2e0001 came back (through kafka-loopback: %t)\n", loopback)
 		}
 		return err
 	}

@@ -119,13 +119,34 @@ func mosquitto(t *testing.T) string {
 	return ""
 }
 
+// TestSmokeDojot: the broker path against a real Mosquitto; the loopback
+// path with a stand-in for the bridges and kafka-loopback that turns each
+// /attrs message into an actuation on /config, and without it (nothing
+// comes back) the check must fail.
 func TestSmokeDojot(t *testing.T) {
 	broker := mosquitto(t)
 	ctx := context.Background()
-	if err := SmokeDojot(ctx, broker, "admin", "e2e0001", 10*time.Second); err != nil {
+	if err := SmokeDojot(ctx, broker, "admin", "e2e0001", false, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := SmokeDojot(ctx, "tcp://127.0.0.1:1", "admin", "x", time.Second); err == nil {
+	if err := SmokeDojot(ctx, broker, "admin", "e2e0002", true, 2*time.Second); err == nil || !strings.Contains(err.Error(), "did not come back on admin:e2e0002/config") {
+		t.Fatalf("no loopback: got %v", err)
+	}
+	loop := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("loopback"))
+	if tok := loop.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer loop.Disconnect(100)
+	if tok := loop.Subscribe("+/attrs", 1, func(c mqtt.Client, m mqtt.Message) {
+		device := strings.TrimSuffix(m.Topic(), "/attrs")
+		c.Publish(device+"/config", 1, false, []byte(`{"attrs":`+string(m.Payload())+`}`))
+	}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if err := SmokeDojot(ctx, broker, "admin", "e2e0003", true, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := SmokeDojot(ctx, "tcp://127.0.0.1:1", "admin", "x", false, time.Second); err == nil {
 		t.Fatal("no broker: want an error")
 	}
 }

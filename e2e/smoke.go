@@ -185,40 +185,55 @@ func wait(ctx context.Context, t mqtt.Token) error {
 	}
 }
 
-// SmokeDojot publishes as device <tenant>:<device> to VerneMQ on the
-// dojot device topic /<tenant>/<device>/attrs and reads the message back
-// from a second connection subscribed to that topic: the broker accepts
-// dojot's identities and routes their messages.
-func SmokeDojot(ctx context.Context, broker, tenant, device string, timeout time.Duration) error {
-	topic := "/" + tenant + "/" + device + "/attrs"
+// SmokeDojot is dojot's MQTT round trip. The device connects as
+// <tenant>:<device> (dojot's client-id convention), subscribes to its
+// actuation topic <tenant>:<device>/config and publishes a unique value to
+// its data topic <tenant>:<device>/attrs. With loopback (the 100k profile's
+// kafka-loopback), the value must come back on /config: VerneMQ →
+// v2k-bridge → Kafka device-data → kafka-loopback → device-manager topic →
+// k2v-bridge → VerneMQ. Without it, a second connection subscribed to
+// /attrs must receive it (the broker path only).
+func SmokeDojot(ctx context.Context, broker, tenant, device string, loopback bool, timeout time.Duration) error {
+	id := tenant + ":" + device
+	data, actuation := id+"/attrs", id+"/config"
+	listen, clientID := actuation, id
+	if !loopback {
+		listen, clientID = data, id+"-reader"
+	}
 	got := make(chan []byte, 1)
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(tenant + ":" + device + "-reader").
-		SetUsername(tenant + ":" + device).SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).
+		SetUsername(id).SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
 	sub := mqtt.NewClient(opts)
 	if err := wait(ctx, sub.Connect()); err != nil {
-		return fmt.Errorf("mqtt connect to %s: %w", broker, err)
+		return fmt.Errorf("mqtt connect to %s as %s: %w", broker, clientID, err)
 	}
 	defer sub.Disconnect(250)
-	if err := wait(ctx, sub.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+	if err := wait(ctx, sub.Subscribe(listen, 1, func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case got <- m.Payload():
 		default:
 		}
 	})); err != nil {
-		return fmt.Errorf("mqtt subscribe %s: %w", topic, err)
+		return fmt.Errorf("mqtt subscribe %s: %w", listen, err)
 	}
-	want := fmt.Sprintf(`{"iotstackSmoke":%d}`, time.Now().UnixNano()%1000000)
-	if err := publish(ctx, broker, tenant+":"+device, tenant+":"+device, "", topic, []byte(want)); err != nil {
+	value := fmt.Sprint(time.Now().UnixNano() % 1000000)
+	payload := []byte(`{"iotstackSmoke":` + value + `}`)
+	if loopback {
+		// Publish on the subscribing connection: it is the device.
+		if err := wait(ctx, sub.Publish(data, 1, false, payload)); err != nil {
+			return fmt.Errorf("mqtt publish to %s: %w", data, err)
+		}
+	} else if err := publish(ctx, broker, id, id, "", data, payload); err != nil {
 		return err
 	}
 	select {
 	case b := <-got:
-		if string(b) != want {
-			return fmt.Errorf("read back %q, want %q", b, want)
+		if !strings.Contains(string(b), value) {
+			return fmt.Errorf("read back %q on %s, want the value %s", b, listen, value)
 		}
 		return nil
 	case <-time.After(timeout):
-		return fmt.Errorf("message published as %s:%s not read back from %s within %s", tenant, device, topic, timeout)
+		return fmt.Errorf("the value published to %s did not come back on %s within %s", data, listen, timeout)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
