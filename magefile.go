@@ -198,10 +198,6 @@ func clusterProfile(arg string) (*stack.Output, error) {
 // the readiness wait, $PRUNE_DATA=1 lets prune and delete remove claims and
 // Secrets holding data, $NO_PRUNE=1 keeps objects no longer synthesized.
 func engine() (*apply.Engine, error) {
-	cfg, err := apply.RESTConfig(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONTEXT"))
-	if err != nil {
-		return nil, err
-	}
 	opts := apply.Options{PruneData: os.Getenv("PRUNE_DATA") == "1", NoPrune: os.Getenv("NO_PRUNE") == "1"}
 	if t := os.Getenv("TIMEOUT"); t != "" {
 		d, err := time.ParseDuration(t)
@@ -209,6 +205,10 @@ func engine() (*apply.Engine, error) {
 			return nil, fmt.Errorf("TIMEOUT=%q: want a positive Go duration such as 15m", t)
 		}
 		opts.Timeout = d
+	}
+	cfg, err := apply.RESTConfig(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONTEXT"))
+	if err != nil {
+		return nil, err
 	}
 	return apply.New(cfg, opts)
 }
