@@ -2,7 +2,6 @@ package validate
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -200,44 +199,30 @@ func strict(s map[string]any) {
 // schema is a finding too (kubeconform would otherwise skip it).
 func CheckSchemas(profile string, out *stack.Output, dirs map[string]string) ([]Finding, error) {
 	var findings []Finding
-	byFile := map[string][]*stack.Rendered{}
-	for i := range out.Objects {
-		r := &out.Objects[i]
-		byFile[r.File] = append(byFile[r.File], r)
-	}
+	docs, _ := documents(out) // a mismatch is the strict-decode rule's finding
 	for _, v := range sortedKeys(dirs) {
 		val, err := validator.New([]string{filepath.Join(dirs[v], "{{ .ResourceKind }}{{ .KindSuffix }}.json")}, validator.Opts{Strict: true})
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range out.Files {
-			objs := byFile[f.Name]
-			if len(objs) == 0 {
+		for _, d := range docs {
+			res := val.ValidateResource(resource.Resource{Path: d.r.File, Bytes: d.data})
+			finding := Finding{Profile: profile, File: d.r.File, Object: d.r.Ref.String(), Rule: Schema.Name}
+			switch res.Status {
+			case validator.Valid:
 				continue
-			}
-			docs := bytes.Split(f.Data, []byte("\n---\n"))[1:]
-			for i, doc := range docs {
-				if i >= len(objs) {
-					break
+			case validator.Invalid:
+				msg := "invalid"
+				if res.Err != nil {
+					msg = strings.Join(strings.Fields(res.Err.Error()), " ")
 				}
-				res := val.ValidateResource(resource.Resource{Path: f.Name, Bytes: doc})
-				finding := Finding{Profile: profile, File: f.Name, Object: objs[i].Ref.String(), Rule: Schema.Name}
-				switch res.Status {
-				case validator.Valid:
-					continue
-				case validator.Invalid:
-					msg := "invalid"
-					if res.Err != nil {
-						msg = strings.Join(strings.Fields(res.Err.Error()), " ")
-					}
-					finding.Message = fmt.Sprintf("Kubernetes %s: %s", v, msg)
-				case validator.Skipped:
-					finding.Message = fmt.Sprintf("Kubernetes %s: no schema, skipped", v)
-				default:
-					finding.Message = fmt.Sprintf("Kubernetes %s: %v", v, res.Err)
-				}
-				findings = append(findings, finding)
+				finding.Message = fmt.Sprintf("Kubernetes %s: %s", v, msg)
+			case validator.Skipped:
+				finding.Message = fmt.Sprintf("Kubernetes %s: no schema, skipped", v)
+			default:
+				finding.Message = fmt.Sprintf("Kubernetes %s: %v", v, res.Err)
 			}
+			findings = append(findings, finding)
 		}
 	}
 	return findings, nil

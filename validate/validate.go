@@ -118,31 +118,60 @@ func (c *checker) add(r *stack.Rendered, rule Rule, format string, args ...any) 
 	c.report.Findings = append(c.report.Findings, f)
 }
 
-// decode reads every rendered document back with the strict codec.
-func (c *checker) decode() {
-	dec := serializer.NewCodecFactory(stack.Scheme, serializer.EnableStrict).UniversalDeserializer()
+// document is one rendered object with its YAML document.
+type document struct {
+	r    *stack.Rendered
+	data []byte
+}
+
+// mismatch is a file whose documents do not pair with its objects.
+type mismatch struct {
+	first      *stack.Rendered
+	file       string
+	docs, objs int
+}
+
+// documents pairs every rendered object with its document in its file,
+// in file order; a file holding another number of documents than objects
+// is a mismatch and yields no pairs.
+func documents(out *stack.Output) ([]document, []mismatch) {
 	byFile := map[string][]*stack.Rendered{}
-	for i := range c.out.Objects {
-		r := &c.out.Objects[i]
+	for i := range out.Objects {
+		r := &out.Objects[i]
 		byFile[r.File] = append(byFile[r.File], r)
 	}
-	for _, f := range c.out.Files {
+	var docs []document
+	var bad []mismatch
+	for _, f := range out.Files {
 		objs := byFile[f.Name]
 		if len(objs) == 0 {
 			continue
 		}
-		docs := bytes.Split(f.Data, []byte("\n---\n"))[1:]
-		if len(docs) != len(objs) {
-			c.add(objs[0], StrictDecode, "%s holds %d documents for %d objects", f.Name, len(docs), len(objs))
+		parts := bytes.Split(f.Data, []byte("\n---\n"))[1:]
+		if len(parts) != len(objs) {
+			bad = append(bad, mismatch{objs[0], f.Name, len(parts), len(objs)})
 			continue
 		}
-		for i, doc := range docs {
-			if _, known := stack.Scheme.AllKnownTypes()[objs[i].GVK]; !known {
-				continue // a custom resource: its CRD's schema checks it
-			}
-			if _, _, err := dec.Decode(doc, nil, nil); err != nil {
-				c.add(objs[i], StrictDecode, "%v", err)
-			}
+		for i, d := range parts {
+			docs = append(docs, document{objs[i], d})
+		}
+	}
+	return docs, bad
+}
+
+// decode reads every rendered document back with the strict codec.
+func (c *checker) decode() {
+	dec := serializer.NewCodecFactory(stack.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	docs, bad := documents(c.out)
+	for _, m := range bad {
+		c.add(m.first, StrictDecode, "%s holds %d documents for %d objects", m.file, m.docs, m.objs)
+	}
+	for _, d := range docs {
+		if _, known := stack.Scheme.AllKnownTypes()[d.r.GVK]; !known {
+			continue // a custom resource: its CRD's schema checks it
+		}
+		if _, _, err := dec.Decode(d.data, nil, nil); err != nil {
+			c.add(d.r, StrictDecode, "%v", err)
 		}
 	}
 }
