@@ -176,21 +176,25 @@ func Validate() error {
 	return nil
 }
 
-// clusterProfile resolves exactly one profile and synthesizes it with
-// default options (what dist/ holds).
-func clusterProfile(arg string) (*stack.Output, error) {
+// clusterProfile resolves exactly one profile, synthesizes it with
+// default options (what dist/ holds) and connects the apply engine.
+func clusterProfile(arg string) (*stack.Output, *apply.Engine, error) {
 	names, err := profiles.Resolve(arg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(names) != 1 {
-		return nil, fmt.Errorf("one profile at a time: the profiles share namespaces and object names; use profile=NAME with one of: %s", strings.Join(profiles.Names(), ", "))
+		return nil, nil, fmt.Errorf("one profile at a time: the profiles share namespaces and object names; use profile=NAME with one of: %s", strings.Join(profiles.Names(), ", "))
 	}
 	outs, err := profiles.Synth(profiles.Options{}, names[0])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return outs[0], nil
+	e, err := engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	return outs[0], e, nil
 }
 
 // engine connects to the cluster of $KUBECONFIG (or ~/.kube/config) and
@@ -215,11 +219,7 @@ func engine() (*apply.Engine, error) {
 
 // Apply applies a profile to the current cluster (server-side apply, Secrets created once, prune, wait): `apply profile=minimal-3az`.
 func Apply(ctx context.Context, profile string) error {
-	out, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	e, err := engine()
+	out, e, err := clusterProfile(profile)
 	if err != nil {
 		return err
 	}
@@ -233,11 +233,7 @@ func Apply(ctx context.Context, profile string) error {
 
 // Diff shows what apply would change (server-side dry-run) and exits non-zero when something would: `diff profile=100k`.
 func Diff(ctx context.Context, profile string) error {
-	out, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	e, err := engine()
+	out, e, err := clusterProfile(profile)
 	if err != nil {
 		return err
 	}
@@ -260,11 +256,7 @@ func Diff(ctx context.Context, profile string) error {
 
 // Delete removes a profile from the current cluster, keeping claims and data Secrets (PRUNE_DATA=1 removes them too): `delete profile=small`.
 func Delete(ctx context.Context, profile string) error {
-	out, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	e, err := engine()
+	out, e, err := clusterProfile(profile)
 	if err != nil {
 		return err
 	}

@@ -402,6 +402,19 @@ func (e *Engine) keeps(u *unstructured.Unstructured) bool {
 	return false
 }
 
+// wanted is the set of objKeys the stack owns: its objects and its
+// declared Secrets.
+func wanted(out *stack.Output, objs []*unstructured.Unstructured) map[string]bool {
+	want := map[string]bool{}
+	for _, u := range objs {
+		want[objKey(u)] = true
+	}
+	for _, s := range out.Secrets {
+		want["Secret/"+out.Namespace+"/"+s.Name] = true
+	}
+	return want
+}
+
 func objKey(u *unstructured.Unstructured) string {
 	return u.GroupVersionKind().GroupKind().String() + "/" + u.GetNamespace() + "/" + u.GetName()
 }
@@ -411,12 +424,7 @@ func objKey(u *unstructured.Unstructured) string {
 func (e *Engine) prune(ctx context.Context, out *stack.Output, objs []*unstructured.Unstructured, all bool) ([]ssa.ChangeSetEntry, error) {
 	want := map[string]bool{}
 	if !all {
-		for _, u := range objs {
-			want[objKey(u)] = true
-		}
-		for _, s := range out.Secrets {
-			want["Secret/"+out.Namespace+"/"+s.Name] = true
-		}
+		want = wanted(out, objs)
 	}
 	live, err := e.inventory(ctx, out)
 	if err != nil {

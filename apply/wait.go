@@ -159,13 +159,7 @@ func (e *Engine) Diff(ctx context.Context, out *stack.Output) ([]Change, error) 
 		}
 	}
 	if !e.opts.NoPrune {
-		want := map[string]bool{}
-		for _, u := range objs {
-			want[objKey(u)] = true
-		}
-		for _, s := range out.Secrets {
-			want["Secret/"+out.Namespace+"/"+s.Name] = true
-		}
+		want := wanted(out, objs)
 		live, err := e.inventory(ctx, out)
 		if err != nil {
 			return nil, err
