@@ -58,24 +58,19 @@ func KindConfig(out *stack.Output) (*v1alpha4.Cluster, error) {
 	used := usedPools(out)
 	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{APIVersion: "kind.x-k8s.io/v1alpha4", Kind: "Cluster"}}
 	cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{Role: v1alpha4.ControlPlaneRole})
-	zones := out.Topology.Zones
-	for _, p := range out.Topology.Pools {
-		if !used[p.Name] {
+	for _, h := range out.Topology.Hosts() {
+		if !used[h.Pool.Name] || h.Index >= 3 {
 			continue
 		}
-		for _, z := range zones {
-			for i := 0; i < min(p.NodesPerZone, 3); i++ {
-				labels := map[string]string{stack.ZoneLabel: z}
-				for k, v := range p.Labels {
-					labels[k] = v
-				}
-				n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: labels}
-				if len(p.Taints) > 0 {
-					n.KubeadmConfigPatches = []string{taintPatch(p.Taints)}
-				}
-				cfg.Nodes = append(cfg.Nodes, n)
-			}
+		labels := map[string]string{stack.ZoneLabel: h.Zone}
+		for k, v := range h.Pool.Labels {
+			labels[k] = v
 		}
+		n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: labels}
+		if len(h.Pool.Taints) > 0 {
+			n.KubeadmConfigPatches = []string{taintPatch(h.Pool.Taints)}
+		}
+		cfg.Nodes = append(cfg.Nodes, n)
 	}
 	if w := len(cfg.Nodes) - 1; w > MaxWorkers {
 		return nil, fmt.Errorf("kind: the topology asks for %d workers; at most %d fit a laptop", w, MaxWorkers)

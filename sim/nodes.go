@@ -25,47 +25,43 @@ const NodePods = 110
 // allocatable. kwok manages nodes carrying its annotation.
 func Nodes(topo stack.Topology) []*corev1.Node {
 	var nodes []*corev1.Node
-	for _, p := range topo.Pools {
-		for _, z := range topo.Zones {
-			for i := 0; i < p.NodesPerZone; i++ {
-				name := fmt.Sprintf("%s-%s-%d", p.Name, z, i)
-				labels := map[string]string{
-					stack.ZoneLabel:                 z,
-					stack.HostnameLabel:             name,
-					"topology.kubernetes.io/region": "sim",
-					"kubernetes.io/os":              "linux",
-					"type":                          "kwok",
-				}
-				if p.Arch != "" {
-					labels["kubernetes.io/arch"] = p.Arch
-				}
-				if p.InstanceType != "" {
-					labels["node.kubernetes.io/instance-type"] = p.InstanceType
-				}
-				for k, v := range p.Labels {
-					labels[k] = v
-				}
-				capacity := corev1.ResourceList{
-					corev1.ResourceCPU:              p.CPU.DeepCopy(),
-					corev1.ResourceMemory:           p.Memory.DeepCopy(),
-					corev1.ResourcePods:             *resource.NewQuantity(NodePods, resource.DecimalSI),
-					corev1.ResourceEphemeralStorage: NodeEphemeralStorage.DeepCopy(),
-				}
-				nodes = append(nodes, &corev1.Node{
-					ObjectMeta: metav1.ObjectMeta{
-						Name:        name,
-						Labels:      labels,
-						Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-					},
-					Spec: corev1.NodeSpec{Taints: append([]corev1.Taint(nil), p.Taints...)},
-					Status: corev1.NodeStatus{
-						Capacity:    capacity,
-						Allocatable: capacity.DeepCopy(),
-						NodeInfo:    corev1.NodeSystemInfo{Architecture: labels["kubernetes.io/arch"], OperatingSystem: "linux", KubeletVersion: "fake"},
-					},
-				})
-			}
+	for _, h := range topo.Hosts() {
+		p, name, z := h.Pool, h.Name, h.Zone
+		labels := map[string]string{
+			stack.ZoneLabel:                 z,
+			stack.HostnameLabel:             name,
+			"topology.kubernetes.io/region": "sim",
+			"kubernetes.io/os":              "linux",
+			"type":                          "kwok",
 		}
+		if p.Arch != "" {
+			labels["kubernetes.io/arch"] = p.Arch
+		}
+		if p.InstanceType != "" {
+			labels["node.kubernetes.io/instance-type"] = p.InstanceType
+		}
+		for k, v := range p.Labels {
+			labels[k] = v
+		}
+		capacity := corev1.ResourceList{
+			corev1.ResourceCPU:              p.CPU.DeepCopy(),
+			corev1.ResourceMemory:           p.Memory.DeepCopy(),
+			corev1.ResourcePods:             *resource.NewQuantity(NodePods, resource.DecimalSI),
+			corev1.ResourceEphemeralStorage: NodeEphemeralStorage.DeepCopy(),
+		}
+		nodes = append(nodes, &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:        name,
+				Labels:      labels,
+				Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			},
+			Spec: corev1.NodeSpec{Taints: append([]corev1.Taint(nil), p.Taints...)},
+			Status: corev1.NodeStatus{
+				Capacity:    capacity,
+				Allocatable: capacity.DeepCopy(),
+				NodeInfo:    corev1.NodeSystemInfo{Architecture: labels["kubernetes.io/arch"], OperatingSystem: "linux", KubeletVersion: "fake"},
+			},
+		})
 	}
 	return nodes
 }

@@ -182,3 +182,26 @@ func joinOr(errs []string, fallback string) string {
 	}
 	return s
 }
+
+// Host is one node of a topology.
+type Host struct {
+	// Name is <pool>-<zone>-<index>.
+	Name  string
+	Zone  string
+	Index int
+	Pool  NodePool
+}
+
+// Hosts expands the topology into its nodes, pool by pool, zone by zone:
+// the names the placement check, the simulated cluster and kind use.
+func (t Topology) Hosts() []Host {
+	var hosts []Host
+	for _, p := range t.Pools {
+		for _, z := range t.Zones {
+			for i := 0; i < p.NodesPerZone; i++ {
+				hosts = append(hosts, Host{Name: fmt.Sprintf("%s-%s-%d", p.Name, z, i), Zone: z, Index: i, Pool: p})
+			}
+		}
+	}
+	return hosts
+}

@@ -34,17 +34,12 @@ type Pod struct {
 // Nodes expands a topology into its nodes: <pool>-<zone>-<i>.
 func Nodes(topo stack.Topology) []*Node {
 	var out []*Node
-	for _, p := range topo.Pools {
-		for _, z := range topo.Zones {
-			for i := 0; i < p.NodesPerZone; i++ {
-				name := fmt.Sprintf("%s-%s-%d", p.Name, z, i)
-				l := map[string]string{stack.ZoneLabel: z, stack.HostnameLabel: name}
-				for k, v := range p.Labels {
-					l[k] = v
-				}
-				out = append(out, &Node{Name: name, Zone: z, Labels: l, Taints: p.Taints, CPU: p.CPU.DeepCopy(), Memory: p.Memory.DeepCopy()})
-			}
+	for _, h := range topo.Hosts() {
+		l := map[string]string{stack.ZoneLabel: h.Zone, stack.HostnameLabel: h.Name}
+		for k, v := range h.Pool.Labels {
+			l[k] = v
 		}
+		out = append(out, &Node{Name: h.Name, Zone: h.Zone, Labels: l, Taints: h.Pool.Taints, CPU: h.Pool.CPU.DeepCopy(), Memory: h.Pool.Memory.DeepCopy()})
 	}
 	return out
 }
