@@ -242,7 +242,14 @@ func Diff(ctx context.Context, profile string) error {
 		return err
 	}
 	for _, c := range changes {
-		fmt.Printf("%s %s\n", c.Subject, c.Action)
+		if c.Detail != "" {
+			fmt.Printf("%s %s (%s)\n", c.Subject, c.Action, c.Detail)
+		} else {
+			fmt.Printf("%s %s\n", c.Subject, c.Action)
+		}
+		for _, f := range c.Conflicts {
+			fmt.Printf("  conflict: %s; apply takes this field back\n", f)
+		}
 		if c.Live != nil && c.Merged != nil {
 			fmt.Print(apply.TextDiff(c.Live, c.Merged))
 		}
@@ -260,11 +267,11 @@ func Delete(ctx context.Context, profile string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := e.Delete(ctx, out)
+	res, err := e.Delete(ctx, out)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d objects deleted\n", out.Stack, len(entries))
+	fmt.Printf("%s: %d objects deleted or released, %d kept (listed above with their reasons)\n", out.Stack, len(res.Changes), len(res.Kept))
 	return nil
 }
 

@@ -12,10 +12,11 @@ package apply
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,8 +27,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -148,13 +152,21 @@ func Objects(out *stack.Output) ([]*unstructured.Unstructured, error) {
 		unstructured.RemoveNestedField(u.Object, "status")
 		objs = append(objs, u)
 	}
-	for _, u := range objs {
+	for i, u := range objs {
 		l := u.GetLabels()
 		if l == nil {
 			l = map[string]string{}
 		}
-		for k, v := range inventoryLabels(out) {
-			l[k] = v
+		if u.GetNamespace() == "" {
+			// Cluster-scoped: possibly shared with other stacks, so it
+			// carries the stack's own owner label instead of the
+			// single-valued inventory labels (owners.go).
+			l[OwnerLabel(out.Namespace, out.Stack)] = "true"
+		} else {
+			for k, v := range inventoryLabels(out) {
+				l[k] = v
+			}
+			l[ComponentLabel] = out.Objects[i].Component
 		}
 		u.SetLabels(l)
 	}
@@ -172,6 +184,10 @@ type Result struct {
 	Changes []ssa.ChangeSetEntry
 	// Ready is how long the wait for readiness took.
 	Ready time.Duration
+	// Kept lists the objects prune or delete left in place, each with
+	// its reason (data of a component, a volume bound to a kept claim,
+	// the namespace holding them).
+	Kept []Kept
 }
 
 // Changed reports whether anything was created, configured or deleted.
@@ -184,60 +200,90 @@ func (r *Result) Changed() bool {
 	return false
 }
 
-// Apply applies the stack, creates its missing Secrets, prunes what is no
-// longer synthesized and waits until everything is ready.
+// Apply applies the stack, creates its missing Secrets (and missing keys
+// of existing ones), waits until everything is ready and then prunes what
+// is no longer synthesized, so nothing goes before its replacement works.
+//
+// Cluster-scoped objects are applied first, each with the stack's own
+// field manager and owner label and never forced: an object another
+// stack holds with other values is refused before anything is written
+// (owners.go). Then namespaced objects are applied in stages (ssa), forcing
+// ownership of the fields the stack renders: they are the stack's alone.
 func (e *Engine) Apply(ctx context.Context, out *stack.Output) (*Result, error) {
 	objs, err := Objects(out)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
-	// Stage 1: namespaces, CRDs and cluster roles, waited for (ssa's
-	// staged apply), so the Secrets can be created before any workload.
-	var first, rest []*unstructured.Unstructured
+	var cluster, namespaced []*unstructured.Unstructured
 	for _, u := range objs {
-		if u.GetKind() == "Namespace" || u.GetKind() == "CustomResourceDefinition" {
-			first = append(first, u)
+		if u.GetNamespace() == "" {
+			cluster = append(cluster, u)
 		} else {
-			rest = append(rest, u)
+			namespaced = append(namespaced, u)
 		}
 	}
+	force, err := e.checkShared(ctx, out, cluster)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := e.applyShared(ctx, out, cluster, force)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, c := range entries {
+		action := ssa.Action(c.action)
+		if c.action == "unchanged" {
+			action = ssa.UnchangedAction
+			n++
+		} else {
+			e.printf("%s %s\n", c.subject, c.action)
+		}
+		res.Changes = append(res.Changes, ssa.ChangeSetEntry{Subject: c.subject, Action: action})
+	}
+	if n > 0 {
+		e.printf("%d cluster-scoped objects unchanged\n", n)
+	}
+	// Namespaces and CRDs must be ready before the Secrets and the rest.
+	var first []*unstructured.Unstructured
+	for _, u := range cluster {
+		if u.GetKind() == "Namespace" || u.GetKind() == "CustomResourceDefinition" {
+			first = append(first, u)
+		}
+	}
+	if len(first) > 0 {
+		if err := e.rm.Wait(first, ssa.WaitOptions{Interval: e.opts.Interval, Timeout: e.opts.Timeout}); err != nil {
+			return res, fmt.Errorf("apply %s: %w", out.Stack, err)
+		}
+	}
+	secrets, err := e.ensureSecrets(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	res.Changes = append(res.Changes, secrets...)
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = e.opts.Timeout
-	if len(first) > 0 {
-		cs, err := e.rm.ApplyAllStaged(ctx, first, opts)
+	if len(namespaced) > 0 {
+		cs, err := e.rm.ApplyAllStaged(ctx, namespaced, opts)
 		if err != nil {
 			return nil, fmt.Errorf("apply %s: %w", out.Stack, err)
 		}
 		e.report(cs.Entries)
 		res.Changes = append(res.Changes, cs.Entries...)
 	}
-	created, err := e.ensureSecrets(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	res.Changes = append(res.Changes, created...)
-	cs, err := e.rm.ApplyAllStaged(ctx, rest, opts)
-	if err != nil {
-		return nil, fmt.Errorf("apply %s: %w", out.Stack, err)
-	}
-	e.report(cs.Entries)
-	res.Changes = append(res.Changes, cs.Entries...)
-	if !e.opts.NoPrune {
-		pruned, err := e.prune(ctx, out, objs, false)
-		if err != nil {
-			return nil, err
+	if !e.opts.NoWait {
+		start := time.Now()
+		if err := e.Wait(ctx, objs); err != nil {
+			return res, fmt.Errorf("%w\n(nothing was pruned: prune runs once the new objects are ready)", err)
 		}
-		res.Changes = append(res.Changes, pruned...)
+		res.Ready = time.Since(start)
 	}
-	if e.opts.NoWait {
-		return res, nil
+	if !e.opts.NoPrune {
+		if _, err := e.prune(ctx, out, objs, false, res); err != nil {
+			return res, err
+		}
 	}
-	start := time.Now()
-	if err := e.Wait(ctx, objs); err != nil {
-		return res, err
-	}
-	res.Ready = time.Since(start)
 	return res, nil
 }
 
@@ -259,8 +305,10 @@ func (e *Engine) report(entries []ssa.ChangeSetEntry) {
 }
 
 // ensureSecrets creates every declared Secret that does not exist, with
-// freshly generated values; an existing Secret is never read back into
-// dist/ nor changed, so re-applying never rotates a credential.
+// freshly generated values, and adds to an existing one the declared keys
+// it lacks (a component that gained a password). An existing value is
+// never read back into dist/ nor changed, so re-applying never rotates a
+// credential.
 func (e *Engine) ensureSecrets(ctx context.Context, out *stack.Output) ([]ssa.ChangeSetEntry, error) {
 	var entries []ssa.ChangeSetEntry
 	for _, spec := range out.Secrets {
@@ -268,6 +316,13 @@ func (e *Engine) ensureSecrets(ctx context.Context, out *stack.Output) ([]ssa.Ch
 		var existing corev1.Secret
 		err := e.client.Get(ctx, key, &existing)
 		if err == nil {
+			entry, err := e.addMissingKeys(ctx, &existing, spec)
+			if err != nil {
+				return nil, err
+			}
+			if entry != nil {
+				entries = append(entries, *entry)
+			}
 			continue
 		}
 		if !apierrors.IsNotFound(err) {
@@ -281,15 +336,58 @@ func (e *Engine) ensureSecrets(ctx context.Context, out *stack.Output) ([]ssa.Ch
 			return nil, fmt.Errorf("create secret %s: %w", key, err)
 		}
 		entry := ssa.ChangeSetEntry{Subject: "Secret/" + key.String(), Action: ssa.CreatedAction}
-		e.printf("%s created (generated: %s)\n", entry.Subject, keyNames(spec))
+		e.printf("%s created (generated: %s)\n", entry.Subject, keyNames(spec.Keys))
 		entries = append(entries, entry)
 	}
 	return entries, nil
 }
 
-func keyNames(spec stack.SecretSpec) string {
-	names := make([]string, len(spec.Keys))
-	for i, k := range spec.Keys {
+// missingKeys lists the declared keys a live Secret lacks.
+func missingKeys(live *corev1.Secret, spec stack.SecretSpec) []stack.SecretKey {
+	var missing []stack.SecretKey
+	for _, k := range spec.Keys {
+		if _, ok := live.Data[k.Key]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+// addMissingKeys generates the declared keys an existing Secret lacks and
+// adds them with a JSON patch that fails unless every one of them is still
+// absent (no existing value is ever replaced, even by a racing writer).
+func (e *Engine) addMissingKeys(ctx context.Context, live *corev1.Secret, spec stack.SecretSpec) (*ssa.ChangeSetEntry, error) {
+	missing := missingKeys(live, spec)
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	var ops []map[string]any
+	ops = append(ops, map[string]any{"op": "test", "path": "/metadata/resourceVersion", "value": live.ResourceVersion})
+	if live.Data == nil {
+		ops = append(ops, map[string]any{"op": "add", "path": "/data", "value": map[string]any{}})
+	}
+	for _, k := range missing {
+		v, err := Generate(k)
+		if err != nil {
+			return nil, fmt.Errorf("secret %s key %s: %w", spec.Name, k.Key, err)
+		}
+		ops = append(ops, map[string]any{"op": "add", "path": "/data/" + jsonPointerEscape(k.Key), "value": base64.StdEncoding.EncodeToString([]byte(v))})
+	}
+	patch, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch), client.FieldOwner(FieldManager)); err != nil {
+		return nil, fmt.Errorf("secret %s/%s: add keys %s: %w", live.Namespace, live.Name, keyNames(missing), err)
+	}
+	entry := &ssa.ChangeSetEntry{Subject: "Secret/" + live.Namespace + "/" + live.Name, Action: ssa.ConfiguredAction}
+	e.printf("%s configured (added: %s; existing keys unchanged)\n", entry.Subject, keyNames(missing))
+	return entry, nil
+}
+
+func keyNames(keys []stack.SecretKey) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
 		names[i] = k.Key
 	}
 	return strings.Join(names, ", ")
@@ -309,6 +407,7 @@ func NewSecret(out *stack.Output, spec stack.SecretSpec) (*corev1.Secret, error)
 	labels := inventoryLabels(out)
 	labels[stack.LabelManagedBy] = stack.ManagedBy
 	labels[stack.LabelComponent] = spec.Owner
+	labels[ComponentLabel] = spec.Owner
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: out.Namespace, Labels: labels},
@@ -324,8 +423,14 @@ func (e *Engine) inventory(ctx context.Context, out *stack.Output) ([]*unstructu
 	if err != nil && len(lists) == 0 {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
-	sel := client.MatchingLabels(inventoryLabels(out))
+	legacy := client.MatchingLabels(inventoryLabels(out))
+	owner, err := labels.NewRequirement(OwnerLabel(out.Namespace, out.Stack), selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	owned := client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*owner)}
 	var found []*unstructured.Unstructured
+	seen := map[string]bool{}
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
 		if err != nil {
@@ -340,21 +445,34 @@ func (e *Engine) inventory(ctx context.Context, out *stack.Output) ([]*unstructu
 			if gv.Group == "events.k8s.io" || gv.Group == "discovery.k8s.io" || (gv.Group == "" && (r.Kind == "Event" || r.Kind == "Endpoints")) {
 				continue
 			}
-			var ul unstructured.UnstructuredList
-			ul.SetGroupVersionKind(gv.WithKind(r.Kind + "List"))
-			if err := e.client.List(ctx, &ul, sel); err != nil {
-				if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsForbidden(err) {
-					continue
-				}
-				return nil, fmt.Errorf("list %s: %w", r.Name, err)
+			// Namespaced objects carry the inventory labels; cluster-scoped
+			// ones the stack's owner label (or, applied by an earlier
+			// engine, the inventory labels).
+			selectors := []client.ListOption{legacy}
+			if !r.Namespaced {
+				selectors = append(selectors, owned)
 			}
-			for i := range ul.Items {
-				u := ul.Items[i]
-				if !appliedByUs(&u) {
-					continue
+			for _, sel := range selectors {
+				var ul unstructured.UnstructuredList
+				ul.SetGroupVersionKind(gv.WithKind(r.Kind + "List"))
+				if err := e.client.List(ctx, &ul, sel); err != nil {
+					if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsForbidden(err) {
+						continue
+					}
+					return nil, fmt.Errorf("list %s: %w", r.Name, err)
 				}
-				u.SetGroupVersionKind(gv.WithKind(r.Kind))
-				found = append(found, &u)
+				for i := range ul.Items {
+					u := ul.Items[i]
+					if !appliedByUs(&u) {
+						continue
+					}
+					u.SetGroupVersionKind(gv.WithKind(r.Kind))
+					if seen[objKey(&u)] {
+						continue
+					}
+					seen[objKey(&u)] = true
+					found = append(found, &u)
+				}
 			}
 		}
 	}
@@ -363,13 +481,14 @@ func (e *Engine) inventory(ctx context.Context, out *stack.Output) ([]*unstructu
 
 // appliedByUs reports whether the engine wrote the object: it has no
 // controller owner and the engine's field manager manages fields of it
-// (labels alone can be copied by controllers).
+// (labels alone can be copied by controllers): "iotstack", or a stack's
+// own manager "iotstack:<namespace>/<name>" on cluster-scoped objects.
 func appliedByUs(u *unstructured.Unstructured) bool {
 	if len(u.GetOwnerReferences()) > 0 {
 		return false
 	}
 	for _, m := range u.GetManagedFields() {
-		if m.Manager == FieldManager {
+		if m.Manager == FieldManager || strings.HasPrefix(m.Manager, FieldManager+":") {
 			return true
 		}
 	}
@@ -381,23 +500,6 @@ func has(list []string, s string) bool {
 		if x == s {
 			return true
 		}
-	}
-	return false
-}
-
-// keeps reports why an object of the stack must not be deleted without
-// PruneData: a claim (the data) or a Secret holding data (the credentials
-// the data was written with).
-func (e *Engine) keeps(u *unstructured.Unstructured) bool {
-	if e.opts.PruneData {
-		return false
-	}
-	switch {
-	case u.GroupVersionKind().Group == "" && u.GetKind() == "PersistentVolumeClaim":
-		return true
-	case u.GroupVersionKind().Group == "" && u.GetKind() == "Secret":
-		data, _, _ := unstructured.NestedMap(u.Object, "data")
-		return len(data) > 0
 	}
 	return false
 }
@@ -417,112 +519,4 @@ func wanted(out *stack.Output, objs []*unstructured.Unstructured) map[string]boo
 
 func objKey(u *unstructured.Unstructured) string {
 	return u.GroupVersionKind().GroupKind().String() + "/" + u.GetNamespace() + "/" + u.GetName()
-}
-
-// prune deletes the stack's objects that are not in objs (all of them
-// when all is set), in reverse apply order, keeping data unless asked.
-func (e *Engine) prune(ctx context.Context, out *stack.Output, objs []*unstructured.Unstructured, all bool) ([]ssa.ChangeSetEntry, error) {
-	want := map[string]bool{}
-	if !all {
-		want = wanted(out, objs)
-	}
-	live, err := e.inventory(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	var stale []*unstructured.Unstructured
-	keptIn := map[string]bool{}
-	for _, u := range live {
-		if want[objKey(u)] || u.GetDeletionTimestamp() != nil {
-			continue
-		}
-		if e.keeps(u) {
-			e.printf("%s/%s/%s kept (holds data; prune it with PruneData)\n", u.GetKind(), u.GetNamespace(), u.GetName())
-			keptIn[u.GetNamespace()] = true
-			continue
-		}
-		stale = append(stale, u)
-	}
-	// Deleting a namespace deletes everything in it: keep one that still
-	// holds kept data or any claim (StatefulSet claims carry no inventory
-	// label).
-	kept := stale[:0]
-	for _, u := range stale {
-		if u.GroupVersionKind().Group == "" && u.GetKind() == "Namespace" && !e.opts.PruneData {
-			var claims corev1.PersistentVolumeClaimList
-			if err := e.client.List(ctx, &claims, client.InNamespace(u.GetName())); err != nil {
-				return nil, fmt.Errorf("list claims in %s: %w", u.GetName(), err)
-			}
-			if keptIn[u.GetName()] || len(claims.Items) > 0 {
-				e.printf("Namespace/%s kept (holds data; delete it with PruneData)\n", u.GetName())
-				continue
-			}
-		}
-		kept = append(kept, u)
-	}
-	stale = kept
-	// Workloads before what they use; namespaces last.
-	sort.SliceStable(stale, func(i, j int) bool { return deleteRank(stale[i]) < deleteRank(stale[j]) })
-	var entries []ssa.ChangeSetEntry
-	for _, u := range stale {
-		cs, err := e.rm.Delete(ctx, u, ssa.DeleteOptions{PropagationPolicy: metav1.DeletePropagationBackground})
-		if err != nil {
-			return entries, fmt.Errorf("delete %s: %w", objKey(u), err)
-		}
-		e.printf("%s deleted\n", cs.Subject)
-		entries = append(entries, *cs)
-	}
-	return entries, nil
-}
-
-func deleteRank(u *unstructured.Unstructured) int {
-	switch u.GetKind() {
-	case "Namespace":
-		return 9
-	case "CustomResourceDefinition":
-		return 8
-	case "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding":
-		return 7
-	case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob":
-		return 0
-	}
-	return 5
-}
-
-// Delete removes the stack's objects from the cluster (found by their
-// inventory labels), workloads first, and waits until they are gone. It
-// keeps PersistentVolumeClaims and Secrets holding data, and therefore the
-// namespace, unless Options.PruneData is set.
-func (e *Engine) Delete(ctx context.Context, out *stack.Output) ([]ssa.ChangeSetEntry, error) {
-	entries, err := e.prune(ctx, out, nil, true)
-	if err != nil {
-		return entries, err
-	}
-	if e.opts.NoWait {
-		return entries, nil
-	}
-	deadline := time.Now().Add(e.opts.Timeout)
-	for {
-		live, err := e.inventory(ctx, out)
-		if err != nil {
-			return entries, err
-		}
-		left := 0
-		for _, u := range live {
-			if !e.keeps(u) {
-				left++
-			}
-		}
-		if left == 0 {
-			return entries, nil
-		}
-		if time.Now().After(deadline) {
-			return entries, fmt.Errorf("delete %s: %d objects still terminating after %s", out.Stack, left, e.opts.Timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return entries, ctx.Err()
-		case <-time.After(e.opts.Interval):
-		}
-	}
 }

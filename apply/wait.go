@@ -9,6 +9,8 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -123,14 +125,33 @@ type Change struct {
 	// Live and Merged are the object in the cluster and after the apply,
 	// for configured objects (Secret data masked).
 	Live, Merged *unstructured.Unstructured
+	// Conflicts names, for a configured object, the fields another field
+	// manager (kubectl scale, an autoscaler, a hand edit) set to other
+	// values, which the apply takes back: "spec.replicas (kubectl)".
+	Conflicts []string
+	// Detail says more where the action alone does not: the keys a Secret
+	// gains, why an object is pruned or released.
+	Detail string
 }
 
 // Diff dry-runs the apply on the server: every object that would be
-// created or configured, every Secret that would be created and every
-// object that would be pruned. Nothing is changed.
+// created or configured (with the fields it would take from other field
+// managers), every Secret that would be created or gain keys, every
+// object that would be pruned or released. An apply that would be refused
+// (a cluster-scoped object another stack holds with other values) is an
+// error. Nothing is changed.
 func (e *Engine) Diff(ctx context.Context, out *stack.Output) ([]Change, error) {
 	objs, err := Objects(out)
 	if err != nil {
+		return nil, err
+	}
+	var cluster []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetNamespace() == "" {
+			cluster = append(cluster, u)
+		}
+	}
+	if _, err := e.checkShared(ctx, out, cluster); err != nil {
 		return nil, err
 	}
 	var changes []Change
@@ -145,32 +166,61 @@ func (e *Engine) Diff(ctx context.Context, out *stack.Output) ([]Change, error) 
 			}
 			return nil, err
 		}
-		if entry.Action != ssa.UnchangedAction && entry.Action != ssa.SkippedAction {
-			changes = append(changes, Change{ChangeSetEntry: *entry, Live: live, Merged: merged})
+		if entry.Action == ssa.UnchangedAction || entry.Action == ssa.SkippedAction {
+			continue
 		}
+		c := Change{ChangeSetEntry: *entry, Live: live, Merged: merged}
+		if entry.Action == ssa.ConfiguredAction && u.GetNamespace() != "" {
+			c.Conflicts, err = e.conflicts(ctx, u)
+			if err != nil {
+				return nil, err
+			}
+		}
+		changes = append(changes, c)
 	}
 	for _, spec := range out.Secrets {
-		live := &unstructured.Unstructured{}
-		live.SetAPIVersion("v1")
-		live.SetKind("Secret")
-		err := e.client.Get(ctx, client.ObjectKey{Namespace: out.Namespace, Name: spec.Name}, live)
-		if err != nil {
-			changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: "Secret/" + out.Namespace + "/" + spec.Name, Action: ssa.CreatedAction}})
-		}
-	}
-	if !e.opts.NoPrune {
-		want := wanted(out, objs)
-		live, err := e.inventory(ctx, out)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range live {
-			if !want[objKey(u)] && !e.keeps(u) {
-				changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: subject(u), Action: ssa.DeletedAction}})
+		var live corev1.Secret
+		err := e.client.Get(ctx, client.ObjectKey{Namespace: out.Namespace, Name: spec.Name}, &live)
+		switch {
+		case apierrors.IsNotFound(err):
+			changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: "Secret/" + out.Namespace + "/" + spec.Name, Action: ssa.CreatedAction},
+				Detail: "generated: " + keyNames(spec.Keys)})
+		case err != nil:
+			return nil, fmt.Errorf("secret %s/%s: %w", out.Namespace, spec.Name, err)
+		default:
+			if missing := missingKeys(&live, spec); len(missing) > 0 {
+				changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: "Secret/" + out.Namespace + "/" + spec.Name, Action: ssa.ConfiguredAction},
+					Detail: "adds: " + keyNames(missing) + "; existing keys unchanged"})
 			}
 		}
 	}
+	if !e.opts.NoPrune {
+		plan, err := e.plan(ctx, out, objs, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range plan.del {
+			changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: subject(it.u), Action: ssa.DeletedAction}, Detail: it.reason})
+		}
+		for _, it := range plan.release {
+			changes = append(changes, Change{ChangeSetEntry: ssa.ChangeSetEntry{Subject: subject(it.u), Action: ReleasedAction}, Detail: it.reason})
+		}
+	}
 	return changes, nil
+}
+
+// conflicts dry-runs u without forcing ownership: the fields another field
+// manager holds with other values are the conflicts the forced apply
+// would resolve in the stack's favour.
+func (e *Engine) conflicts(ctx context.Context, u *unstructured.Unstructured) ([]string, error) {
+	err := e.client.Patch(ctx, u.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.DryRunAll)
+	if err == nil {
+		return nil, nil
+	}
+	if !apierrors.IsConflict(err) {
+		return nil, fmt.Errorf("dry-run %s: %w", subject(u), err)
+	}
+	return conflictFields(err), nil
 }
 
 func subject(u *unstructured.Unstructured) string {

@@ -119,22 +119,26 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 	if opts.InsecureMQTT != nil {
 		insecure = *opts.InsecureMQTT
 	}
-	s, err := stack.New(stack.Options{Name: name, Namespace: nsOr(opts, "dojot"), PartOf: "dojot", Topology: topo})
+	ns := nsOr(opts, "dojot")
+	s, err := stack.New(stack.Options{Name: name, Namespace: ns, PartOf: "dojot", Topology: topo})
 	if err != nil {
 		return nil, err
 	}
 	group := func(g dojot.Group) map[string]string { return map[string]string{DojotGroupLabel: pools[g]} }
-	// The guide's local volumes (local_storage_example/volumes), one per claim.
+	// The guide's local volumes (local_storage_example/volumes), one per
+	// claim; their directories are the guide's under /mnt/data/<namespace>/
+	// so that two stacks on the same nodes never share a directory.
+	dir := func(p string) string { return "/mnt/data/" + ns + "/" + p }
 	volumes := []dojot.LocalVolume{
-		{Name: "local-pv-kafka", Path: "/mnt/data/kafka", Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-kafka-server-0"},
-		{Name: "local-pv-zk-data", Path: "/mnt/data/zookeeper/data", Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"},
-		{Name: "local-pv-zk-log", Path: "/mnt/data/zookeeper/log", Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"},
-		{Name: "local-pv-postgres", Path: "/mnt/data/postgres", Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"},
-		{Name: "local-pv-mongo", Path: "/mnt/data/mongodb", Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"},
-		{Name: "local-pv-x509-identity-mgmt", Path: "/mnt/data/ejbca", Size: "10Mi", Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"},
+		{Name: "local-pv-kafka", Path: dir("kafka"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-kafka-server-0"},
+		{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"},
+		{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"},
+		{Name: "local-pv-postgres", Path: dir("postgres"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"},
+		{Name: "local-pv-mongo", Path: dir("mongodb"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"},
+		{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: "10Mi", Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"},
 	}
 	if !hundred {
-		volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-minio", Path: "/mnt/data/minio", Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"})
+		volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"})
 	}
 	if err := dojot.AddLocalStorage(s, volumes); err != nil {
 		return nil, err

@@ -217,6 +217,9 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err := pruneCheck(ctx, eng, out, opts.Drop, r); err != nil {
 		return nil, err
 	}
+	if err := lifecycle(ctx, cfg, cs, eng, profile, out, r, opts.Timeout, log); err != nil {
+		return nil, err
+	}
 	r.Total = time.Since(start)
 	return r, nil
 }

@@ -16,7 +16,10 @@ const LocalStorageClass = "local-storage"
 // LocalVolume is one of the guide's local PersistentVolumes: a directory
 // on the nodes of a group, bound to exactly one claim.
 type LocalVolume struct {
-	// Name of the PV (local-pv-<x>), Path on the node, Size and access mode.
+	// Name of the volume (local-pv-<x>); the PersistentVolume is named
+	// <namespace>-<Name> (PVName), because a PersistentVolume is
+	// cluster-scoped and two stacks must never render the same one. Path
+	// on the node, Size and access mode.
 	Name, Path string
 	Size       string
 	Mode       corev1.PersistentVolumeAccessMode
@@ -47,7 +50,7 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v.NodeLabels[k]}})
 		}
 		c.Add(&corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: v.Name},
+			ObjectMeta: metav1.ObjectMeta{Name: PVName(s.Namespace(), v.Name)},
 			Spec: corev1.PersistentVolumeSpec{
 				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(v.Size)},
 				AccessModes:                   []corev1.PersistentVolumeAccessMode{v.Mode},
@@ -62,6 +65,10 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 	}
 	return nil
 }
+
+// PVName is the name of the PersistentVolume of the local volume name in
+// the stack's namespace: "<namespace>-<name>", unique per stack.
+func PVName(namespace, name string) string { return namespace + "-" + name }
 
 func sortedLabelKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
