@@ -217,7 +217,9 @@ func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 		return err
 	}
 	shared := sharedObjects(out, second)
-	engB, err := apply.New(cfg, apply.Options{Timeout: timeout, Interval: time.Second, NoWait: true, Out: log})
+	// The second stack is deleted with PruneData: all of its data goes,
+	// none of the first stack's.
+	engB, err := apply.New(cfg, apply.Options{Timeout: timeout, Interval: time.Second, NoWait: true, PruneData: true, Out: log})
 	if err != nil {
 		return err
 	}
@@ -275,11 +277,28 @@ func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 		r.check(refused && getErr == nil && !taken && u.GetLabels()[stack.LabelPartOf] != "another-platform", "a stack changing the shared %s is refused naming both stacks, and writes nothing: %s", changedObj, firstLine(msg))
 	}
 
+	// Delete waits for what it deleted, the namespace included.
+	engB, err = apply.New(cfg, apply.Options{Timeout: timeout, Interval: time.Second, PruneData: true, Out: log})
+	if err != nil {
+		return err
+	}
 	if _, err := engB.Delete(ctx, second); err != nil {
-		r.check(false, "second stack: delete: %v", err)
+		r.check(false, "second stack: delete with PruneData: %v", err)
 		return nil
 	}
-	untouched("second stack deleted")
+	var leftB []string
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, second.Namespace, metav1.GetOptions{}); err == nil {
+		leftB = append(leftB, "Namespace/"+second.Namespace)
+	}
+	for _, o := range second.Objects {
+		if o.Ref.Kind == "PersistentVolume" {
+			if _, err := cs.CoreV1().PersistentVolumes().Get(ctx, o.Ref.Name, metav1.GetOptions{}); err == nil {
+				leftB = append(leftB, "PersistentVolume/"+o.Ref.Name)
+			}
+		}
+	}
+	r.check(len(leftB) == 0, "the second stack's delete with PruneData removes its namespace, claims, Secrets and volumes (left: %s)", strings.Join(leftB, ", "))
+	untouched("second stack deleted with its data")
 	for _, s := range shared {
 		kind, name, _ := strings.Cut(s, "/")
 		u := &unstructured.Unstructured{}
