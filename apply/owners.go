@@ -180,7 +180,9 @@ func conflictDetail(err error) string {
 	}
 	var fields []string
 	for _, c := range status.Status().Details.Causes {
-		fields = append(fields, c.Field)
+		if !contains(fields, c.Field) {
+			fields = append(fields, c.Field)
+		}
 	}
 	if len(fields) == 0 {
 		return err.Error()

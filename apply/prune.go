@@ -142,7 +142,8 @@ func planPrune(self string, live []*unstructured.Unstructured, want map[string]b
 			liveClaim[c.Namespace+"/"+c.Name] = true
 		}
 	}
-	keptIn := map[string]int{}
+	keptIn := map[string]int{}      // kept claims and Secrets per namespace
+	keptSecrets := map[string]int{} // kept Secrets per namespace
 	for _, u := range stale {
 		comp := componentOf(u)
 		switch {
@@ -164,6 +165,7 @@ func planPrune(self string, live []*unstructured.Unstructured, want map[string]b
 			} else {
 				plan.keep = append(plan.keep, pruneItem{u, "holds the credentials component " + comp + "'s data was written with; PruneData removes it with that data"})
 				keptIn[u.GetNamespace()]++
+				keptSecrets[u.GetNamespace()]++
 			}
 		case u.GetKind() == "PersistentVolume" && u.GroupVersionKind().Group == "":
 			ref, _, _ := unstructured.NestedMap(u.Object, "spec", "claimRef")
@@ -185,14 +187,14 @@ func planPrune(self string, live []*unstructured.Unstructured, want map[string]b
 			continue
 		}
 		if u.GetKind() == "Namespace" && u.GroupVersionKind().Group == "" && !pruneData {
-			n := keptIn[u.GetName()]
+			claims := 0
 			for key := range liveClaim {
 				if strings.HasPrefix(key, u.GetName()+"/") {
-					n++
+					claims++
 				}
 			}
-			if n > 0 {
-				plan.keep = append(plan.keep, pruneItem{u, fmt.Sprintf("holds %d kept claims and data Secrets; PruneData deletes it", n)})
+			if claims+keptIn[u.GetName()] > 0 {
+				plan.keep = append(plan.keep, pruneItem{u, fmt.Sprintf("holds %d claims and %d data Secrets; PruneData deletes it", claims, keptSecrets[u.GetName()])})
 				continue
 			}
 		}

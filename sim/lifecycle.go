@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
 )
@@ -208,7 +209,7 @@ func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 	if err != nil {
 		return err
 	}
-	b, err := p.BuildAll(profiles.Options{Namespace: out.Namespace + "-b"})
+	b, err := p.BuildAll(secondOptions(profile, out.Namespace+"-b"))
 	if err != nil {
 		return err
 	}
@@ -277,6 +278,23 @@ func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 		r.check(refused && getErr == nil && !taken && u.GetLabels()[stack.LabelPartOf] != "another-platform", "a stack changing the shared %s is refused naming both stacks, and writes nothing: %s", changedObj, firstLine(msg))
 	}
 
+	// A PersistentVolume is never shared, even rendered identically: a
+	// stack rendering the first stack's volume is refused.
+	for _, o := range out.Objects {
+		if o.Ref.Kind != "PersistentVolume" {
+			continue
+		}
+		thief := &stack.Output{Stack: out.Stack, Namespace: second.Namespace + "-d", Objects: []stack.Rendered{o}, Topology: out.Topology}
+		engD, err := apply.New(cfg, apply.Options{Timeout: timeout, Interval: time.Second, NoWait: true, Out: log})
+		if err != nil {
+			return err
+		}
+		_, err = engD.Apply(ctx, thief)
+		msg := fmt.Sprint(err)
+		r.check(err != nil && strings.Contains(msg, "never shared") && strings.Contains(msg, out.Namespace+"/"+out.Stack), "a stack rendering the first stack's PersistentVolume %s, even identically, is refused: %s", o.Ref.Name, firstLine(msg))
+		break
+	}
+
 	// Delete waits for what it deleted, the namespace included.
 	engB, err = apply.New(cfg, apply.Options{Timeout: timeout, Interval: time.Second, PruneData: true, Out: log})
 	if err != nil {
@@ -328,6 +346,22 @@ func firstLine(s string) string {
 		return line + " " + next
 	}
 	return line
+}
+
+// secondOptions are the options of the second stack of a profile: its own
+// namespace and, for the dojot profiles, NodePorts 100 above the first
+// stack's (a NodePort is the cluster's, not the namespace's: the API
+// server refuses a second Service on the same one).
+func secondOptions(profile, namespace string) profiles.Options {
+	opts := profiles.Options{Namespace: namespace}
+	if profile == profiles.Small || profile == profiles.Hundred {
+		np := dojot.DefaultNodePorts()
+		for _, p := range []*int32{&np.APIGatewayHTTP, &np.APIGatewayHTTPS, &np.Metrics, &np.MQTT, &np.MQTTS, &np.CoAP, &np.CoAPS, &np.FileServer, &np.FileServers, &np.HTTPAgent} {
+			*p += 100
+		}
+		opts.NodePorts = &np
+	}
+	return opts
 }
 
 // sharedObjects lists the cluster-scoped objects both outputs render.

@@ -64,7 +64,10 @@ func (r *Report) String() string {
 	for _, p := range r.Placement {
 		fmt.Fprintf(&b, "    %s\n", p)
 	}
-	fmt.Fprintf(&b, "  %d checks passed\n", len(r.Checks))
+	fmt.Fprintf(&b, "  %d checks passed:\n", len(r.Checks))
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "    ok: %s\n", c)
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "  FAILED: %s\n", f)
 	}
