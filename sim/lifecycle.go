@@ -128,7 +128,54 @@ func lifecycle(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 	if err := twoStacks(ctx, cfg, cs, eng, profile, out, r, timeout, log); err != nil {
 		return err
 	}
+	if err := otherManager(ctx, cs, eng, out, r); err != nil {
+		return err
+	}
 	return newSecretKey(ctx, cs, eng, out, r)
+}
+
+// otherManager scales a Deployment the way `kubectl scale` does (the scale
+// subresource, field manager "kubectl"): diff must name the conflict on
+// spec.replicas and its manager, and apply must take the field back.
+func otherManager(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out *stack.Output, r *Report) error {
+	var name string
+	var want int32
+	for _, w := range workloads(out) {
+		if w.kind == "Deployment" {
+			name, want = w.name, w.replicas
+			break
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	scale, err := cs.AppsV1().Deployments(out.Namespace).GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	scale.Spec.Replicas = want + 1
+	if _, err := cs.AppsV1().Deployments(out.Namespace).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
+		return err
+	}
+	changes, err := eng.Diff(ctx, out)
+	var found []string
+	for _, c := range changes {
+		if c.Subject == "Deployment/"+out.Namespace+"/"+name {
+			found = append(found, c.Conflicts...)
+		}
+	}
+	named := len(found) == 1 && strings.Contains(found[0], "spec.replicas") && strings.Contains(found[0], "kubectl")
+	r.check(err == nil && named, "diff reports the conflict with another field manager after kubectl scale of %s (conflicts: %s; err: %v)", name, strings.Join(found, ", "), err)
+	if _, err := eng.Apply(ctx, out); err != nil {
+		r.check(false, "apply after kubectl scale: %v", err)
+		return nil
+	}
+	d, err := cs.AppsV1().Deployments(out.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	r.check(d.Spec.Replicas != nil && *d.Spec.Replicas == want, "apply takes spec.replicas of %s back from kubectl (%d)", name, want)
+	return nil
 }
 
 // newSecretKey declares one more key on the first declared Secret (a
