@@ -188,11 +188,11 @@ func (s *Stack) monitoringSelector() map[string]string {
 }
 
 type portKey struct {
-	port  int32
-	proto corev1.Protocol
+	port, end int32 // end > port: the range port..end
+	proto     corev1.Protocol
 }
 
-func (p portKey) String() string { return fmt.Sprintf("%05d/%s", p.port, p.proto) }
+func (p portKey) String() string { return fmt.Sprintf("%05d-%05d/%s", p.port, p.end, p.proto) }
 
 // admitted collects, for one pod group, who may open which port.
 type admitted struct {
@@ -303,7 +303,7 @@ func (s *Stack) networkPolicies(comps []*Component) (map[*Component][]Object, []
 					default:
 						num = target.IntVal
 					}
-					adm(g).external[portKey{num, proto}] = true
+					adm(g).external[portKey{port: num, proto: proto}] = true
 				}
 			}
 		}
@@ -355,11 +355,21 @@ func (s *Stack) networkPolicies(comps []*Component) (map[*Component][]Object, []
 				continue
 			}
 			for _, t := range targets {
-				cp, ok := t.port(gr.to.port)
-				if !ok || cp.Protocol != gr.to.protocol {
+				pk := portKey{port: gr.to.from, end: gr.to.to, proto: gr.to.protocol}
+				if gr.to.port != "" {
+					cp, ok := t.port(gr.to.port)
+					if !ok || cp.Protocol != gr.to.protocol {
+						problems = append(problems, Problem{Component: c.name, Field: "networkPolicy",
+							Message: fmt.Sprintf("%s uses %s (%s), but the pods of role %q declare no such container port (ports: %s)", who, gr.to, gr.to.protocol, t.role, t.portNames())})
+						continue
+					}
+					pk = portKey{port: cp.ContainerPort, proto: cp.Protocol}
+				} else if gr.to.from < 1 || gr.to.to < gr.to.from || gr.to.to > 65535 {
 					problems = append(problems, Problem{Component: c.name, Field: "networkPolicy",
-						Message: fmt.Sprintf("%s uses %s (%s), but the pods of role %q declare no such container port (ports: %s)", who, gr.to, gr.to.protocol, t.role, t.portNames())})
+						Message: fmt.Sprintf("%s uses %s: a port range must be 1 to 65535 with from <= to", who, gr.to)})
 					continue
+				} else if gr.to.to == gr.to.from {
+					pk.end = 0
 				}
 				a := adm(t)
 				for _, src := range sources {
@@ -372,7 +382,7 @@ func (s *Stack) networkPolicies(comps []*Component) (map[*Component][]Object, []
 						a.peers[key] = peer
 						a.ports[key] = map[portKey]bool{}
 					}
-					a.ports[key][portKey{cp.ContainerPort, cp.Protocol}] = true
+					a.ports[key][pk] = true
 				}
 			}
 		}
@@ -416,7 +426,7 @@ func (s *Stack) networkPolicies(comps []*Component) (map[*Component][]Object, []
 			if len(g.scrape) > 0 {
 				scrape := map[portKey]bool{}
 				for p := range g.scrape {
-					scrape[portKey{p, corev1.ProtocolTCP}] = true
+					scrape[portKey{port: p, proto: corev1.ProtocolTCP}] = true
 				}
 				np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{
 					From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: s.monitoringSelector()}}},
@@ -451,6 +461,9 @@ func policyPorts(ports map[portKey]bool) []networkingv1.NetworkPolicyPort {
 	out := make([]networkingv1.NetworkPolicyPort, len(keys))
 	for i, p := range keys {
 		out[i] = networkingv1.NetworkPolicyPort{Protocol: ptr.To(p.proto), Port: ptr.To(intstr.FromInt32(p.port))}
+		if p.end > p.port {
+			out[i].EndPort = ptr.To(p.end)
+		}
 	}
 	return out
 }

@@ -16,8 +16,13 @@ type Pods struct {
 }
 
 // Pods returns the pods of a role of the component; "" is the main role
-// (Meta.Role).
+// (Meta.Role). On a nil component it returns pods of no component, whose
+// endpoints synthesis reports as a wiring error instead of panicking (a
+// handle built by hand).
 func (c *Component) Pods(role string) Pods {
+	if c == nil {
+		return Pods{role: role}
+	}
 	if role == "" {
 		role = c.meta.Role
 	}
@@ -47,12 +52,25 @@ func (p Pods) PortUDP(name string) Endpoint {
 // a consumer wired from a handle can also be allowed to reach it.
 type Endpoint struct {
 	pods     Pods
-	port     string
+	port     string // a container port name, or "" for the range below
+	from, to int32  // a numeric TCP port range, for ports no container declares
 	protocol corev1.Protocol
+}
+
+// PortRange is the TCP ports from..to of these pods, for listeners a
+// process opens without declaring them as container ports (the Erlang
+// distribution ports of a VerneMQ cluster). Prefer Port: a named port is
+// checked against the pods at synthesis.
+func (p Pods) PortRange(from, to int32) Endpoint {
+	return Endpoint{pods: p, from: from, to: to, protocol: corev1.ProtocolTCP}
 }
 
 // Pods returns the pods the endpoint belongs to.
 func (e Endpoint) Pods() Pods { return e.pods }
+
+// IsZero reports whether the endpoint names no component (the zero
+// Endpoint, or one taken from a handle built without components).
+func (e Endpoint) IsZero() bool { return e.pods.c == nil }
 
 // PortName returns the container port's name.
 func (e Endpoint) PortName() string { return e.port }
@@ -64,6 +82,9 @@ func (e Endpoint) Protocol() corev1.Protocol { return e.protocol }
 func (e Endpoint) String() string {
 	if e.pods.c == nil {
 		return "a zero Endpoint"
+	}
+	if e.port == "" {
+		return fmt.Sprintf("%s/%s:%d-%d", e.pods.c.name, e.pods.role, e.from, e.to)
 	}
 	return fmt.Sprintf("%s/%s:%s", e.pods.c.name, e.pods.role, e.port)
 }

@@ -217,3 +217,13 @@ type Handle struct {
 	// Components by service, for DependsOn.
 	Components map[Service]*stack.Component
 }
+
+// RESTEndpoint is tb-core's HTTP port (RESTURL), for a consumer's Uses;
+// zero (Endpoint.IsZero) on a Handle built without components.
+func (h *Handle) RESTEndpoint() stack.Endpoint { return h.Components[Core].Pods("").Port("http") }
+
+// MQTTEndpoint is the MQTT transport's plain MQTT port (MQTTHost:1883),
+// for a consumer's Uses; zero on a Handle built without components.
+func (h *Handle) MQTTEndpoint() stack.Endpoint {
+	return h.Components[MQTTTransport].Pods("").Port("mqtt")
+}

@@ -74,6 +74,10 @@ type Handle struct {
 	Host string
 }
 
+// MQTTS is the brokers' MQTT-over-TLS port, for a consumer's Uses
+// (network policy) next to Host.
+func (h *Handle) MQTTS() stack.Endpoint { return h.Component.Pods("").Port("mqtts") }
+
 // New adds the broker to s.
 func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if cfg.Replicas == 0 {
@@ -192,6 +196,14 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		{Name: "cluster", Port: ClusteringPort, TargetPort: intstr.FromString("cluster")},
 		{Name: "epmd", Port: 4369, TargetPort: intstr.FromString("epmd")},
 	})
+	// Brokers cluster over the vmq clustering listener and Erlang
+	// distribution: epmd on 4369 and the distribution ports, which the
+	// image's start script (docker-vernemq bin/vernemq.sh, which
+	// vmq_dojot.sh is assumed to follow: not verified for dojot's image)
+	// sets to 9100-9109 unless DOCKER_VERNEMQ_ERLANG__DISTRIBUTION__PORT_RANGE__*
+	// say otherwise.
+	c.Peers("", "cluster", "epmd")
+	c.Pods("").Uses(c.Pods("").PortRange(9100, 9109))
 	c.Add(sa, role, binding, start, headless, internal, external, stack.PDB("vernemq", sel, 1), set)
 	return &Handle{Component: c, Host: s.ServiceHost(Name)}, nil
 }
