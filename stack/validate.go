@@ -612,20 +612,31 @@ func (v *validator) selected(ns string, sel labels.Selector) []podTemplate {
 	}
 	candidates := v.byNS[ns]
 	reqs, _ := sel.Requirements()
+	var best []string // the index keys of the rarest equality requirement
+	bestSize := len(candidates)
 	for _, req := range reqs {
 		switch req.Operator() {
 		case selection.Equals, selection.DoubleEquals, selection.In:
 		default:
 			continue
 		}
-		var union []int
+		var keys []string
+		size := 0
 		for _, val := range req.Values().List() {
-			union = append(union, v.byLabel[ns+"\x00"+req.Key()+"="+val]...)
+			k := ns + "\x00" + req.Key() + "=" + val
+			keys = append(keys, k)
+			size += len(v.byLabel[k])
 		}
-		if len(union) < len(candidates) {
-			sort.Ints(union) // keep the templates' order
-			candidates = union
+		if size < bestSize {
+			best, bestSize = keys, size
 		}
+	}
+	if best != nil {
+		candidates = make([]int, 0, bestSize)
+		for _, k := range best {
+			candidates = append(candidates, v.byLabel[k]...)
+		}
+		sort.Ints(candidates) // keep the templates' order
 	}
 	var out []podTemplate
 	for _, i := range candidates {
