@@ -26,7 +26,16 @@
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
 //   - Deployments roll one pod at a time with no surge, since every pod
-//     must land on its own node.
+//     must land on its own node;
+//   - network policy: each service admits only what exposes it (the
+//     Ingress backends and the MQTT load balancer), the load test and the
+//     monitoring namespace; tb-rule-engine, tb-js-executor and
+//     tb-vc-executor admit only the scraper. What remains wide: every JVM
+//     service and the install Job may open the whole data tier (Kafka,
+//     ZooKeeper, Cassandra, Redis, the pooler), because they share one
+//     configuration (tb-cluster-stack-config) that wires all of it; a
+//     transport that needs only Kafka, ZooKeeper and Redis would need a
+//     configuration of its own to be narrowed.
 package thingsboard
 
 import (

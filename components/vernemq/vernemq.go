@@ -16,7 +16,12 @@
 // so it gets a ServiceAccount with exactly that: get on its StatefulSet
 // and get/list on pods; the Service keeps traffic on the receiving node
 // with internalTrafficPolicy/externalTrafficPolicy Local in place of the
-// removed topologyKeys.
+// removed topologyKeys. Its NetworkPolicy admits the brokers to each
+// other on the clustering listener, epmd and the Erlang distribution
+// ports 9100-9109 (docker-vernemq's default; that dojot's vmq_dojot.sh
+// keeps it is not verified), the bridges on MQTTS, and anyone on the
+// NodePort listeners; the WebSocket and HTTP listeners admit no one, as no
+// component of the stack uses them.
 package vernemq
 
 import (
