@@ -281,9 +281,11 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	exporterSel := c.SelectorFor("exporter")
 	// Nodes talk to each other on the controller (KRaft quorum) and
-	// internal (inter.broker.listener.name) listeners; the exporter is a
-	// client of every broker.
-	c.Peers("", "controller", "internal")
+	// internal (inter.broker.listener.name) listeners, and on the client
+	// one for the probe: kafka-broker-api-versions bootstraps from
+	// localhost, then asks every broker of the metadata at its advertised
+	// client address. The exporter is a client of every broker.
+	c.Peers("", "client", "controller", "internal")
 	c.Pods("exporter").Uses(c.Pods("").Port("client"))
 	c.Add(config,
 		sts.Headless(headless, sel, []corev1.ServicePort{sts.Port("client", ClientPort), sts.Port("controller", ControllerPort), sts.Port("internal", InternalPort)}),

@@ -363,7 +363,7 @@ var datastores = map[string]map[string][]string{
 		"zookeeper/coordination:2181/client":   tbJVM("thingsboard/install"),
 		"zookeeper/coordination:2888/follower": {"zookeeper/coordination"},
 		"zookeeper/coordination:3888/election": {"zookeeper/coordination"},
-		"kafka/broker:9092/client":             tbJVM("kafka/exporter", "thingsboard/install", "thingsboard/tb-js-executor"),
+		"kafka/broker:9092/client":             tbJVM("kafka/broker", "kafka/exporter", "thingsboard/install", "thingsboard/tb-js-executor"),
 		"kafka/broker:9093/controller":         {"kafka/broker"},
 		"kafka/broker:9094/internal":           {"kafka/broker"},
 		"redis/cache:6379/client":              tbJVM("redis/cache", "redis/cluster-create", "thingsboard/install"),
@@ -389,7 +389,7 @@ func tbJVM(others ...string) []string {
 
 func dojotStores(small bool) map[string][]string {
 	sorted := func(s ...string) []string { sort.Strings(s); return s }
-	kafkaClients := []string{"auth/service", "data-broker/service", "k2v-bridge/bridge", "kafka-ws/service", "kafka/exporter", "v2k-bridge/bridge"}
+	kafkaClients := []string{"auth/service", "data-broker/service", "k2v-bridge/bridge", "kafka-ws/service", "kafka/broker", "kafka/exporter", "v2k-bridge/bridge"}
 	pg := []string{"auth/service", "kong/api-gateway", "kong/migrations", "postgres/database", "postgres/databases", "postgres/pooler", "x509-identity-mgmt/ca"}
 	zk := []string{"data-broker/service"}
 	mongo := []string{"x509-identity-mgmt/ca"}
