@@ -56,5 +56,7 @@
 // flowbroker's flow nodes, Deployments it creates at run time, are not
 // part of the stack, so no policy admits them anywhere (a flow that calls
 // a service directly needs a policy of its own); RabbitMQ admits no one,
-// since no service of the set is wired to it.
+// since no service of the set is wired to it; whether data-manager and
+// backstage call services other than through Kong at default addresses
+// is not verified, and they are admitted nowhere but Kong.
 package dojot

@@ -46,6 +46,9 @@ func (w *wiring) reach(comps map[string]*stack.Component) {
 		uses(name, w.d.Postgres.PrimaryEndpoint()) // their database host is the primary
 	}
 	uses("history", port("mongodb", "mongodb")...) // HISTORY_DB_ADDRESS
+	// history.settings.docker (FALCON_SETTINGS_MODULE): DEVICE_MANAGER_URL
+	// defaults to http://device-manager:5000.
+	uses("history", port("device-manager", "http")...)
 	uses("persister", port("mongodb", "mongodb")...)
 	uses("image-manager", port("minio", "s3")...) // S3URL
 	for _, name := range []string{"data-broker", "device-manager", "kafka-ws"} {
