@@ -400,6 +400,32 @@ func TestNetworkPolicyRoles(t *testing.T) {
 	}
 }
 
+// TestNetworkPolicyPortRange: a range renders as port and endPort, a
+// one-port range as the port alone, and AllowFrom is Uses seen from the
+// provider.
+func TestNetworkPolicyPortRange(t *testing.T) {
+	s := newTestStack(t)
+	db := addEcho(t, s, "db")
+	app := addEcho(t, s, "app")
+	db.c.Pods("").PortRange(9100, 9109).AllowFrom(app.c.Pods(""))
+	db.c.Pods("").PortRange(4369, 4369).AllowFrom(app.c.Pods(""))
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := policyOf(t, out, "db").Spec.Ingress
+	want := []networkingv1.NetworkPolicyPort{
+		{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(4369))},
+		{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(9100)), EndPort: ptr.To(int32(9109))},
+	}
+	if len(in) != 1 || in[0].From[0].PodSelector.MatchLabels[LabelName] != "app" {
+		t.Fatalf("ingress %+v", in)
+	}
+	if d := cmp.Diff(want, in[0].Ports); d != "" {
+		t.Errorf("ports (-want +got):\n%s", d)
+	}
+}
+
 // TestNetworkPolicyAcrossStacks: a consumer in another stack and
 // namespace is admitted through its namespace; the monitoring namespace
 // is an option.
@@ -455,6 +481,8 @@ func TestNetworkPolicyWiringErrors(t *testing.T) {
 			`component app uses db/replica:echo, but component db has no pod template of role "replica"`},
 		{"consumer role without pods", func(app, db *Component) { app.Pods("nope").Uses(db.Pods("").Port("echo")) },
 			`component app (role nope) uses db/server:echo but has no pod template to admit`},
+		{"port range upside down", func(app, db *Component) { app.Uses(db.Pods("").PortRange(9109, 9100)) },
+			`component app uses db/server:9109-9100: a port range must be 1 to 65535 with from <= to`},
 		{"zero endpoint", func(app, db *Component) { app.Uses(Endpoint{}) },
 			`uses a zero Endpoint, which names no component`},
 	} {
