@@ -462,6 +462,10 @@ func TestNetworkPolicyAcrossStacks(t *testing.T) {
 		!strings.Contains(err.Error(), "monitoringNamespace") {
 		t.Errorf("a bad monitoring namespace must be refused, got %v", err)
 	}
+	if _, err := New(Options{Name: "demo", Topology: testTopology(), MonitoringNamespaceLabels: map[string]string{"team": "not a value"}}); err == nil ||
+		!strings.Contains(err.Error(), `monitoringNamespaceLabels[team]: "not a value" is not a label value`) {
+		t.Errorf("a bad monitoring label must be refused, got %v", err)
+	}
 }
 
 // TestNetworkPolicyWiringErrors: an endpoint naming a port or role the
