@@ -30,7 +30,9 @@
 //     protocol;
 //   - the connection must also be allowed out of the source pod by the
 //     same rules applied to egress (a source outside the cluster has no
-//     egress policy).
+//     egress policy);
+//   - a pod cannot block access to itself: a connection from a pod to
+//     itself is always allowed.
 //
 // Its own tests check each of these statements with a table of cases.
 package netmatrix
@@ -228,6 +230,13 @@ func portsMatch(ports []networkingv1.NetworkPolicyPort, dst *Pod, port int32, pr
 // src by the egress policies selecting it, and into dst by the ingress
 // policies selecting it.
 func (c *Cluster) Allowed(src Source, dst *Pod, port int32, proto corev1.Protocol) (bool, error) {
+	if src.Pod == dst {
+		return true, nil
+	}
+	return c.allowed(src, dst, port, proto)
+}
+
+func (c *Cluster) allowed(src Source, dst *Pod, port int32, proto corev1.Protocol) (bool, error) {
 	in, err := c.ingressAllowed(src, dst, port, proto)
 	if err != nil || !in {
 		return false, err
@@ -330,8 +339,10 @@ func (e Edge) String() string {
 }
 
 // Matrix returns every allowed connection from each source to each
-// container port of each destination pod, sorted. Sources are named by
-// their pod's Name, or by the key of the sources map for others.
+// container port of each destination pod, sorted, edges named by the
+// sources map's keys and the destinations' Names. As a Pod stands for
+// every pod of its workload, a source compared with its own Pod stands for
+// one replica opening another: the self exception does not apply.
 func (c *Cluster) Matrix(sources map[string]Source, pods []*Pod) ([]Edge, error) {
 	var out []Edge
 	for name, src := range sources {
@@ -341,7 +352,7 @@ func (c *Cluster) Matrix(sources map[string]Source, pods []*Pod) ([]Edge, error)
 				if proto == "" {
 					proto = corev1.ProtocolTCP
 				}
-				ok, err := c.Allowed(src, dst, cp.ContainerPort, proto)
+				ok, err := c.allowed(src, dst, cp.ContainerPort, proto)
 				if err != nil {
 					return nil, err
 				}

@@ -73,7 +73,10 @@ func TestSemantics(t *testing.T) {
 			[]conn{tc(FromPod(frontend), db, 6379, true), tc(internet, db, 6379, true)}},
 		{"default deny: empty podSelector, Ingress, no rules", []*networkingv1.NetworkPolicy{
 			policy("deny", sel(), ingressOnly, nil, nil)},
-			[]conn{tc(FromPod(frontend), db, 6379, false), tc(FromPod(db), db, 6379, false), tc(internet, frontend, 80, false)}},
+			[]conn{tc(FromPod(frontend), db, 6379, false), tc(FromPod(other), frontend, 80, false), tc(internet, frontend, 80, false)}},
+		{"a pod cannot block access to itself", []*networkingv1.NetworkPolicy{
+			policy("deny", sel(), ingressOnly, nil, nil)},
+			[]conn{tc(FromPod(db), db, 6379, true), tc(FromPod(frontend), db, 6379, false)}},
 		{"a policy isolates only the pods it selects", []*networkingv1.NetworkPolicy{
 			policy("db", sel("role", "db"), ingressOnly, nil, nil)},
 			[]conn{tc(FromPod(db), frontend, 80, true), tc(FromPod(frontend), db, 6379, false)}},
@@ -175,6 +178,20 @@ func TestInvalidSelectorIsAnError(t *testing.T) {
 	badBlock := policy("bad", sel("role", "db"), ingressOnly, []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "nope"}}}}}, nil)
 	if _, err := NewCluster(nil, []*networkingv1.NetworkPolicy{badBlock}).Allowed(External("10.1.1.1"), db, 1, corev1.ProtocolTCP); err == nil {
 		t.Fatal("an invalid CIDR must be an error")
+	}
+}
+
+// TestMatrixReplicas: in a matrix a workload's edge to itself is one
+// replica opening another, so the self exception does not hide a missing
+// peer rule.
+func TestMatrixReplicas(t *testing.T) {
+	cl := NewCluster(namespaces, []*networkingv1.NetworkPolicy{policy("deny", sel(), ingressOnly, nil, nil)})
+	edges, err := cl.Matrix(map[string]Source{"db": FromPod(db)}, []*Pod{db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edges) != 0 {
+		t.Fatalf("replicas of db reach each other without a rule: %v", edges)
 	}
 }
 
