@@ -22,7 +22,9 @@
 //     namespaceSelector alone every pod of the matching namespaces; both
 //     in one peer match pods satisfying both (AND), while two peers are
 //     alternatives (OR); an ipBlock matches source addresses in its CIDR
-//     and not in its exceptions;
+//     and not in its exceptions (the documentation meant it for addresses
+//     outside the cluster and leaves pod addresses to the implementation:
+//     here a pod's IP, when given, is matched too);
 //   - a port's protocol defaults to TCP; a numeric port matches that port,
 //     or with endPort the range port..endPort; a named port matches the
 //     destination pod's container port of that name and protocol; a
