@@ -181,10 +181,16 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 		return nil, err
 	}
 	broker.Component.DependsOn(ca.Component)
+	broker.Component.Uses(ca.API()) // the brokers fetch their certificates at start (EJBCAAddress)
 	if err := dojot.New(s, dojot.Deps{Kafka: kf, ZooKeeper: zk, Postgres: pg, X509: ca, VerneMQ: broker}, dojot.Config{
 		Version: version, Services: services, Bridges: bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: lean,
 	}); err != nil {
 		return nil, err
+	}
+	// x509-identity-mgmt's MongoURI names dojot's MongoDB, which dojot.New
+	// adds after it.
+	if mongo := s.ComponentByName("mongodb"); mongo != nil {
+		ca.Component.Uses(mongo.Pods("").Port("mongodb"))
 	}
 	b := defaultBackends(topo, pools)
 	if opts.Backends != nil {

@@ -29,6 +29,11 @@ type Component struct {
 	secrets    []*SecretSpec
 	deps       []*Component
 	exceptions []Exception
+	// grants are the connections allowed to this component's pods
+	// (Uses, AllowFrom, Peers); wiring the mistakes found while declaring
+	// them, reported at synthesis.
+	grants []grant
+	wiring []string
 }
 
 // Exception is a documented opt-out of one validation rule (see package

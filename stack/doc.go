@@ -17,6 +17,18 @@
 // engine creates missing ones with random values. A Secret object carrying
 // data is a validation error, so no credential can reach dist/.
 //
+// Network isolation: Synth adds one NetworkPolicy per role of each
+// component with pods, selecting exactly that role's pods (the workload's
+// own selector labels), and refuses any NetworkPolicy that selects another
+// component's pods. A policy admits the declared consumers and peers on
+// the ports they use (Component.Uses, Pods.Uses, Endpoint.AllowFrom,
+// Component.Peers; handles hand out the Endpoints next to the addresses),
+// anyone on the ports a LoadBalancer or NodePort Service or an Ingress
+// exposes, and the monitoring namespace (Options.MonitoringNamespace,
+// default "monitoring", or Options.MonitoringNamespaceLabels) on the
+// Prometheus scrape port; nothing else. Egress stays open, as an explicit
+// rule. Package validate/netmatrix evaluates the rendered policies.
+//
 // What the package borrows and where it differs: the construct tree, chart
 // labels and synth-time validation with construct paths follow cdk8s; the
 // kind order follows Tanka and Helm; unlike cdk8s it renders real

@@ -54,10 +54,22 @@ type Options struct {
 	// ExistingNamespace means another stack owns the namespace: it is not
 	// rendered here (a load test applied next to the stack it tests).
 	ExistingNamespace bool
-	// NoNetworkPolicies turns off the NetworkPolicy Synth adds for each
-	// component with pods (ingress from the namespace, from anywhere on
-	// externally exposed ports, from any namespace on the scrape port).
+	// NoNetworkPolicies turns off the NetworkPolicies Synth adds for each
+	// role of a component with pods (ingress from the declared consumers
+	// and peers, from anywhere on externally exposed ports, from the
+	// monitoring namespace on the scrape port; see the package doc).
 	NoNetworkPolicies bool
+	// MonitoringNamespace is the namespace of the Prometheus that scrapes
+	// the exporters: only its pods may open a scrape port
+	// (prometheus.io/port). It is matched through the namespace label
+	// kubernetes.io/metadata.name, which the API server sets. Default
+	// "monitoring".
+	MonitoringNamespace string
+	// MonitoringNamespaceLabels, when set, replace the match on
+	// MonitoringNamespace: the scraper's namespaces are those carrying all
+	// of these labels (e.g. a label your platform puts on its monitoring
+	// namespaces).
+	MonitoringNamespaceLabels map[string]string
 }
 
 // Stack is the root of the construct tree: a named set of Components in one
@@ -97,6 +109,20 @@ func New(opts Options) (*Stack, error) {
 	}
 	if errs := validation.IsDNS1123Subdomain(opts.ClusterDomain); len(errs) > 0 {
 		return nil, fmt.Errorf("stack %s: clusterDomain: %q is not a DNS name (%s)", opts.Name, opts.ClusterDomain, joinOr(errs, ""))
+	}
+	if opts.MonitoringNamespace == "" {
+		opts.MonitoringNamespace = DefaultMonitoringNamespace
+	}
+	if errs := validation.IsDNS1123Label(opts.MonitoringNamespace); len(errs) > 0 {
+		return nil, fmt.Errorf("stack %s: monitoringNamespace: %q is not a DNS-1123 label (%s)", opts.Name, opts.MonitoringNamespace, joinOr(errs, ""))
+	}
+	for _, k := range sortedKeys(opts.MonitoringNamespaceLabels) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return nil, fmt.Errorf("stack %s: monitoringNamespaceLabels: key %q is not a label key (%s)", opts.Name, k, joinOr(errs, ""))
+		}
+		if errs := validation.IsValidLabelValue(opts.MonitoringNamespaceLabels[k]); len(errs) > 0 {
+			return nil, fmt.Errorf("stack %s: monitoringNamespaceLabels[%s]: %q is not a label value (%s)", opts.Name, k, opts.MonitoringNamespaceLabels[k], joinOr(errs, ""))
+		}
 	}
 	switch opts.PodSecurity {
 	case "":

@@ -89,7 +89,9 @@ func (s *Stack) Synth() (*Output, error) {
 	perComp := make([][]*Rendered, len(comps))
 	var policies map[*Component][]Object
 	if !s.opts.NoNetworkPolicies {
-		policies = s.networkPolicies(comps)
+		var problems []Problem
+		policies, problems = s.networkPolicies(comps)
+		v.problems = append(v.problems, problems...)
 	}
 	for i, c := range comps {
 		for _, obj := range append(append([]Object(nil), c.objects...), policies[c]...) {

@@ -10,12 +10,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -298,37 +301,66 @@ func TestCustomResources(t *testing.T) {
 	}
 }
 
-// TestNetworkPolicies: each component with pods gets a policy admitting
-// the namespace on every port, anyone on externally exposed ports and any
-// namespace on the scrape port; egress stays open.
+// policyOf returns the rendered NetworkPolicy named name.
+func policyOf(t *testing.T, out *Output, name string) *networkingv1.NetworkPolicy {
+	t.Helper()
+	for _, o := range out.Objects {
+		if x, ok := o.Object.(*networkingv1.NetworkPolicy); ok && x.Name == name {
+			return x
+		}
+	}
+	t.Fatalf("no NetworkPolicy %q", name)
+	return nil
+}
+
+// TestNetworkPolicies: each role of a component gets a policy selecting
+// exactly its pods, admitting its declared consumers and peers on their
+// ports, anyone on externally exposed ports and the monitoring namespace
+// on the scrape port; egress stays open.
 func TestNetworkPolicies(t *testing.T) {
 	s := newTestStack(t)
-	e := addEcho(t, s, "echo")
-	e.sts.Spec.Template.Annotations = map[string]string{"prometheus.io/port": "9100"}
-	lb := e.client.DeepCopy()
-	lb.Name, lb.Spec.Type = "echo-lb", corev1.ServiceTypeLoadBalancer
-	e.c.Add(lb)
+	db := addEcho(t, s, "db")
+	db.sts.Spec.Template.Annotations = map[string]string{"prometheus.io/port": "9100"}
+	db.c.Peers("", "echo")
+	app := addEcho(t, s, "app")
+	app.c.Uses(db.c.Pods("").Port("echo"))
+	lb := app.client.DeepCopy()
+	lb.Name, lb.Spec.Type = "app-lb", corev1.ServiceTypeLoadBalancer
+	app.c.Add(lb)
 	out, err := s.Synth()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var np *networkingv1.NetworkPolicy
-	for _, o := range out.Objects {
-		if x, ok := o.Object.(*networkingv1.NetworkPolicy); ok {
-			np = x
-		}
+	tcp := ptr.To(corev1.ProtocolTCP)
+	port := func(p int32) []networkingv1.NetworkPolicyPort {
+		return []networkingv1.NetworkPolicyPort{{Protocol: tcp, Port: ptr.To(intstr.FromInt32(p))}}
 	}
-	if np == nil {
-		t.Fatal("no NetworkPolicy")
+	pods := func(name string) networkingv1.NetworkPolicyPeer {
+		return networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+			LabelName: name, LabelInstance: "demo", LabelComponent: "server"}}}
 	}
-	if np.Spec.PodSelector.MatchLabels[LabelName] != "echo" || len(np.Spec.PolicyTypes) != 2 || len(np.Spec.Egress) != 1 {
-		t.Fatalf("policy %+v", np.Spec)
+	want := networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{LabelName: "db", LabelInstance: "demo", LabelComponent: "server"}},
+		Ingress: []networkingv1.NetworkPolicyIngressRule{
+			{From: []networkingv1.NetworkPolicyPeer{pods("app"), pods("db")}, Ports: port(7000)},
+			{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "monitoring"}}}}, Ports: port(9100)},
+		},
+		Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 	}
-	in := np.Spec.Ingress
-	if len(in) != 3 || in[0].From[0].PodSelector == nil || len(in[1].From) != 0 || in[1].Ports[0].Port.String() != "echo" ||
-		in[2].From[0].NamespaceSelector == nil || in[2].Ports[0].Port.IntValue() != 9100 {
-		t.Fatalf("ingress rules %+v", in)
+	if d := cmp.Diff(want, policyOf(t, out, "db").Spec); d != "" {
+		t.Errorf("db's policy (-want +got):\n%s", d)
 	}
+	want = networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{LabelName: "app", LabelInstance: "demo", LabelComponent: "server"}},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: port(7000)}}, // the LoadBalancer's port, from anywhere
+		Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+	}
+	if d := cmp.Diff(want, policyOf(t, out, "app").Spec); d != "" {
+		t.Errorf("app's policy (-want +got):\n%s", d)
+	}
+
 	s2, _ := New(Options{Name: "demo", Topology: testTopology(), NoNetworkPolicies: true})
 	addEcho(t, s2, "echo")
 	out2, _ := s2.Synth()
@@ -336,5 +368,164 @@ func TestNetworkPolicies(t *testing.T) {
 		if o.Ref.Kind == "NetworkPolicy" {
 			t.Fatal("NoNetworkPolicies still renders one")
 		}
+	}
+}
+
+// TestNetworkPolicyRoles: a component with two roles gets one policy per
+// role, and a Job (a consumer that serves nothing) admits no ingress.
+func TestNetworkPolicyRoles(t *testing.T) {
+	s := newTestStack(t)
+	db := addEcho(t, s, "db")
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "db-schema"}, Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: db.c.SelectorFor("schema")},
+		Spec:       *db.sts.Spec.Template.Spec.DeepCopy(),
+	}}}
+	job.Spec.Template.Spec.Containers[0].Ports = nil
+	job.Spec.Template.Spec.Containers[0].VolumeMounts = nil
+	job.Spec.Template.Spec.Containers[0].ReadinessProbe, job.Spec.Template.Spec.Containers[0].LivenessProbe = nil, nil
+	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	db.c.Add(job)
+	db.c.Pods("schema").Uses(db.c.Pods("").Port("echo"))
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := policyOf(t, out, "db-schema")
+	if np.Spec.PodSelector.MatchLabels[LabelComponent] != "schema" || len(np.Spec.Ingress) != 0 || len(np.Spec.PolicyTypes) != 2 {
+		t.Errorf("the Job's policy must select role schema and admit nothing: %+v", np.Spec)
+	}
+	main := policyOf(t, out, "db")
+	if len(main.Spec.Ingress) != 1 || main.Spec.Ingress[0].From[0].PodSelector.MatchLabels[LabelComponent] != "schema" {
+		t.Errorf("the server admits the schema Job only: %+v", main.Spec.Ingress)
+	}
+}
+
+// TestNetworkPolicyPortRange: a range renders as port and endPort, a
+// one-port range as the port alone, and AllowFrom is Uses seen from the
+// provider.
+func TestNetworkPolicyPortRange(t *testing.T) {
+	s := newTestStack(t)
+	db := addEcho(t, s, "db")
+	app := addEcho(t, s, "app")
+	db.c.Pods("").PortRange(9100, 9109).AllowFrom(app.c.Pods(""))
+	db.c.Pods("").PortRange(4369, 4369).AllowFrom(app.c.Pods(""))
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := policyOf(t, out, "db").Spec.Ingress
+	want := []networkingv1.NetworkPolicyPort{
+		{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(4369))},
+		{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(9100)), EndPort: ptr.To(int32(9109))},
+	}
+	if len(in) != 1 || in[0].From[0].PodSelector.MatchLabels[LabelName] != "app" {
+		t.Fatalf("ingress %+v", in)
+	}
+	if d := cmp.Diff(want, in[0].Ports); d != "" {
+		t.Errorf("ports (-want +got):\n%s", d)
+	}
+}
+
+// TestNetworkPolicyAcrossStacks: a consumer in another stack and
+// namespace is admitted through its namespace; the monitoring namespace
+// is an option.
+func TestNetworkPolicyAcrossStacks(t *testing.T) {
+	s, err := New(Options{Name: "demo", Topology: testTopology(), MonitoringNamespaceLabels: map[string]string{"team": "observability"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := addEcho(t, s, "db")
+	db.sts.Spec.Template.Annotations = map[string]string{"prometheus.io/port": "9100"}
+	other, err := New(Options{Name: "load", Namespace: "load", Topology: testTopology()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := addEcho(t, other, "client")
+	client.c.Uses(db.c.Pods("").Port("echo"))
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := policyOf(t, out, "db").Spec.Ingress
+	if len(in) != 2 {
+		t.Fatalf("ingress %+v", in)
+	}
+	peer := in[0].From[0]
+	if peer.NamespaceSelector == nil || peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "load" ||
+		peer.PodSelector.MatchLabels[LabelInstance] != "load" || peer.PodSelector.MatchLabels[LabelName] != "client" {
+		t.Errorf("peer in another namespace: %+v", peer)
+	}
+	if d := cmp.Diff(map[string]string{"team": "observability"}, in[1].From[0].NamespaceSelector.MatchLabels); d != "" {
+		t.Errorf("monitoring selector (-want +got):\n%s", d)
+	}
+	if _, err := New(Options{Name: "demo", Topology: testTopology(), MonitoringNamespace: "Not_A_Label"}); err == nil ||
+		!strings.Contains(err.Error(), "monitoringNamespace") {
+		t.Errorf("a bad monitoring namespace must be refused, got %v", err)
+	}
+	if _, err := New(Options{Name: "demo", Topology: testTopology(), MonitoringNamespaceLabels: map[string]string{"team": "not a value"}}); err == nil ||
+		!strings.Contains(err.Error(), `monitoringNamespaceLabels[team]: "not a value" is not a label value`) {
+		t.Errorf("a bad monitoring label must be refused, got %v", err)
+	}
+}
+
+// TestNetworkPolicyWiringErrors: an endpoint naming a port or role the
+// provider's pods do not have, or a zero Endpoint, fails synthesis with a
+// message naming both ends.
+func TestNetworkPolicyWiringErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wire func(app, db *Component)
+		want string
+	}{
+		{"unknown port", func(app, db *Component) { app.Uses(db.Pods("").Port("nope")) },
+			`component app uses db/server:nope (TCP), but the pods of role "server" declare no such container port (ports: echo, metrics)`},
+		{"wrong protocol", func(app, db *Component) { app.Uses(db.Pods("").PortUDP("echo")) },
+			`component app uses db/server:echo (UDP), but the pods of role "server" declare no such container port`},
+		{"unknown role", func(app, db *Component) { app.Uses(db.Pods("replica").Port("echo")) },
+			`component app uses db/replica:echo, but component db has no pod template of role "replica"`},
+		{"consumer role without pods", func(app, db *Component) { app.Pods("nope").Uses(db.Pods("").Port("echo")) },
+			`component app (role nope) uses db/server:echo but has no pod template to admit`},
+		{"port range upside down", func(app, db *Component) { app.Uses(db.Pods("").PortRange(9109, 9100)) },
+			`component app uses db/server:9109-9100: a port range must be 1 to 65535 with from <= to`},
+		{"zero endpoint", func(app, db *Component) { app.Uses(Endpoint{}) },
+			`uses a zero Endpoint, which names no component`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStack(t)
+			db := addEcho(t, s, "db")
+			app := addEcho(t, s, "app")
+			tc.wire(app.c, db.c)
+			_, err := s.Synth()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+// TestNetworkPolicySelectsOwnPodsOnly: a policy selecting another
+// component's pods is refused, whether two components share selector
+// labels (two copies of a component with the same name label) or a
+// component adds a policy of its own that selects every pod.
+func TestNetworkPolicySelectsOwnPodsOnly(t *testing.T) {
+	s := newTestStack(t)
+	addEcho(t, s, "a")
+	b := addEcho(t, s, "b")
+	b.c.Add(&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "b-open"},
+		Spec: networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}})
+	_, err := s.Synth()
+	if err == nil || !strings.Contains(err.Error(), `b: NetworkPolicy/demo/b-open: spec.podSelector:  also selects the pods of component "a" (StatefulSet/a)`) {
+		t.Fatalf("an all-selecting policy must be refused, got %v", err)
+	}
+
+	s = newTestStack(t)
+	one := addEcho(t, s, "one")
+	two := addEcho(t, s, "two")
+	for _, e := range []*echo{one, two} { // both claim the labels of "one"
+		e.sts.Spec.Template.Labels = one.c.SelectorLabels()
+	}
+	_, err = s.Synth()
+	if err == nil || !strings.Contains(err.Error(), `also selects the pods of component "two" (StatefulSet/two)`) {
+		t.Fatalf("a policy selecting another component's pods must be refused, got %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -34,6 +35,8 @@ type validator struct {
 	services   map[ObjectRef]*corev1.Service // Services by kind/namespace/name
 	goodLabels map[[2]string]bool            // label key/value pairs already found valid
 	templates  []podTemplate
+	byLabel    map[string][]int // template indexes by namespace and label pair
+	byNS       map[string][]int // template indexes by namespace
 }
 
 // podTemplate is a pod template of a workload, with where it lives.
@@ -158,6 +161,8 @@ func (v *validator) run(all []*Rendered) {
 			v.binding(r, o.RoleRef, o.Subjects)
 		case *networkingv1.Ingress:
 			v.ingress(r, o)
+		case *networkingv1.NetworkPolicy:
+			v.networkPolicy(r, o)
 		}
 	}
 }
@@ -588,15 +593,80 @@ func (v *validator) storageClass(r *Rendered, fld *field.Path, name *string) {
 	v.ref(r, fld, "StorageClass", *name)
 }
 
-// selected returns the pod templates in namespace ns whose labels match sel.
+// selected returns the pod templates in namespace ns whose labels match
+// sel. Templates are indexed by namespace and label pair, so a selector is
+// compared only with the templates of its rarest equality requirement:
+// checking every Service and PDB stays linear in the number of objects.
 func (v *validator) selected(ns string, sel labels.Selector) []podTemplate {
+	if v.byLabel == nil {
+		v.byLabel = map[string][]int{}
+		v.byNS = map[string][]int{}
+		for i, t := range v.templates {
+			ns := t.r.Ref.Namespace
+			v.byNS[ns] = append(v.byNS[ns], i)
+			for k, val := range t.labels {
+				key := ns + "\x00" + k + "=" + val
+				v.byLabel[key] = append(v.byLabel[key], i)
+			}
+		}
+	}
+	candidates := v.byNS[ns]
+	reqs, _ := sel.Requirements()
+	var best []string // the index keys of the rarest equality requirement
+	bestSize := len(candidates)
+	for _, req := range reqs {
+		switch req.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+		default:
+			continue
+		}
+		var keys []string
+		size := 0
+		for _, val := range req.Values().List() {
+			k := ns + "\x00" + req.Key() + "=" + val
+			keys = append(keys, k)
+			size += len(v.byLabel[k])
+		}
+		if size < bestSize {
+			best, bestSize = keys, size
+		}
+	}
+	if best != nil {
+		candidates = make([]int, 0, bestSize)
+		for _, k := range best {
+			candidates = append(candidates, v.byLabel[k]...)
+		}
+		sort.Ints(candidates) // keep the templates' order
+	}
 	var out []podTemplate
-	for _, t := range v.templates {
-		if t.r.Ref.Namespace == ns && sel.Matches(labels.Set(t.labels)) {
+	for _, i := range candidates {
+		if t := v.templates[i]; sel.Matches(labels.Set(t.labels)) {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// networkPolicy checks that a NetworkPolicy selects only pods of the
+// component that owns it: a policy is the component's statement about its
+// own pods, and one selecting another component's pods would open (or
+// close) ports that component never declared.
+func (v *validator) networkPolicy(r *Rendered, np *networkingv1.NetworkPolicy) {
+	fld := field.NewPath("spec", "podSelector")
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil {
+		v.addf(r, fld, "invalid: %v", err)
+		return
+	}
+	others := map[string][]string{}
+	for _, t := range v.selected(r.Ref.Namespace, sel) {
+		if t.r.Component != r.Component {
+			others[t.r.Component] = append(others[t.r.Component], t.r.Ref.Kind+"/"+t.r.Ref.Name)
+		}
+	}
+	for _, c := range sortedKeys(others) {
+		v.addf(r, fld, "%s also selects the pods of component %q (%s); a NetworkPolicy must select only its own component's pods: give the components distinct selector labels (app.kubernetes.io/name, instance, component)", sel, c, strings.Join(others[c], ", "))
+	}
 }
 
 func (v *validator) service(r *Rendered, svc *corev1.Service) {

@@ -230,6 +230,10 @@ type Handle struct {
 	keyspaces []Keyspace
 }
 
+// CQL is the nodes' CQL port, for a consumer's Uses (network policy)
+// next to ContactPoints: the driver connects to every node.
+func (h *Handle) CQL() stack.Endpoint { return h.Component.Pods("").Port("cql") }
+
 // ContactPointList is the comma-separated host:port list.
 func (h *Handle) ContactPointList() string { return strings.Join(h.ContactPoints, ",") }
 
@@ -306,6 +310,12 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	h.Schema = job
 	h.render()
+	// Nodes gossip and stream on the storage port. JMX stays inside each
+	// pod (probes, drain and the exporter use 127.0.0.1) but for the
+	// schema Job, which runs `nodetool -h <node> repair` on every node
+	// after a replication change, and connects over CQL.
+	c.Peers("", "intra")
+	c.Pods("schema").Uses(c.Pods("").Port("cql"), c.Pods("").Port("jmx"))
 	c.Add(config, schema,
 		sts.Headless(headless, sel, []corev1.ServicePort{sts.Port("cql", CQLPort), sts.Port("intra", StoragePort), sts.Port("jmx", JMXPort)}),
 		sts.Client(cfg.Name, sel, []corev1.ServicePort{sts.Port("cql", CQLPort)}),

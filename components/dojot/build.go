@@ -85,6 +85,7 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 			order = append(order, name)
 		}
 	}
+	comps := map[string]*stack.Component{}
 	for _, name := range order {
 		if !cfg.Has(name) {
 			continue
@@ -93,6 +94,7 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 		if err != nil {
 			return err
 		}
+		comps[name] = c
 		c.DependsOn(d.Kafka.Component, d.ZooKeeper.Component, d.Postgres.Component)
 		objs, err := builders[name](c)
 		if err != nil {
@@ -100,6 +102,7 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 		}
 		c.Add(objs...)
 	}
+	w.reach(comps)
 	return nil
 }
 

@@ -46,4 +46,17 @@
 // so it can run again; in the few-devices environment (Config.Lean) memory
 // requests are half the limits, because the guide's single 6 GB worker
 // holds every service.
+//
+// Network policy (see reach.go): the data tier admits the services wired
+// to it, each store and companion Redis its consumers, Kong's upstreams
+// the gateway, Kong's admin API auth and the routes Job. What remains
+// wide or open: every Kafka client may call auth, data-broker and
+// device-manager, because dojot-module calls them at its default
+// addresses and which service uses which call is not documented;
+// flowbroker's flow nodes, Deployments it creates at run time, are not
+// part of the stack, so no policy admits them anywhere (a flow that calls
+// a service directly needs a policy of its own); RabbitMQ admits no one,
+// since no service of the set is wired to it; whether data-manager and
+// backstage call services other than through Kong at default addresses
+// is not verified, and they are admitted nowhere but Kong.
 package dojot

@@ -199,6 +199,10 @@ type Handle struct {
 	ReplicationFactor int
 }
 
+// Client is the brokers' client port, for a consumer's Uses (network
+// policy) next to BootstrapServers: a client connects to every broker.
+func (h *Handle) Client() stack.Endpoint { return h.Component.Pods("").Port("client") }
+
 // BootstrapServers is the comma-separated broker list for clients.
 func (h *Handle) BootstrapServers() string { return strings.Join(h.Brokers, ",") }
 
@@ -276,6 +280,13 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	exporterSel := c.SelectorFor("exporter")
+	// Nodes talk to each other on the controller (KRaft quorum) and
+	// internal (inter.broker.listener.name) listeners, and on the client
+	// one for the probe: kafka-broker-api-versions bootstraps from
+	// localhost, then asks every broker of the metadata at its advertised
+	// client address. The exporter is a client of every broker.
+	c.Peers("", "client", "controller", "internal")
+	c.Pods("exporter").Uses(c.Pods("").Port("client"))
 	c.Add(config,
 		sts.Headless(headless, sel, []corev1.ServicePort{sts.Port("client", ClientPort), sts.Port("controller", ControllerPort), sts.Port("internal", InternalPort)}),
 		sts.Client(cfg.Name, sel, []corev1.ServicePort{sts.Port("client", ClientPort)}),

@@ -281,6 +281,15 @@ func (h *Handle) PrimaryHost() string { return h.stack.ServiceHost(h.Primary) }
 // PoolerHost is the pooler's DNS name.
 func (h *Handle) PoolerHost() string { return h.stack.ServiceHost(h.Pooler) }
 
+// PoolerEndpoint is PgBouncer's port, for a consumer's Uses (network
+// policy) next to PoolerHost or a Database's Host.
+func (h *Handle) PoolerEndpoint() stack.Endpoint { return h.Component.Pods("pooler").Port("pgbouncer") }
+
+// PrimaryEndpoint is the PostgreSQL port of the instances, for a
+// consumer's Uses next to PrimaryHost (the read-write Service's endpoint
+// is whichever instance is primary, so every instance admits it).
+func (h *Handle) PrimaryEndpoint() stack.Endpoint { return h.Component.Pods("").Port("postgresql") }
+
 // New adds the cluster to s.
 func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	cfg.Default()
@@ -334,6 +343,13 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	replicaSel := c.SelectorLabels()
 	replicaSel[roleLabel] = "replica"
+	// Instances replicate from the primary on the PostgreSQL port and
+	// ask each other's Patroni REST API for their state during a leader
+	// race (patroni/ha.py, Ha.fetch_node_status: GET member.api_url).
+	// The pooler and the databases Job connect to the primary.
+	c.Peers("", "postgresql", "patroni")
+	c.Pods("pooler").Uses(h.PrimaryEndpoint())
+	c.Pods("databases").Uses(h.PrimaryEndpoint())
 	poolerSel := c.SelectorFor("pooler")
 	c.Add(sa, role, binding, config, h.script,
 		sts.Headless(cfg.Name+"-headless", sel, []corev1.ServicePort{port, sts.Port("patroni", PatroniPort)}),

@@ -238,6 +238,11 @@ type Handle struct {
 	Password stack.SecretKeyRef
 }
 
+// Client is the nodes' client port, for a consumer's Uses (network
+// policy) next to SeedNodes: a cluster client follows redirections to
+// every node.
+func (h *Handle) Client() stack.Endpoint { return h.Component.Pods("").Port("client") }
+
 // SeedNodes is the comma-separated node list cluster clients start from
 // (ThingsBoard's REDIS_NODES).
 func (h *Handle) SeedNodes() string { return strings.Join(h.Nodes, ",") }
@@ -285,6 +290,11 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nodes gossip on the cluster bus and replicas follow their master
+	// (and the preStop hand-over reaches the replica) on the client port;
+	// the create Job talks to every node's client port.
+	c.Peers("", "client", "bus")
+	c.Pods("cluster-create").Uses(c.Pods("").Port("client"))
 	c.Add(config,
 		sts.Headless(headless, sel, []corev1.ServicePort{sts.Port("client", Port), sts.Port("bus", BusPort)}),
 		sts.Client(cfg.Name, sel, []corev1.ServicePort{sts.Port("client", Port)}),

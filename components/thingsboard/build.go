@@ -33,6 +33,13 @@ type wiring struct {
 	deps     Deps
 }
 
+// dataTier is what tb-cluster-stack-config wires a JVM service to: every
+// Kafka broker, every ZooKeeper server, every Cassandra node, every Redis
+// node and the PostgreSQL pooler (the JDBC URL's host).
+func (w wiring) dataTier() []stack.Endpoint {
+	return []stack.Endpoint{w.deps.Kafka.Client(), w.deps.ZooKeeper.Client(), w.deps.Cassandra.CQL(), w.deps.Redis.Client(), w.deps.Postgres.PoolerEndpoint()}
+}
+
 func (w wiring) secretEnv() []corev1.EnvVar {
 	return []corev1.EnvVar{
 		w.database.Password.EnvVar("SPRING_DATASOURCE_PASSWORD"),
@@ -74,6 +81,10 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	shared.DependsOn(d.Kafka.Component, d.ZooKeeper.Component, d.Cassandra.Component, d.Redis.Component, d.Postgres.Component)
+	// The install Job reads the whole cluster configuration
+	// (tb-cluster-stack-config) and waits for the database through the
+	// pooler and for the keyspace over CQL.
+	shared.Uses(w.dataTier()...)
 	shared.Add(
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: clusterConfig}, Data: clusterSettings(cfg, w)},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: nodeConfig}, Data: map[string]string{"thingsboard.conf": thingsboardConf, "logback.xml": logbackXML}},
@@ -103,6 +114,12 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 			return nil, err
 		}
 		c.DependsOn(shared)
+		switch {
+		case specs[svc].jvm: // every JVM service reads tb-cluster-stack-config
+			c.Uses(w.dataTier()...)
+		case svc == JSExecutor: // TB_KAFKA_SERVERS only
+			c.Uses(d.Kafka.Client())
+		} // tb-web-ui connects to nothing (TB_ENABLE_PROXY false)
 		objs, err := service(s, c, cfg, svc, sc, w)
 		if err != nil {
 			return nil, err

@@ -108,6 +108,15 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 		return err
 	}
 	c.Except("probes", "the load generator serves nothing to probe; it runs its test and idles")
+	// The generators create devices through tb-core's REST API and
+	// publish to the MQTT transport, in ThingsBoard's stack. A Handle
+	// built by hand (ThingsBoard deployed by other means) has no
+	// components to admit them: its own policies decide.
+	for _, e := range []stack.Endpoint{target.RESTEndpoint(), target.MQTTEndpoint()} {
+		if !e.IsZero() {
+			c.Uses(e)
+		}
+	}
 	s.External("Secret", cfg.CredentialsSecret, "tenant administrator credentials (keys username, password) of the ThingsBoard under test")
 	sel := c.SelectorLabels()
 	secret := func(key string) *corev1.EnvVarSource {

@@ -26,7 +26,16 @@
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
 //   - Deployments roll one pod at a time with no surge, since every pod
-//     must land on its own node.
+//     must land on its own node;
+//   - network policy: each service admits only what exposes it (the
+//     Ingress backends and the MQTT load balancer), the load test and the
+//     monitoring namespace; tb-rule-engine, tb-js-executor and
+//     tb-vc-executor admit only the scraper. What remains wide: every JVM
+//     service and the install Job may open the whole data tier (Kafka,
+//     ZooKeeper, Cassandra, Redis, the pooler), because they share one
+//     configuration (tb-cluster-stack-config) that wires all of it; a
+//     transport that needs only Kafka, ZooKeeper and Redis would need a
+//     configuration of its own to be narrowed.
 package thingsboard
 
 import (
@@ -216,4 +225,14 @@ type Handle struct {
 	RESTURL, MQTTHost string
 	// Components by service, for DependsOn.
 	Components map[Service]*stack.Component
+}
+
+// RESTEndpoint is tb-core's HTTP port (RESTURL), for a consumer's Uses;
+// zero (Endpoint.IsZero) on a Handle built without components.
+func (h *Handle) RESTEndpoint() stack.Endpoint { return h.Components[Core].Pods("").Port("http") }
+
+// MQTTEndpoint is the MQTT transport's plain MQTT port (MQTTHost:1883),
+// for a consumer's Uses; zero on a Handle built without components.
+func (h *Handle) MQTTEndpoint() stack.Endpoint {
+	return h.Components[MQTTTransport].Pods("").Port("mqtt")
 }

@@ -16,7 +16,12 @@
 // so it gets a ServiceAccount with exactly that: get on its StatefulSet
 // and get/list on pods; the Service keeps traffic on the receiving node
 // with internalTrafficPolicy/externalTrafficPolicy Local in place of the
-// removed topologyKeys.
+// removed topologyKeys. Its NetworkPolicy admits the brokers to each
+// other on the clustering listener, epmd and the Erlang distribution
+// ports 9100-9109 (docker-vernemq's default; that dojot's vmq_dojot.sh
+// keeps it is not verified), the bridges on MQTTS, and anyone on the
+// NodePort listeners; the WebSocket and HTTP listeners admit no one, as no
+// component of the stack uses them.
 package vernemq
 
 import (
@@ -73,6 +78,10 @@ type Handle struct {
 	// Host is the broker Service's DNS name.
 	Host string
 }
+
+// MQTTS is the brokers' MQTT-over-TLS port, for a consumer's Uses
+// (network policy) next to Host.
+func (h *Handle) MQTTS() stack.Endpoint { return h.Component.Pods("").Port("mqtts") }
 
 // New adds the broker to s.
 func New(s *stack.Stack, cfg Config) (*Handle, error) {
@@ -192,6 +201,14 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		{Name: "cluster", Port: ClusteringPort, TargetPort: intstr.FromString("cluster")},
 		{Name: "epmd", Port: 4369, TargetPort: intstr.FromString("epmd")},
 	})
+	// Brokers cluster over the vmq clustering listener and Erlang
+	// distribution: epmd on 4369 and the distribution ports, which the
+	// image's start script (docker-vernemq bin/vernemq.sh, which
+	// vmq_dojot.sh is assumed to follow: not verified for dojot's image)
+	// sets to 9100-9109 unless DOCKER_VERNEMQ_ERLANG__DISTRIBUTION__PORT_RANGE__*
+	// say otherwise.
+	c.Peers("", "cluster", "epmd")
+	c.Pods("").Uses(c.Pods("").PortRange(9100, 9109))
 	c.Add(sa, role, binding, start, headless, internal, external, stack.PDB("vernemq", sel, 1), set)
 	return &Handle{Component: c, Host: s.ServiceHost(Name)}, nil
 }

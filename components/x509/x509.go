@@ -51,6 +51,10 @@ type Handle struct {
 	Address string
 }
 
+// API is the API's port, for a consumer's Uses (network policy) next to
+// Address.
+func (h *Handle) API() stack.Endpoint { return h.Component.Pods("").Port("http") }
+
 // New adds the CA to s; its database is declared on pg.
 func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 	if cfg.Image == "" || cfg.MongoURI == "" {
@@ -77,6 +81,7 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	c.DependsOn(pg.Component)
+	c.Uses(pg.PrimaryEndpoint()) // DATABASE_JDBC_URL names the primary
 	sel := c.SelectorLabels()
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "x509-identity-mgmt"},

@@ -170,6 +170,10 @@ type Handle struct {
 	Servers []string
 }
 
+// Client is the servers' client port, for a consumer's Uses (network
+// policy) next to ConnectString.
+func (h *Handle) Client() stack.Endpoint { return h.Component.Pods("").Port("client") }
+
 // ConnectString is the ZooKeeper connect string: every server, so clients
 // reach the ensemble while any one server is down.
 func (h *Handle) ConnectString() string { return strings.Join(h.Servers, ",") }
@@ -242,6 +246,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: %w", err)
 	}
+	// Servers reach each other on the quorum and election ports of their
+	// server.N lines (host:2888:3888) and nothing else.
+	c.Peers("", "follower", "election")
 	port := sts.Port
 	c.Add(scripts,
 		sts.Headless(headless, sel, []corev1.ServicePort{port("client", ClientPort), port("follower", FollowerPort), port("election", ElectionPort), port("metrics", MetricsPort)}),

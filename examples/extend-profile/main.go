@@ -62,6 +62,11 @@ type Mosquitto struct {
 	Host string
 	// Port is the MQTT port.
 	Port int32
+	// Client is the MQTT port as a network-policy endpoint: a component
+	// that connects declares it with Uses(mq.Client), and the broker's
+	// NetworkPolicy admits that component's pods (nothing else reaches
+	// the broker).
+	Client stack.Endpoint
 }
 
 // AddMosquitto adds the broker to s and returns its handle.
@@ -116,7 +121,7 @@ func AddMosquitto(s *stack.Stack, cfg MosquittoConfig) (*Mosquitto, error) {
 		},
 	}
 	c.Add(conf, svc, stack.PDB("mosquitto", sel, 1), deploy)
-	return &Mosquitto{Host: s.ServiceHost(svc.Name), Port: 1883}, nil
+	return &Mosquitto{Host: s.ServiceHost(svc.Name), Port: 1883, Client: c.Pods("").Port("mqtt")}, nil
 }
 
 // run builds the extended stack and writes it to dir.
@@ -133,6 +138,11 @@ func run(dir string) (*stack.Output, *Mosquitto, error) {
 	mq, err := AddMosquitto(s, MosquittoConfig{Placement: stack.Placement{Pool: pool, SpreadZones: true, OnePerHost: true}})
 	if err != nil {
 		return nil, nil, err
+	}
+	// ThingsBoard's rule engine publishes to the broker (an MQTT rule
+	// node): declaring it lets the broker's NetworkPolicy admit it.
+	if re := s.ComponentByName("tb-rule-engine"); re != nil {
+		re.Uses(mq.Client)
 	}
 	out, err := s.Synth()
 	if err != nil {

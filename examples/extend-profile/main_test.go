@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
@@ -44,6 +46,23 @@ func TestRun(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no mosquitto Deployment synthesized")
+	}
+	var admitted []string
+	for _, o := range out.Objects {
+		np, ok := o.Object.(*networkingv1.NetworkPolicy)
+		if !ok || np.Name != "mosquitto" {
+			continue
+		}
+		for _, r := range np.Spec.Ingress {
+			for _, p := range r.From {
+				if p.PodSelector != nil {
+					admitted = append(admitted, fmt.Sprintf("%s:%v", p.PodSelector.MatchLabels[stack.LabelComponent], r.Ports[0].Port))
+				}
+			}
+		}
+	}
+	if len(admitted) != 1 || admitted[0] != "tb-rule-engine:1883" {
+		t.Errorf("the broker's policy must admit the rule engine on 1883 only, admits %v", admitted)
 	}
 }
 
