@@ -47,7 +47,7 @@ type echo struct {
 
 func addEcho(t testing.TB, s *Stack, name string) *echo {
 	t.Helper()
-	c, err := s.AddComponent(name, Meta{App: "echo", Role: "server", Version: "1.2.3"})
+	c, err := s.AddComponent(name, Meta{App: name, Role: "server", Version: "1.2.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
