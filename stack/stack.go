@@ -165,8 +165,15 @@ func (s *Stack) Name() string { return s.opts.Name }
 // Namespace returns the namespace of the stack's namespaced objects.
 func (s *Stack) Namespace() string { return s.opts.Namespace }
 
-// Topology returns the cluster shape the stack is placed on.
-func (s *Stack) Topology() Topology { return s.opts.Topology }
+// Topology returns the cluster shape the stack is placed on; the zero
+// Topology (no pools, so every placement fails with an error) for a nil
+// stack.
+func (s *Stack) Topology() Topology {
+	if s == nil {
+		return Topology{}
+	}
+	return s.opts.Topology
+}
 
 // Options returns the options the stack was built with, defaults filled in.
 func (s *Stack) Options() Options { return s.opts }

@@ -230,10 +230,9 @@ func (c Config) Validate() error {
 	if c.MaxClientConnections < 1 || c.MaxClientConnections > 100000 {
 		return fmt.Errorf("postgres: maxClientConnections %d; allowed 1 to 100000", c.MaxClientConnections)
 	}
-	for _, img := range []string{c.Image, c.PoolerImage, c.ExporterImage, c.ClientImage} {
-		if img == "" {
-			return fmt.Errorf("postgres: images must not be empty")
-		}
+	if err := sts.CheckImages("postgres", [2]string{"image", c.Image}, [2]string{"poolerImage", c.PoolerImage},
+		[2]string{"exporterImage", c.ExporterImage}, [2]string{"clientImage", c.ClientImage}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -290,7 +289,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "postgres", cfg.Pool, cfg.Instances); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "postgres", Role: "database", Version: sts.Tag(cfg.Image)})
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "database", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

@@ -141,8 +141,8 @@ func (c Config) Validate(zones int) error {
 	if zones > 1 && c.Replicas >= zones {
 		return fmt.Errorf("redis: replicas %d per master need %d zones to keep a master and each of its replicas in different zones; the topology has %d", c.Replicas, c.Replicas+1, zones)
 	}
-	if c.Image == "" || c.ExporterImage == "" {
-		return fmt.Errorf("redis: image and exporterImage must not be empty")
+	if err := sts.CheckImages("redis", [2]string{"image", c.Image}, [2]string{"exporterImage", c.ExporterImage}); err != nil {
+		return err
 	}
 	if err := c.Resources.Validate("redis.resources"); err != nil {
 		return err
@@ -254,7 +254,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 			return nil, fmt.Errorf("redis: pool: %w", err)
 		}
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "redis", Role: "cache", Version: sts.Tag(cfg.Image)})
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "cache", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

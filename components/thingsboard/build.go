@@ -45,6 +45,9 @@ func (w wiring) secretEnv() []corev1.EnvVar {
 // configuration and the install Job, one component per microservice, and
 // "thingsboard-exposure" with the Ingress and the MQTT load balancer.
 func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
+	if s == nil {
+		return nil, fmt.Errorf("thingsboard: stack is nil; pass the stack to add ThingsBoard to")
+	}
 	cfg.Default(d)
 	if err := cfg.Validate(d); err != nil {
 		return nil, err

@@ -324,11 +324,30 @@ func TestLoadTest(t *testing.T) {
 		{LoadTestConfig{Replicas: 1}, "loadtest: 100000 devices per pod; one pod's IP opens about 64.5k connections, so keep it at most 60000: use at least 2 replicas"},
 		{LoadTestConfig{Replicas: 3}, "loadtest: devices 100000 do not split evenly over 3 pods"},
 		{LoadTestConfig{MessagesPerSecond: 5}, "loadtest: messagesPerSecond 5 is below one per pod (10 pods)"},
+		{LoadTestConfig{Image: "thingsboard/tb-ce-performance-test"}, `loadtest: image: "thingsboard/tb-ce-performance-test" has no tag`},
 	} {
 		s := stacktest.NewStack(t, topo)
 		if err := NewLoadTest(s, target, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v; want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestLoadTestNilArguments: nil arguments are errors naming the argument,
+// not panics.
+func TestLoadTestNilArguments(t *testing.T) {
+	s := stacktest.NewStack(t, stacktest.ThreeZones())
+	if err := NewLoadTest(s, nil, LoadTestConfig{}); err == nil || !strings.Contains(err.Error(), "loadtest: target is nil") {
+		t.Errorf("nil target: %v", err)
+	}
+	if err := NewLoadTest(nil, &Handle{}, LoadTestConfig{}); err == nil || !strings.Contains(err.Error(), "loadtest: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	if _, err := New(nil, Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "thingsboard: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	if _, err := New(s, Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "thingsboard: deps") {
+		t.Errorf("no deps: %v", err)
 	}
 }
 

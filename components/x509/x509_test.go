@@ -48,7 +48,23 @@ func TestWiring(t *testing.T) {
 func TestValidation(t *testing.T) {
 	s := stacktest.NewStack(t, stacktest.ThreeZones())
 	pg, _ := postgres.New(s, postgres.Config{Instances: 1})
-	if _, err := New(s, pg, Config{Image: "x:1"}); err == nil || !strings.Contains(err.Error(), "x509: image and mongoURI are required") {
-		t.Errorf("got %v", err)
+	cases := []struct {
+		name string
+		pg   *postgres.Handle
+		cfg  Config
+		want string
+	}{
+		{"nil postgres", nil, Config{Image: "x:1", MongoURI: "mongodb://m/x"}, "x509: pg is nil; the CA keeps its database (ejbca) on a PostgreSQL handle from postgres.New"},
+		{"no mongo", pg, Config{Image: "x:1"}, "x509: mongoURI is required"},
+		{"no image", pg, Config{MongoURI: "mongodb://m/x"}, "x509: image: empty; want name:tag"},
+		{"digest without tag", pg, Config{Image: "dojot/x509@sha256:" + strings.Repeat("ab", 32), MongoURI: "mongodb://m/x"}, "x509: image: \"dojot/x509@sha256:abab"},
+	}
+	for _, tc := range cases {
+		if _, err := New(s, tc.pg, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v; want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := New(nil, pg, Config{Image: "x:1", MongoURI: "mongodb://m/x"}); err == nil || !strings.Contains(err.Error(), "x509: stack is nil") {
+		t.Errorf("nil stack: %v", err)
 	}
 }
