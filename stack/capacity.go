@@ -381,3 +381,43 @@ func (v *validator) selectorOverlaps(all []*Rendered) {
 		}
 	}
 }
+
+// Fits is the constructor-time share of the synthesis capacity check, so
+// that a component refuses what can never schedule before it adds
+// anything: pods pods with the requests of r must each fit a node of the
+// pool (any pool when pool is empty) and, together, the pool's nodes. The
+// error starts with component and names the pool and both sizes.
+// Sidecars and other components' pods are counted at synthesis.
+func (t Topology) Fits(component, pool string, pods int, r Resources) error {
+	var pools []NodePool
+	if pool == "" {
+		pools = t.Pools
+	} else {
+		p, err := t.Pool(pool)
+		if err != nil {
+			return fmt.Errorf("%s: pool: %w", component, err)
+		}
+		pools = []NodePool{p}
+	}
+	var last error
+	for _, p := range pools {
+		if p.CPU.Cmp(r.CPURequest) < 0 || p.Memory.Cmp(r.MemoryRequest) < 0 {
+			last = fmt.Errorf("%s: resources: a pod requests cpu %s and memory %s, more than a node of pool %s allocates (cpu %s, memory %s)",
+				component, r.CPURequest.String(), r.MemoryRequest.String(), p.Name, p.CPU.String(), p.Memory.String())
+			continue
+		}
+		nodes := int64(p.Nodes(t))
+		n := int64(max(pods, 0))
+		needCPU := resource.NewMilliQuantity(mulSat(r.CPURequest.MilliValue(), n), resource.DecimalSI)
+		needMem := resource.NewQuantity(mulSat(r.MemoryRequest.Value(), n), resource.BinarySI)
+		haveCPU := resource.NewMilliQuantity(mulSat(p.CPU.MilliValue(), nodes), resource.DecimalSI)
+		haveMem := resource.NewQuantity(mulSat(p.Memory.Value(), nodes), resource.BinarySI)
+		if needCPU.Cmp(*haveCPU) > 0 || needMem.Cmp(*haveMem) > 0 {
+			last = fmt.Errorf("%s: %d pods request cpu %s and memory %s in all, more than the %d nodes of pool %s allocate (cpu %s, memory %s)",
+				component, pods, needCPU.String(), needMem.String(), nodes, p.Name, haveCPU.String(), haveMem.String())
+			continue
+		}
+		return nil
+	}
+	return last
+}

@@ -123,3 +123,24 @@ func TestPodRequests(t *testing.T) {
 		t.Errorf("got cpu %s memory %s; want 2250m and 2Gi", cpu.String(), mem.String())
 	}
 }
+
+func TestFits(t *testing.T) {
+	topo := testTopology()
+	for _, tc := range []struct {
+		pool string
+		pods int
+		r    Resources
+		want string
+	}{
+		{"main", 3, MustLimits("30", "32Gi"), ""},
+		{"", 12, MustLimits("10", "8Gi"), ""},
+		{"main", 1, MustLimits("80", "1Gi"), "redis: resources: a pod requests cpu 8 and memory 1Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
+		{"main", 100, MustLimits("1", "1Gi"), "redis: 100 pods request cpu 10 and memory 100Gi in all, more than the 3 nodes of pool main allocate (cpu 12, memory 96Gi)"},
+		{"gpu", 1, MustLimits("1", "1Gi"), `redis: pool: topology: no node pool "gpu"`},
+	} {
+		err := topo.Fits("redis", tc.pool, tc.pods, tc.r)
+		if (tc.want == "" && err != nil) || (tc.want != "" && (err == nil || err.Error() != tc.want)) {
+			t.Errorf("%s x%d: got %v; want %q", tc.pool, tc.pods, err, tc.want)
+		}
+	}
+}

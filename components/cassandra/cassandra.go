@@ -240,6 +240,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	topo := s.Topology()
+	if err := topo.Fits("cassandra", cfg.Pool, cfg.Nodes, cfg.Resources); err != nil {
+		return nil, err
+	}
 	perZone := (cfg.Nodes + len(topo.Zones) - 1) / len(topo.Zones)
 	hostsPerZone := 0
 	for _, p := range topo.Pools {

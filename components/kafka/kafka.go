@@ -220,6 +220,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "kafka", cfg.Pool, cfg.Brokers); err != nil {
 		return nil, err
 	}
+	if err := s.Topology().Fits("kafka", cfg.Pool, int(cfg.Brokers), cfg.Resources); err != nil {
+		return nil, err
+	}
 	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "broker", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err

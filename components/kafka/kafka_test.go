@@ -120,6 +120,7 @@ func TestValidation(t *testing.T) {
 		want string
 	}{
 		{"no brokers", Config{Brokers: -1}, "kafka: brokers -1; allowed 1 to 9"},
+		{"8 CPU on a 4 vCPU pool", Config{Resources: stack.FromLimits(resource.MustParse("80"), resource.MustParse("2Gi"))}, "kafka: resources: a pod requests cpu 8 and memory 2Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
 		{"1000-voter quorum", Config{Brokers: 1000}, "kafka: brokers 1000; allowed 1 to 9 (3 for a quorum that survives a failure): every broker is a KRaft controller voter"},
 		{"digest without tag", Config{Image: "apache/kafka@sha256:" + strings.Repeat("1", 64)}, `kafka: image: "apache/kafka@sha256:1111`},
 		{"memory overflow", Config{Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}, "kafka.resources.memoryRequest: 100e18; allowed at most 64Ti"},

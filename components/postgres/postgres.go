@@ -289,6 +289,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "postgres", cfg.Pool, cfg.Instances); err != nil {
 		return nil, err
 	}
+	if err := s.Topology().Fits("postgres", cfg.Pool, int(cfg.Instances), cfg.Resources); err != nil {
+		return nil, err
+	}
 	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "database", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err

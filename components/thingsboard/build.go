@@ -60,6 +60,9 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 		if err := sts.HostsFit(s.Topology(), "thingsboard: "+string(svc), cfg.Pool, sc.Replicas); err != nil {
 			return nil, err
 		}
+		if err := s.Topology().Fits("thingsboard: "+string(svc), cfg.Pool, int(sc.Replicas), sc.Resources); err != nil {
+			return nil, err
+		}
 	}
 	ks, err := d.Cassandra.Keyspace(cassandra.KeyspaceSpec{Name: cfg.Keyspace, ReplicationFactor: cfg.KeyspaceReplication,
 		ReadConsistency: cassandra.Quorum, WriteConsistency: cassandra.Quorum})

@@ -116,6 +116,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "vernemq", cfg.Pool, cfg.Replicas); err != nil {
 		return nil, err
 	}
+	if err := s.Topology().Fits("vernemq", cfg.Pool, int(cfg.Replicas), cfg.Resources); err != nil {
+		return nil, err
+	}
 	c, err := s.AddComponent("vernemq", stack.Meta{App: "vernemq", Role: "broker", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err

@@ -189,6 +189,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "zookeeper", cfg.Pool, cfg.Replicas); err != nil {
 		return nil, err
 	}
+	if err := s.Topology().Fits("zookeeper", cfg.Pool, int(cfg.Replicas), cfg.Resources); err != nil {
+		return nil, err
+	}
 	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "coordination", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
