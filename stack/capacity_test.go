@@ -136,7 +136,7 @@ func TestFits(t *testing.T) {
 		{"", 12, MustLimits("10", "8Gi"), ""},
 		{"main", 1, MustLimits("80", "1Gi"), "redis: resources: a pod requests cpu 8 and memory 1Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
 		{"main", 100, MustLimits("1", "1Gi"), "redis: 100 pods request cpu 10 and memory 100Gi in all, more than the 3 nodes of pool main allocate (cpu 12, memory 96Gi)"},
-		{"gpu", 1, MustLimits("1", "1Gi"), `redis: pool: topology: no node pool "gpu"`},
+		{"gpu", 1, MustLimits("1", "1Gi"), `redis: pool: topology: no node pool "gpu" (pools: [main])`},
 	} {
 		err := topo.Fits("redis", tc.pool, tc.pods, tc.r)
 		if (tc.want == "" && err != nil) || (tc.want != "" && (err == nil || err.Error() != tc.want)) {
