@@ -2,6 +2,7 @@ package thingsboard
 
 import (
 	"flag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -270,6 +271,8 @@ func TestValidation(t *testing.T) {
 		{"unknown service", Config{Services: map[Service]ServiceConfig{"tb-integration-executor": {Replicas: 1}}}, `unknown service "tb-integration-executor"`},
 		{"exposure", Config{Exposure: "gcp"}, `thingsboard: exposure "gcp"`},
 		{"upgrade from itself", Config{UpgradeFrom: Version}, `thingsboard: upgradeFrom "4.3.1"; must be an earlier version`},
+		{"memory overflow", Config{Services: map[Service]ServiceConfig{Core: {Replicas: 1, Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}}}, "thingsboard.services[tb-core].resources.memoryRequest: 100e18; allowed at most 64Ti"},
+		{"8 CPU on a 4 vCPU pool", Config{Services: map[Service]ServiceConfig{Core: {Replicas: 1, Resources: stack.MustLimits("80", "1Gi")}}}, "thingsboard: tb-core: resources: a pod requests cpu 8 and memory 1Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
 		{"keyspace RF", Config{KeyspaceReplication: 2}, "thingsboard: cassandra: keyspace thingsboard: readConsistency QUORUM with replication factor 2"},
 	}
 	for _, tc := range cases {
