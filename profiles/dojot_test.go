@@ -1,12 +1,12 @@
 package profiles
 
 import (
-	"regexp"
-	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
