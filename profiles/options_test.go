@@ -88,3 +88,33 @@ func TestOptionsAccepted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOptions: every profile either refuses the options with an error
+// naming an option, a component or the stack, or builds a stack that
+// synthesizes: options never panic and never produce a broken output.
+func FuzzOptions(f *testing.F) {
+	f.Add(uint8(0), "", int32(0), 0, 0.0, "", "", int32(0), 0, false)
+	f.Add(uint8(1), "dojot-b", int32(2), 2, 0.5, "", "", int32(0), 0, true)
+	f.Add(uint8(2), "kube-system", int32(-1), 0, 0.0, "4.3.1", "tb-core", int32(0), 5, false)
+	f.Add(uint8(0), "tb", int32(0), 0, 2.0, "latest", "tb-coap-transport", int32(2), -1, true)
+	f.Add(uint8(1), "default", int32(101), -3, math.NaN(), "", "", int32(0), 0, false)
+	f.Fuzz(func(t *testing.T, which uint8, ns string, bridges int32, partitions int, scale float64, tbVersion, service string, replicas int32, rf int, demo bool) {
+		names := Names()
+		opts := Options{Namespace: ns, Bridges: bridges, KafkaPartitions: partitions, RequestScale: scale,
+			ThingsBoardVersion: tbVersion, KafkaReplicationFactor: rf, Demo: demo}
+		if service != "" {
+			opts.Replicas = map[string]int32{service: replicas}
+		}
+		name := names[int(which)%len(names)]
+		outs, err := Synth(opts, name)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "profile "+name+": ") {
+				t.Fatalf("%s %+v: error %q does not name the profile", name, opts, err)
+			}
+			return
+		}
+		if len(outs) != 1 || len(outs[0].Files) == 0 {
+			t.Fatalf("%s %+v: no output", name, opts)
+		}
+	})
+}

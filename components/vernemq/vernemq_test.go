@@ -118,3 +118,15 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfig: whatever New accepts synthesizes; the rest is refused.
+func FuzzConfig(f *testing.F) {
+	f.Add("dojot/vernemq-dojot:v0.5.0", int32(3), int32(30004), int32(30005), true, "x509-identity-mgmt:3000")
+	f.Add("", int32(0), int32(0), int32(0), false, "")
+	f.Add("dojot/vernemq-dojot@sha256:00", int32(51), int32(99999), int32(99999), true, "x")
+	f.Add("a:b@sha256:"+strings.Repeat("f", 64), int32(1), int32(30005), int32(30005), false, "ca:3000")
+	f.Fuzz(func(t *testing.T, image string, replicas, mqtt, mqtts int32, insecure bool, ejbca string) {
+		cfg := Config{Image: image, Replicas: replicas, NodePortMQTT: mqtt, NodePortMQTTS: mqtts, InsecureMQTT: insecure, EJBCAAddress: ejbca, Pool: "main"}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
+	})
+}

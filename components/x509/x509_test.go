@@ -1,6 +1,7 @@
 package x509
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	"strings"
 	"testing"
 
@@ -67,4 +68,30 @@ func TestValidation(t *testing.T) {
 	if _, err := New(nil, pg, Config{Image: "x:1", MongoURI: "mongodb://m/x"}); err == nil || !strings.Contains(err.Error(), "x509: stack is nil") {
 		t.Errorf("nil stack: %v", err)
 	}
+}
+
+// FuzzConfig: whatever New accepts synthesizes; the rest is refused.
+func FuzzConfig(f *testing.F) {
+	f.Add("dojot/x509-identity-mgmt:v0.5.0", "mongodb://mongodb:27017/x509", "1", "1536Mi", "10Mi")
+	f.Add("", "", "", "", "")
+	f.Add("x@sha256:1", "m", "80", "1e20", "-1")
+	f.Fuzz(func(t *testing.T, image, mongo, cpu, mem, size string) {
+		cfg := Config{Image: image, MongoURI: mongo}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		if q, err := resource.ParseQuantity(size); err == nil {
+			cfg.Storage.Size = q
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			pg, err := postgres.New(s, postgres.Config{Instances: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = New(s, pg, cfg)
+			return err
+		})
+	})
 }
