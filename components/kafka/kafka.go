@@ -23,6 +23,12 @@
 // have to be downloaded at start. Probes ask the broker for its API
 // versions; liveness only checks the client port, with a long threshold,
 // so that a slow broker is taken out of the Service, not restarted.
+//
+// What remains: every broker is a controller voter, so the cluster is
+// bounded to MaxVoters (9) brokers; a larger cluster needs dedicated
+// controllers, which this component does not render. The name label
+// (app.kubernetes.io/name) is the component's Name, so two clusters in one
+// stack select their own pods.
 package kafka
 
 import (
