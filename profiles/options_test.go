@@ -25,10 +25,10 @@ func TestOptionsRefused(t *testing.T) {
 		opts    Options
 		want    string
 	}{
-		{Minimal3AZ, Options{Namespace: "kube-system"}, `profile minimal-3az: options: Namespace: namespace: "kube-system" is reserved by Kubernetes`},
-		{Small, Options{Namespace: "default"}, `profile small: options: Namespace: namespace: "default" is reserved by Kubernetes`},
-		{Hundred, Options{Namespace: "kube-public"}, `profile 100k: options: Namespace: namespace: "kube-public" is reserved`},
-		{Minimal3AZ, Options{Namespace: "kube-node-lease"}, `namespace: "kube-node-lease" is reserved`},
+		{Minimal3AZ, Options{Namespace: "kube-system"}, `profile minimal-3az: options: Namespace: "kube-system" is reserved by Kubernetes`},
+		{Small, Options{Namespace: "default"}, `profile small: options: Namespace: "default" is reserved by Kubernetes`},
+		{Hundred, Options{Namespace: "kube-public"}, `profile 100k: options: Namespace: "kube-public" is reserved`},
+		{Minimal3AZ, Options{Namespace: "kube-node-lease"}, `options: Namespace: "kube-node-lease" is reserved`},
 		{Minimal3AZ, Options{Bridges: 3}, "profile minimal-3az: options: Bridges is set, but it does not apply to profile minimal-3az (it applies to small, 100k); leave it unset"},
 		{Minimal3AZ, Options{NodePorts: &bigPort}, "profile minimal-3az: options: NodePorts is set, but it does not apply to profile minimal-3az"},
 		{Minimal3AZ, Options{InsecureMQTT: &yes}, "options: InsecureMQTT is set, but it does not apply to profile minimal-3az"},

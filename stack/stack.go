@@ -88,7 +88,7 @@ func New(opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack %s: namespace: %q is not a DNS-1123 label (%s)", opts.Name, opts.Namespace, joinOr(errs, ""))
 	}
 	if err := CheckNamespace(opts.Namespace); err != nil {
-		return nil, fmt.Errorf("stack %s: %w", opts.Name, err)
+		return nil, fmt.Errorf("stack %s: namespace: %w", opts.Name, err)
 	}
 	if opts.PartOf == "" {
 		opts.PartOf = opts.Name
@@ -150,11 +150,11 @@ var ReservedNamespaces = []string{"default", "kube-node-lease", "kube-public", "
 func CheckNamespace(ns string) error {
 	for _, r := range ReservedNamespaces {
 		if ns == r {
-			return fmt.Errorf("namespace: %q is reserved by Kubernetes (reserved: %s); use a namespace of the stack's own", ns, strings.Join(ReservedNamespaces, ", "))
+			return fmt.Errorf("%q is reserved by Kubernetes (reserved: %s); use a namespace of the stack's own", ns, strings.Join(ReservedNamespaces, ", "))
 		}
 	}
 	if strings.HasPrefix(ns, "kube-") {
-		return fmt.Errorf("namespace: %q; the prefix kube- is reserved for Kubernetes system namespaces", ns)
+		return fmt.Errorf("%q: the prefix kube- is reserved for Kubernetes system namespaces", ns)
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"kube-node-lease", func(o *Options) { o.Namespace = "kube-node-lease" }, `stack demo: namespace: "kube-node-lease" is reserved by Kubernetes`},
 		{"default", func(o *Options) { o.Namespace = "default" }, `stack demo: namespace: "default" is reserved by Kubernetes`},
 		{"name default as namespace", func(o *Options) { o.Name = "default" }, `stack default: namespace: "default" is reserved by Kubernetes`},
-		{"kube- prefix", func(o *Options) { o.Namespace = "kube-flannel" }, `stack demo: namespace: "kube-flannel"; the prefix kube- is reserved`},
+		{"kube- prefix", func(o *Options) { o.Namespace = "kube-flannel" }, `stack demo: namespace: "kube-flannel": the prefix kube- is reserved`},
 		{"bad partOf", func(o *Options) { o.PartOf = "thingsboard cluster" }, `stack demo: partOf: "thingsboard cluster" is not a valid label value`},
 		{"bad pod security", func(o *Options) { o.PodSecurity = "strict" }, `stack demo: podSecurity: "strict"; allowed: restricted, baseline, privileged`},
 		{"bad cluster domain", func(o *Options) { o.ClusterDomain = "Cluster_Local" }, `clusterDomain: "Cluster_Local" is not a DNS name`},
