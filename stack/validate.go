@@ -410,8 +410,6 @@ func (v *validator) podTemplate(t podTemplate) {
 		names[c.Name] = true
 		if c.Image == "" {
 			v.addf(r, cp.Child("image"), "empty; every container needs an image with a pinned tag")
-		} else if _, err := ParseImage(c.Image); err != nil {
-			v.addf(r, cp.Child("image"), "%v", err)
 		}
 		own := map[string]bool{}
 		for j, p := range c.Ports {

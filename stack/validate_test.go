@@ -95,12 +95,6 @@ func TestValidation(t *testing.T) {
 		{"container without image", func(s *Stack, e *echo) {
 			e.sts.Spec.Template.Spec.Containers[0].Image = ""
 		}, `spec.template.spec.containers[0].image: empty; every container needs an image with a pinned tag`},
-		{"untagged image", func(s *Stack, e *echo) {
-			e.sts.Spec.Template.Spec.Containers[0].Image = "example.org/echo"
-		}, `echo: StatefulSet/demo/echo: spec.template.spec.containers[0].image: "example.org/echo" has no tag`},
-		{"image tagged latest", func(s *Stack, e *echo) {
-			e.sts.Spec.Template.Spec.Containers[0].Image = "example.org/echo:latest"
-		}, `spec.template.spec.containers[0].image: "example.org/echo:latest": tag latest pins nothing`},
 		{"selector does not match template", func(s *Stack, e *echo) {
 			e.sts.Spec.Template.Labels = map[string]string{LabelComponent: "other"}
 		}, `echo: StatefulSet/demo/echo: spec.selector: app.kubernetes.io/component=server,app.kubernetes.io/instance=demo,app.kubernetes.io/name=echo does not match the pod template labels`},
