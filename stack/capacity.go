@@ -38,21 +38,39 @@ func capacityHosts(t Topology) []capacityHost {
 }
 
 // PodRequests returns a pod's effective CPU and memory requests as the
-// scheduler counts them: the larger of the sum over its containers and
-// the largest init container (kubernetes.io/docs/concepts/workloads/pods/init-containers/#resource-sharing-within-containers),
-// plus the pod overhead.
+// scheduler counts them (kubernetes.io/docs/concepts/workloads/pods/init-containers/#resource-sharing-within-containers
+// and sidecar-containers/#resource-sharing-within-containers): the larger
+// of the app containers plus the sidecars (init containers with restart
+// policy Always) and, for each other init container, its request plus the
+// sidecars started before it; then the pod overhead.
 func PodRequests(spec *corev1.PodSpec) (cpu, memory resource.Quantity) {
+	var sideCPU, sideMem, initCPU, initMem resource.Quantity
+	for _, c := range spec.InitContainers {
+		reqCPU, reqMem := c.Resources.Requests[corev1.ResourceCPU], c.Resources.Requests[corev1.ResourceMemory]
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sideCPU.Add(reqCPU)
+			sideMem.Add(reqMem)
+			continue
+		}
+		reqCPU.Add(sideCPU)
+		reqMem.Add(sideMem)
+		if reqCPU.Cmp(initCPU) > 0 {
+			initCPU = reqCPU.DeepCopy()
+		}
+		if reqMem.Cmp(initMem) > 0 {
+			initMem = reqMem.DeepCopy()
+		}
+	}
+	cpu, memory = sideCPU.DeepCopy(), sideMem.DeepCopy()
 	for _, c := range spec.Containers {
 		cpu.Add(c.Resources.Requests[corev1.ResourceCPU])
 		memory.Add(c.Resources.Requests[corev1.ResourceMemory])
 	}
-	for _, c := range spec.InitContainers {
-		if q := c.Resources.Requests[corev1.ResourceCPU]; q.Cmp(cpu) > 0 {
-			cpu = q.DeepCopy()
-		}
-		if q := c.Resources.Requests[corev1.ResourceMemory]; q.Cmp(memory) > 0 {
-			memory = q.DeepCopy()
-		}
+	if initCPU.Cmp(cpu) > 0 {
+		cpu = initCPU
+	}
+	if initMem.Cmp(memory) > 0 {
+		memory = initMem
 	}
 	cpu.Add(spec.Overhead[corev1.ResourceCPU])
 	memory.Add(spec.Overhead[corev1.ResourceMemory])

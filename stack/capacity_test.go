@@ -122,6 +122,17 @@ func TestPodRequests(t *testing.T) {
 	if cpu.String() != "2250m" || mem.String() != "2Gi" {
 		t.Errorf("got cpu %s memory %s; want 2250m and 2Gi", cpu.String(), mem.String())
 	}
+	// A sidecar (restartPolicy Always) adds to the app containers and to
+	// every init container after it.
+	always := corev1.ContainerRestartPolicyAlways
+	spec.InitContainers = []corev1.Container{
+		{Resources: MustLimits("5", "4Gi").Requirements(), RestartPolicy: &always},
+		{Resources: MustLimits("30", "512Mi").Requirements()},
+	}
+	cpu, mem = PodRequests(spec)
+	if cpu.String() != "3750m" || mem.String() != "6Gi" {
+		t.Errorf("with a sidecar: got cpu %s memory %s; want 3750m (3 + 500m init + 250m overhead) and 6Gi", cpu.String(), mem.String())
+	}
 }
 
 func TestFits(t *testing.T) {
