@@ -57,7 +57,7 @@ func Run(ctx context.Context, profile string, opts Options) error {
 	if opts.RequestScale == 0 {
 		opts.RequestScale = 0.1
 	}
-	outs, err := profiles.Synth(profiles.Options{Generic: true, RequestScale: opts.RequestScale, Demo: true}, profile)
+	outs, err := profiles.Synth(profiles.Options{Generic: true, RequestScale: opts.RequestScale, Demo: profile == profiles.Minimal3AZ}, profile)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,12 +49,14 @@ func init() {
 		Description: "dojot v0.5.0 for few devices: every service on one worker, NGINX in front",
 		Source:      "dojot v0.5.0 Kubernetes install guide, few-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
 		build:       func(o Options) (*Built, error) { return buildDojot(o, false) },
+		validate:    validateDojotOptions,
 	})
 	register(Profile{
 		Name:        Hundred,
 		Description: "dojot v0.5.0 for 100k MQTT devices: VerneMQ x3, 9 bridges, node groups, HAProxy in front",
 		Source:      "dojot v0.5.0 Kubernetes install guide, 100k-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
 		build:       func(o Options) (*Built, error) { return buildDojot(o, true) },
+		validate:    validateDojotOptions,
 	})
 }
 
@@ -109,7 +112,7 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 		partitions = opts.KafkaPartitions
 	}
 	if err := dojot.CheckPartitions(partitions, bridges); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("options: KafkaPartitions: %d; must equal the profile's %d bridges (set Bridges too to change both): %w", partitions, bridges, err)
 	}
 	ports := dojot.DefaultNodePorts()
 	if opts.NodePorts != nil {
@@ -196,17 +199,22 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 	if opts.Backends != nil {
 		b = *opts.Backends
 	}
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
 	built := &Built{Stack: s}
 	if hundred {
+		conf, err := dojot.HAProxyConfig(ports, b, insecure)
+		if err != nil {
+			return nil, err
+		}
 		built.Files = []stack.File{
-			{Name: "haproxy/haproxy.cfg", Data: []byte(dojot.HAProxyConfig(ports, b, insecure))},
+			{Name: "haproxy/haproxy.cfg", Data: []byte(conf)},
 			{Name: "haproxy/90-dojot-haproxy.conf", Data: []byte(dojot.SysctlConfig)},
 		}
 	} else {
-		built.Files = []stack.File{{Name: "nginx/nginx.conf", Data: []byte(dojot.NginxConfig(ports, b, insecure))}}
+		conf, err := dojot.NginxConfig(ports, b, insecure)
+		if err != nil {
+			return nil, err
+		}
+		built.Files = []stack.File{{Name: "nginx/nginx.conf", Data: []byte(conf)}}
 	}
 	return built, nil
 }
@@ -225,7 +233,5 @@ func defaultBackends(topo stack.Topology, pools map[dojot.Group]string) dojot.Ba
 	return dojot.Backends{
 		APIGateway: addrs[pools[dojot.GroupDojot]],
 		MQTT:       addrs[pools[dojot.GroupVerneMQ]],
-		LwM2M:      addrs[pools[dojot.GroupDojot]],
-		Metrics:    addrs[pools[dojot.GroupDojot]],
 	}
 }

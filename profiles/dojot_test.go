@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,16 +150,16 @@ func itoaTest(i int32) string { return string(rune('0' + i)) }
 
 func TestDojotOptions(t *testing.T) {
 	collide := dojot.DefaultNodePorts()
-	collide.MQTT = collide.Metrics
+	collide.MQTT = collide.APIGatewayHTTP
 	for _, tc := range []struct {
 		name string
 		opts Options
 		want string
 	}{
-		{Hundred, Options{NodePorts: &collide}, "dojot: nodePorts.mqtt 30003 is also nodePorts.metrics"},
-		{Hundred, Options{KafkaPartitions: 6}, "dojot: Kafka numPartitions 6 must equal the 9 bridges"},
-		{Small, Options{Bridges: 2, KafkaPartitions: 1}, "dojot: Kafka numPartitions 1 must equal the 2 bridges"},
-		{Small, Options{Backends: &dojot.Backends{APIGateway: []string{"10.0.0.1"}, MQTT: []string{"bad host!"}, LwM2M: []string{"10.0.0.1"}, Metrics: []string{"10.0.0.1"}}}, `backends.mqtt[0]: "bad host!"`},
+		{Hundred, Options{NodePorts: &collide}, "profile 100k: options: NodePorts: dojot: nodePorts.mqtt 30001 is also nodePorts.apiGatewayHTTP"},
+		{Hundred, Options{KafkaPartitions: 6}, "profile 100k: options: KafkaPartitions: 6; must equal the profile's 9 bridges"},
+		{Small, Options{Bridges: 2, KafkaPartitions: 1}, "profile small: options: KafkaPartitions: 1 must equal Bridges 2"},
+		{Small, Options{Backends: &dojot.Backends{APIGateway: []string{"10.0.0.1"}, MQTT: []string{"bad host!"}}}, `profile small: options: Backends: dojot: backends.mqtt[0]: "bad host!"`},
 	} {
 		p, _ := Get(tc.name)
 		if _, err := p.Build(tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -177,6 +179,32 @@ func TestDojotOptions(t *testing.T) {
 	}
 	if found["kong-external/http"] != 31001 || found["vernemq-k8s-external-service/mqtts"] != 31005 || found["vernemq-k8s-external-service/mqtt"] != 30004 {
 		t.Errorf("NodePorts %v", found)
+	}
+	// Every load-balancer rule forwards to a NodePort a rendered Service
+	// serves (metrics 30003 and LwM2M 30006-30010 used not to be).
+	for _, name := range []string{Small, Hundred} {
+		_, out := synthProfile(t, name, Options{})
+		served := map[int32]bool{}
+		for _, o := range out.Objects {
+			if svc, ok := o.Object.(*corev1.Service); ok {
+				for _, p := range svc.Spec.Ports {
+					if p.NodePort != 0 {
+						served[p.NodePort] = true
+					}
+				}
+			}
+		}
+		for _, f := range out.Files {
+			if !strings.HasSuffix(f.Name, "nginx.conf") && !strings.HasSuffix(f.Name, "haproxy.cfg") {
+				continue
+			}
+			for _, m := range regexp.MustCompile(`:(3\d{4})\b`).FindAllStringSubmatch(string(f.Data), -1) {
+				port, _ := strconv.Atoi(m[1])
+				if !served[int32(port)] {
+					t.Errorf("%s: %s forwards to NodePort %d, which no Service serves (served: %v)", name, f.Name, port, served)
+				}
+			}
+		}
 	}
 }
 

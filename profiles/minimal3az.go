@@ -50,6 +50,7 @@ func init() {
 		Description: "ThingsBoard CE microservices on 3 zones x 1 r7g.xlarge, surviving the loss of one zone",
 		Source:      "ThingsBoard minimal 3-AZ cluster write-up (../shared/seeds/003_7faa3f9ee7366b78.txt)",
 		build:       buildMinimal3AZ,
+		validate:    validateMinimal3AZOptions,
 	})
 }
 

@@ -88,10 +88,10 @@ func TestMinimal3AZOptions(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{KafkaReplicationFactor: 4}, "profile minimal-3az: kafka: defaultReplicationFactor 4; must be 1 to 3 (the number of brokers)"},
-		{Options{Replicas: map[string]int32{"tb-mqtt-transport": 4}}, "profile minimal-3az: thingsboard: tb-mqtt-transport: replicas 4 exceed the 3 nodes available; with one per host"},
-		{Options{Replicas: map[string]int32{"tb-mqtt": 2}}, `unknown service "tb-mqtt"`},
-		{Options{ThingsBoardVersion: "latest"}, `thingsboard: version "latest"`},
+		{Options{KafkaReplicationFactor: 4}, "profile minimal-3az: options: KafkaReplicationFactor: 4; allowed 1 to 3 (the profile's Kafka brokers; 0 keeps the default 2)"},
+		{Options{Replicas: map[string]int32{"tb-mqtt-transport": 4}}, "profile minimal-3az: options: Replicas[tb-mqtt-transport]: 4; allowed 1 to 3 (one per node of pool thingsboard)"},
+		{Options{Replicas: map[string]int32{"tb-mqtt": 2}}, `profile minimal-3az: options: Replicas[tb-mqtt]: the service is not enabled in profile minimal-3az; allowed services: tb-core,`},
+		{Options{ThingsBoardVersion: "latest"}, `profile minimal-3az: options: ThingsBoardVersion: "latest"; must be a pinned image tag such as 4.3.1`},
 	} {
 		if _, err := p.Build(tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v; want %q", tc.opts, err, tc.want)

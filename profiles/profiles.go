@@ -67,7 +67,8 @@ type Profile struct {
 	// Source names the document the profile reproduces.
 	Source string
 
-	build func(Options) (*Built, error)
+	build    func(Options) (*Built, error)
+	validate func(Options) error
 }
 
 // Built is a profile's main stack and the parts rendered beside it.
@@ -99,6 +100,9 @@ func (p Profile) Build(opts Options) (*stack.Stack, error) {
 
 // BuildAll builds the profile's main stack and its separate parts.
 func (p Profile) BuildAll(opts Options) (*Built, error) {
+	if err := p.Validate(opts); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
 	b, err := p.build(opts)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)

@@ -68,7 +68,7 @@ func TestOptions(t *testing.T) {
 	if s.Namespace() != "tb-prod" {
 		t.Errorf("namespace = %s", s.Namespace())
 	}
-	if _, err := p.Build(Options{Namespace: "TB_Prod"}); err == nil || !strings.Contains(err.Error(), `profile minimal-3az: stack minimal-3az: namespace: "TB_Prod" is not a DNS-1123 label`) {
+	if _, err := p.Build(Options{Namespace: "TB_Prod"}); err == nil || !strings.Contains(err.Error(), `profile minimal-3az: options: Namespace: "TB_Prod" is not a DNS-1123 label`) {
 		t.Errorf("bad namespace: %v", err)
 	}
 }

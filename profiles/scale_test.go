@@ -36,7 +36,7 @@ func TestRequestScale(t *testing.T) {
 	if b.Resources.Requests.Memory().Cmp(*a.Resources.Requests.Memory()) >= 0 || !b.Resources.Limits.Memory().Equal(*a.Resources.Limits.Memory()) {
 		t.Fatalf("requests %v → %v, limits %v → %v", a.Resources.Requests, b.Resources.Requests, a.Resources.Limits, b.Resources.Limits)
 	}
-	if _, err := Synth(Options{RequestScale: 2}, "small"); err == nil || !strings.Contains(err.Error(), "request scale 2") {
+	if _, err := Synth(Options{RequestScale: 2}, "small"); err == nil || !strings.Contains(err.Error(), "profile small: options: RequestScale: 2; allowed greater than 0 and at most 1") {
 		t.Fatalf("scale 2: %v", err)
 	}
 }

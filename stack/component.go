@@ -54,6 +54,9 @@ func (c *Component) Except(rule, reason string) {
 // AddComponent adds an empty component named name (a DNS-1123 label,
 // unique in the stack) and returns it for a constructor to fill.
 func (s *Stack) AddComponent(name string, meta Meta) (*Component, error) {
+	if s == nil {
+		return nil, fmt.Errorf("component %s: the stack is nil; build it with stack.New", name)
+	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
 		return nil, fmt.Errorf("stack %s: component name %q is not a DNS-1123 label (%s)", s.opts.Name, name, joinOr(errs, ""))
 	}

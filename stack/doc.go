@@ -29,6 +29,18 @@
 // Prometheus scrape port; nothing else. Egress stays open, as an explicit
 // rule. Package validate/netmatrix evaluates the rendered policies.
 //
+// Synthesis refuses what could never run, with the object and field:
+// a pod whose requests exceed every node of the pools it may use (the
+// Topology's CPU and memory per node are its allocatable), more pods under
+// a one-per-host anti-affinity than eligible nodes, requests that add up
+// to more than a pool holds, and a selector of one component that matches
+// another component's pods (two copies of a component with the same name
+// label). Topology.Fits lets a constructor check its share before adding
+// anything. Namespaces Kubernetes reserves (kube-system, kube-public,
+// kube-node-lease, default, and the kube- prefix) are refused, and
+// container images are parsed by ParseImage (name:tag or
+// name:tag@sha256:digest; the tag is the version label).
+//
 // What the package borrows and where it differs: the construct tree, chart
 // labels and synth-time validation with construct paths follow cdk8s; the
 // kind order follows Tanka and Helm; unlike cdk8s it renders real

@@ -41,15 +41,29 @@ func (r Resources) IsZero() bool {
 	return r.CPURequest.IsZero() && r.CPULimit.IsZero() && r.MemoryRequest.IsZero() && r.MemoryLimit.IsZero()
 }
 
-// Validate checks that all four values are positive and that no request
-// exceeds its limit. field names the Config field in the error.
+// The largest CPU and memory a container may ask for: beyond any node
+// sold today (the largest cloud instances have 896 vCPU and 32 TiB), and
+// small enough that the components' arithmetic on them (heap shares in
+// MiB, percentages, sums over replicas) never overflows an int64.
+var (
+	MaxCPU    = resource.MustParse("1024")
+	MaxMemory = resource.MustParse("64Ti")
+)
+
+// Validate checks that all four values are positive and at most MaxCPU
+// and MaxMemory, and that no request exceeds its limit. field names the
+// Config field in the error.
 func (r Resources) Validate(field string) error {
 	for _, q := range []struct {
 		name string
 		q    resource.Quantity
-	}{{"cpuRequest", r.CPURequest}, {"cpuLimit", r.CPULimit}, {"memoryRequest", r.MemoryRequest}, {"memoryLimit", r.MemoryLimit}} {
+		max  resource.Quantity
+	}{{"cpuRequest", r.CPURequest, MaxCPU}, {"cpuLimit", r.CPULimit, MaxCPU}, {"memoryRequest", r.MemoryRequest, MaxMemory}, {"memoryLimit", r.MemoryLimit, MaxMemory}} {
 		if q.q.Sign() <= 0 {
 			return fmt.Errorf("%s.%s: %s; must be a positive quantity", field, q.name, q.q.String())
+		}
+		if q.q.Cmp(q.max) > 0 {
+			return fmt.Errorf("%s.%s: %s; allowed at most %s (larger than any node; the node pool's size bounds it further at synthesis)", field, q.name, q.q.String(), q.max.String())
 		}
 	}
 	if r.CPURequest.Cmp(r.CPULimit) > 0 {
@@ -79,8 +93,24 @@ func (r Resources) Requirements() corev1.ResourceRequirements {
 	}
 }
 
-// HeapMiB returns percent of the memory limit in MiB, for JVM -Xmx and
-// similar settings derived from the limit.
+// HeapMiB returns percent (0 to 100) of the memory limit in MiB, for JVM
+// -Xmx and similar settings derived from the limit. It divides before it
+// multiplies, so a limit up to the largest Quantity cannot overflow; a
+// limit Validate would refuse (above MaxMemory) yields its MaxMemory share.
 func (r Resources) HeapMiB(percent int) int64 {
-	return r.MemoryLimit.Value() * int64(percent) / 100 / (1 << 20)
+	percent = min(max(percent, 0), 100)
+	lim := r.MemoryLimit
+	if lim.Cmp(MaxMemory) > 0 {
+		lim = MaxMemory
+	}
+	return lim.Value() / (1 << 20) * int64(percent) / 100
+}
+
+// MiB returns q in whole MiB, or an error naming field when q is negative
+// or above MaxMemory (so arithmetic on the result cannot overflow).
+func MiB(field string, q resource.Quantity) (int64, error) {
+	if q.Sign() < 0 || q.Cmp(MaxMemory) > 0 {
+		return 0, fmt.Errorf("%s: %s; allowed 0 to %s", field, q.String(), MaxMemory.String())
+	}
+	return q.Value() >> 20, nil
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,6 +99,9 @@ func New(opts Options) (*Stack, error) {
 	if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
 		return nil, fmt.Errorf("stack %s: namespace: %q is not a DNS-1123 label (%s)", opts.Name, opts.Namespace, joinOr(errs, ""))
 	}
+	if err := CheckNamespace(opts.Namespace); err != nil {
+		return nil, fmt.Errorf("stack %s: namespace: %w", opts.Name, err)
+	}
 	if opts.PartOf == "" {
 		opts.PartOf = opts.Name
 	}
@@ -161,14 +165,41 @@ func New(opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// ReservedNamespaces are the namespaces Kubernetes creates and uses
+// itself (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#initial-namespaces).
+// A stack never takes one: it would label kube-system with its Pod
+// Security level, and delete or prune could reach the cluster's own objects.
+var ReservedNamespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+// CheckNamespace refuses a reserved namespace, or any namespace starting
+// with "kube-" (reserved for Kubernetes system namespaces).
+func CheckNamespace(ns string) error {
+	for _, r := range ReservedNamespaces {
+		if ns == r {
+			return fmt.Errorf("%q is reserved by Kubernetes (reserved: %s); use a namespace of the stack's own", ns, strings.Join(ReservedNamespaces, ", "))
+		}
+	}
+	if strings.HasPrefix(ns, "kube-") {
+		return fmt.Errorf("%q: the prefix kube- is reserved for Kubernetes system namespaces", ns)
+	}
+	return nil
+}
+
 // Name returns the stack's name.
 func (s *Stack) Name() string { return s.opts.Name }
 
 // Namespace returns the namespace of the stack's namespaced objects.
 func (s *Stack) Namespace() string { return s.opts.Namespace }
 
-// Topology returns the cluster shape the stack is placed on.
-func (s *Stack) Topology() Topology { return s.opts.Topology }
+// Topology returns the cluster shape the stack is placed on; the zero
+// Topology (no pools, so every placement fails with an error) for a nil
+// stack.
+func (s *Stack) Topology() Topology {
+	if s == nil {
+		return Topology{}
+	}
+	return s.opts.Topology
+}
 
 // Options returns the options the stack was built with, defaults filled in.
 func (s *Stack) Options() Options { return s.opts }

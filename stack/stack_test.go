@@ -18,6 +18,12 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"empty name", func(o *Options) { o.Name = "" }, `stack: name: "" is not a DNS-1123 label`},
 		{"upper-case name", func(o *Options) { o.Name = "Demo" }, `stack: name: "Demo" is not a DNS-1123 label`},
 		{"bad namespace", func(o *Options) { o.Namespace = "my_ns" }, `stack demo: namespace: "my_ns" is not a DNS-1123 label`},
+		{"kube-system", func(o *Options) { o.Namespace = "kube-system" }, `stack demo: namespace: "kube-system" is reserved by Kubernetes`},
+		{"kube-public", func(o *Options) { o.Namespace = "kube-public" }, `stack demo: namespace: "kube-public" is reserved by Kubernetes`},
+		{"kube-node-lease", func(o *Options) { o.Namespace = "kube-node-lease" }, `stack demo: namespace: "kube-node-lease" is reserved by Kubernetes`},
+		{"default", func(o *Options) { o.Namespace = "default" }, `stack demo: namespace: "default" is reserved by Kubernetes`},
+		{"name default as namespace", func(o *Options) { o.Name = "default" }, `stack default: namespace: "default" is reserved by Kubernetes`},
+		{"kube- prefix", func(o *Options) { o.Namespace = "kube-flannel" }, `stack demo: namespace: "kube-flannel": the prefix kube- is reserved`},
 		{"bad partOf", func(o *Options) { o.PartOf = "thingsboard cluster" }, `stack demo: partOf: "thingsboard cluster" is not a valid label value`},
 		{"bad pod security", func(o *Options) { o.PodSecurity = "strict" }, `stack demo: podSecurity: "strict"; allowed: restricted, baseline, privileged`},
 		{"bad cluster domain", func(o *Options) { o.ClusterDomain = "Cluster_Local" }, `clusterDomain: "Cluster_Local" is not a DNS name`},
@@ -163,5 +169,27 @@ func TestResources(t *testing.T) {
 	}
 	if !(Resources{}).IsZero() || r.IsZero() {
 		t.Error("IsZero")
+	}
+	// No overflow: a limit of 1e20 bytes is refused by name, and the heap
+	// share of what Validate refuses never wraps around.
+	huge := FromLimits(resource.MustParse("3"), resource.MustParse("1e20"))
+	if err := huge.Validate("kafka.resources"); err == nil || err.Error() != "kafka.resources.memoryRequest: 100e18; allowed at most 64Ti (larger than any node; the node pool's size bounds it further at synthesis)" {
+		t.Errorf("1e20 memory: got %v", err)
+	}
+	if got := huge.HeapMiB(50); got != 32<<20 {
+		t.Errorf("HeapMiB(50) of 1e20 = %d; want the MaxMemory share %d", got, 32<<20)
+	}
+	huge = FromLimits(resource.MustParse("1e6"), resource.MustParse("1Gi"))
+	if err := huge.Validate("tb.resources"); err == nil || !strings.Contains(err.Error(), "tb.resources.cpuRequest: 100k; allowed at most 1024") {
+		t.Errorf("1e6 cpu: got %v", err)
+	}
+	for _, q := range []string{"9e18", "100000Ei"} {
+		r := FromLimits(resource.MustParse("1"), resource.MustParse(q))
+		if got := r.HeapMiB(75); got <= 0 || got > 64<<20 {
+			t.Errorf("HeapMiB(75) of %s = %d", q, got)
+		}
+	}
+	if _, err := MiB("postgres.tuning.workMem", resource.MustParse("1e20")); err == nil || !strings.Contains(err.Error(), "postgres.tuning.workMem: 100e18; allowed 0 to 64Ti") {
+		t.Errorf("MiB: %v", err)
 	}
 }

@@ -128,6 +128,8 @@ func (v *validator) run(all []*Rendered) {
 	for _, t := range v.templates {
 		v.podTemplate(t)
 	}
+	v.capacity()
+	v.selectorOverlaps(all)
 	for _, r := range all {
 		switch o := r.Object.(type) {
 		case *corev1.Secret:

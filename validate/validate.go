@@ -265,18 +265,23 @@ func (c *checker) object(r *stack.Rendered) {
 
 func (c *checker) image(r *stack.Rendered, ct corev1.Container) {
 	img := ct.Image
-	name, tag := img, ""
-	if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
-		name, tag = img[:i], img[i+1:]
+	ref := img
+	if at := strings.Index(ref, "@"); at >= 0 {
+		ref = ref[:at] // name:tag@digest: the tag is still the version
 	}
-	if at := strings.Index(img, "@sha256:"); at >= 0 {
-		return // pinned by digest
+	name, tag := ref, ""
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		name, tag = ref[:i], ref[i+1:]
 	}
 	switch {
 	case tag == "":
 		c.add(r, ImageTag, "container %q image %q has no tag", ct.Name, img)
 	case tag == "latest":
 		c.add(r, ImageTag, "container %q image %q uses latest", ct.Name, img)
+	default:
+		if _, err := stack.ParseImage(img); err != nil {
+			c.add(r, ImageTag, "container %q image: %v", ct.Name, err)
+		}
 	}
 	for _, banned := range []string{"bitnami/", "bitnamilegacy/", "docker.io/bitnami/", "docker.io/bitnamilegacy/"} {
 		if strings.HasPrefix(name, banned) {

@@ -140,6 +140,11 @@ func TestRuleCorpus(t *testing.T) {
 			c.Add(p)
 		}, References, "minAvailable and maxUnavailable are both set"},
 		{"bitnami", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "bitnamilegacy/kafka:4.0.0" }, nil, ImageTag, "is a Bitnami image"},
+		{"bitnami by digest", 1, func(s *corev1.PodSpec) {
+			s.Containers[0].Image = "bitnami/kafka:4.0.0@sha256:" + strings.Repeat("a", 64)
+		}, nil, ImageTag, "is a Bitnami image"},
+		{"digest without tag", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "example.org/app@sha256:" + strings.Repeat("a", 64) }, nil, ImageTag, "has no tag"},
+		{"malformed digest", 1, func(s *corev1.PodSpec) { s.Containers[0].Image = "example.org/app:1.0@sha256:abc" }, nil, ImageTag, `digest "sha256:abc"; a sha256 digest is 64 lower-case hex digits`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -148,8 +148,8 @@ func (c Config) Validate() error {
 	if c.Nodes < 1 || c.Nodes > 100 {
 		return fmt.Errorf("cassandra: nodes %d; allowed 1 to 100 (3 for a quorum that survives a zone)", c.Nodes)
 	}
-	if c.Image == "" || c.ExporterImage == "" {
-		return fmt.Errorf("cassandra: image and exporterImage must not be empty")
+	if err := sts.CheckImages("cassandra", [2]string{"image", c.Image}, [2]string{"exporterImage", c.ExporterImage}); err != nil {
+		return err
 	}
 	if err := c.Resources.Validate("cassandra.resources"); err != nil {
 		return err
@@ -244,6 +244,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	topo := s.Topology()
+	if err := topo.Fits("cassandra", cfg.Pool, cfg.Nodes, cfg.Resources); err != nil {
+		return nil, err
+	}
 	perZone := (cfg.Nodes + len(topo.Zones) - 1) / len(topo.Zones)
 	hostsPerZone := 0
 	for _, p := range topo.Pools {
@@ -259,7 +262,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if perZone > hostsPerZone {
 		return nil, fmt.Errorf("cassandra: nodes %d put %d in a zone, which has %d hosts; with one node per host the rest could never be scheduled", cfg.Nodes, perZone, hostsPerZone)
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "cassandra", Role: "database", Version: sts.Tag(cfg.Image)})
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "database", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

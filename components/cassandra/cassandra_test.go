@@ -170,6 +170,8 @@ func TestValidation(t *testing.T) {
 	}{
 		{"heap above limit", Config{MaxHeapMiB: 4096}, "cassandra: maxHeapMiB 4096; must be 256 to 3072"},
 		{"new heap above max", Config{NewHeapMiB: 2048}, "cassandra: newHeapMiB 2048; must be 32 or more and below maxHeapMiB 2048"},
+		{"memory overflow", Config{Resources: stack.FromLimits(resource.MustParse("3"), resource.MustParse("1e20"))}, "cassandra.resources.memoryRequest: 100e18; allowed at most 64Ti"},
+		{"digest without tag", Config{Image: "cassandra@sha256:" + strings.Repeat("e", 64)}, `cassandra: image: "cassandra@sha256:eee`},
 		{"tokens", Config{NumTokens: 512}, "cassandra: numTokens 512; allowed 1 to 256"},
 		{"datacenter", Config{Datacenter: "dc 1"}, `cassandra: datacenter "dc 1"`},
 		{"cluster name", Config{ClusterName: "it's"}, `cassandra: clusterName "it's"`},

@@ -47,6 +47,9 @@ type wiring struct {
 
 // New adds the dojot services of cfg to s, wired to the data tier.
 func New(s *stack.Stack, d Deps, cfg Config) error {
+	if s == nil {
+		return fmt.Errorf("dojot: stack is nil; pass the stack to add dojot to")
+	}
 	cfg.Default()
 	if err := cfg.Validate(s.Topology()); err != nil {
 		return err

@@ -25,10 +25,16 @@
 //     never ran: the migrations run through a shell;
 //   - dojot_insecure_mqtt was a string, and Jinja read 'false' as true: it
 //     is a typed boolean;
-//   - the NGINX task never installed coap_http.conf (5896 -> the HTTP agent
-//     NodePort): it is in the rendered nginx.conf;
 //   - Grafana and iotagent-mosca both took NodePort 30003 (dojot#1837):
 //     NodePorts are validated, a collision names both fields;
+//   - IPv6 worker addresses are written in brackets ([2001:db8::1]:30001).
+//
+// What remains: the guide's load balancers also forwarded the metrics
+// NodePort (30003, Grafana), LwM2M (CoAP 30006, CoAPS 30007, the file
+// servers 30008-30009) and the CoAP HTTP agent (30010, coap_http.conf).
+// No component renders those services yet, so no rule forwards to them
+// and NodePorts and Backends refuse settings for them; they come back with
+// the component that serves them.
 //   - credentials were literals in Secrets and env (kong/kong, the
 //     device-manager crypto constants, MinIO keys, image-manager's S3 keys):
 //     every one is a declared Secret, generated at apply time;

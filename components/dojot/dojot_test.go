@@ -147,6 +147,36 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// TestLocalStorageRejects: a malformed volume is an error naming the
+// volume and the field, never a panic.
+func TestLocalStorageRejects(t *testing.T) {
+	good := LocalVolume{Name: "local-pv-kafka", Path: "/mnt/data/kafka", Size: "2Gi", Mode: "ReadWriteOnce", Claim: "data-kafka-0"}
+	for _, tc := range []struct {
+		mod  func(v *LocalVolume)
+		want string
+	}{
+		{func(v *LocalVolume) { v.Size = "2 GB" }, `dojot: volumes[0] (local-pv-kafka).size: "2 GB"; must be a positive quantity such as "2Gi"`},
+		{func(v *LocalVolume) { v.Size = "" }, `dojot: volumes[0] (local-pv-kafka).size: ""`},
+		{func(v *LocalVolume) { v.Size = "-1Gi" }, `dojot: volumes[0] (local-pv-kafka).size: "-1Gi"`},
+		{func(v *LocalVolume) { v.Mode = "ReadWrite" }, `dojot: volumes[0] (local-pv-kafka).mode: "ReadWrite"; allowed: ReadWriteOnce`},
+		{func(v *LocalVolume) { v.Path = "mnt/data" }, `dojot: volumes[0] (local-pv-kafka).path: "mnt/data"; must be an absolute path`},
+		{func(v *LocalVolume) { v.Claim = "" }, `dojot: volumes[0] (local-pv-kafka).claim: empty`},
+	} {
+		v := good
+		tc.mod(&v)
+		s := stacktest.NewStack(t, stacktest.ThreeZones())
+		if err := AddLocalStorage(s, []LocalVolume{v}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v; want %q", v, err, tc.want)
+		}
+	}
+	if err := AddLocalStorage(nil, nil); err == nil || !strings.Contains(err.Error(), "stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	if err := New(nil, Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "dojot: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+}
+
 func TestLeanResources(t *testing.T) {
 	r := Config{Lean: true}.resources("1", "1Gi")
 	if r.MemoryRequest.String() != "512Mi" || r.MemoryLimit.String() != "1Gi" {

@@ -9,7 +9,12 @@ import (
 )
 
 // NodePorts are the fixed NodePorts the external load balancer forwards
-// to (the guide's dojot_nodeports, all configurable).
+// to (the guide's dojot_nodeports). Only the ports a rendered Service
+// serves are used: the API gateway's (Kong) and the broker's (VerneMQ).
+// The guide's Metrics (Grafana), LwM2M (CoAP, CoAPS, file servers) and
+// HTTP agent ports belong to services this release does not render; they
+// must stay 0, and no load-balancer rule forwards to them, until a
+// component serves them.
 type NodePorts struct {
 	APIGatewayHTTP, APIGatewayHTTPS int32
 	Metrics                         int32
@@ -19,32 +24,39 @@ type NodePorts struct {
 	HTTPAgent                       int32
 }
 
-// DefaultNodePorts are the guide's values.
+// DefaultNodePorts are the guide's values for the served ports.
 func DefaultNodePorts() NodePorts {
-	return NodePorts{APIGatewayHTTP: 30001, APIGatewayHTTPS: 30002, Metrics: 30003, MQTT: 30004, MQTTS: 30005,
-		CoAP: 30006, CoAPS: 30007, FileServer: 30008, FileServers: 30009, HTTPAgent: 30010}
+	return NodePorts{APIGatewayHTTP: 30001, APIGatewayHTTPS: 30002, MQTT: 30004, MQTTS: 30005}
 }
 
-func (n NodePorts) list() []struct {
-	field string
-	port  int32
-} {
-	return []struct {
-		field string
-		port  int32
-	}{
-		{"apiGatewayHTTP", n.APIGatewayHTTP}, {"apiGatewayHTTPS", n.APIGatewayHTTPS}, {"metrics", n.Metrics},
-		{"mqtt", n.MQTT}, {"mqtts", n.MQTTS}, {"coap", n.CoAP}, {"coaps", n.CoAPS},
-		{"fileServer", n.FileServer}, {"fileServers", n.FileServers}, {"httpAgent", n.HTTPAgent},
+// port is one NodePort with its field name and whether a Service serves it.
+type port struct {
+	field  string
+	port   int32
+	served bool
+}
+
+func (n NodePorts) list() []port {
+	return []port{
+		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, true}, {"metrics", n.Metrics, false},
+		{"mqtt", n.MQTT, true}, {"mqtts", n.MQTTS, true}, {"coap", n.CoAP, false}, {"coaps", n.CoAPS, false},
+		{"fileServer", n.FileServer, false}, {"fileServers", n.FileServers, false}, {"httpAgent", n.HTTPAgent, false},
 	}
 }
 
-// Validate checks every port is in the NodePort range and that no two
-// share a port (dojot hit this with Grafana and mosca both on 30003,
-// dojot/dojot#1837: "provided port is already allocated").
+// Validate checks that every served port is in the NodePort range, that
+// no two share a port (dojot hit this with Grafana and mosca both on
+// 30003, dojot/dojot#1837: "provided port is already allocated"), and that
+// no port is set for a service this release does not render.
 func (n NodePorts) Validate() error {
 	seen := map[int32]string{}
 	for _, p := range n.list() {
+		if !p.served {
+			if p.port != 0 {
+				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (dojot's metrics, LwM2M and HTTP agent services are not part of this release), so it must be 0", p.field, p.port)
+			}
+			continue
+		}
 		if p.port < 30000 || p.port > 32767 {
 			return fmt.Errorf("dojot: nodePorts.%s %d; allowed 30000 to 32767 (the default NodePort range)", p.field, p.port)
 		}
@@ -57,37 +69,69 @@ func (n NodePorts) Validate() error {
 }
 
 // Backends are the worker addresses the load balancer forwards to, by the
-// guide's inventory groups.
+// guide's inventory groups. LwM2M and Metrics forward to services this
+// release does not render, so they must be empty.
 type Backends struct {
 	APIGateway, MQTT, LwM2M, Metrics []string
 }
 
-// Validate checks that every group has addresses and each is an IP
-// address or a DNS name.
+// Validate checks that the API gateway and MQTT groups have addresses,
+// each an IP address (v4 or v6) or a DNS name, listed once, and that the
+// unserved groups are empty.
 func (b Backends) Validate() error {
 	for _, g := range []struct {
-		name  string
-		addrs []string
-	}{{"apiGateway", b.APIGateway}, {"mqtt", b.MQTT}, {"lwm2m", b.LwM2M}, {"metrics", b.Metrics}} {
+		name   string
+		addrs  []string
+		served bool
+	}{{"apiGateway", b.APIGateway, true}, {"mqtt", b.MQTT, true}, {"lwm2m", b.LwM2M, false}, {"metrics", b.Metrics, false}} {
+		if !g.served {
+			if len(g.addrs) > 0 {
+				return fmt.Errorf("dojot: backends.%s: %v; no rendered Service serves it (dojot's LwM2M and metrics services are not part of this release), so it must be empty", g.name, g.addrs)
+			}
+			continue
+		}
 		if len(g.addrs) == 0 {
 			return fmt.Errorf("dojot: backends.%s: empty; the load balancer needs at least one worker address", g.name)
 		}
+		seen := map[string]int{}
 		for i, a := range g.addrs {
 			if net.ParseIP(a) == nil && len(validation.IsDNS1123Subdomain(a)) > 0 {
 				return fmt.Errorf("dojot: backends.%s[%d]: %q is neither an IP address nor a DNS name", g.name, i, a)
 			}
+			key := strings.ToLower(a)
+			if ip := net.ParseIP(a); ip != nil {
+				key = ip.String()
+			}
+			if j, dup := seen[key]; dup {
+				return fmt.Errorf("dojot: backends.%s[%d]: %q is also backends.%s[%d]; list every worker once", g.name, i, a, g.name, j)
+			}
+			seen[key] = i
 		}
 	}
 	return nil
 }
 
+// hostPort joins a backend address and a port, with an IPv6 address in
+// brackets ([2001:db8::1]:30001), the form NGINX and HAProxy both read.
+func hostPort(addr string, port int32) string {
+	return net.JoinHostPort(addr, fmt.Sprint(port))
+}
+
 // NginxConfig is the small profile's NGINX configuration: a stream
 // (layer 4) load balancer with least_conn, the guide's worker limits
-// (800000 open files, 400000 connections) and MQTT timeouts. It includes
-// modules-enabled so the stream module loads where it is a dynamic module
-// (Debian), and is a complete nginx.conf (`nginx -t -c` checks it). NGINX
-// resolves backend names when it loads: names must resolve on its host.
-func NginxConfig(ports NodePorts, b Backends, insecureMQTT bool) string {
+// (800000 open files, 400000 connections) and MQTT timeouts, forwarding
+// the API gateway (80, 443) and MQTT (1883 when insecure MQTT is on,
+// 8883). It includes modules-enabled so the stream module loads where it
+// is a dynamic module (Debian), and is a complete nginx.conf (`nginx -t
+// -c` checks it). NGINX resolves backend names when it loads: names must
+// resolve on its host. The ports and backends are validated first.
+func NginxConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error) {
+	if err := ports.Validate(); err != nil {
+		return "", err
+	}
+	if err := b.Validate(); err != nil {
+		return "", err
+	}
 	var s strings.Builder
 	s.WriteString(`# NGINX stream load balancer for dojot, small profile (generated by iotstack).
 include /etc/nginx/modules-enabled/*.conf;
@@ -110,7 +154,7 @@ stream {
 		}
 		s.WriteString("        least_conn;\n")
 		for _, a := range addrs {
-			fmt.Fprintf(&s, "        server %s:%d;\n", a, port)
+			fmt.Fprintf(&s, "        server %s;\n", hostPort(a, port))
 		}
 		s.WriteString("    }\n")
 	}
@@ -131,26 +175,22 @@ stream {
 	}
 	upstream("mqtts_backend", b.MQTT, ports.MQTTS, true)
 	server("8883", "mqtts_backend", true)
-	for _, u := range []struct {
-		name   string
-		listen int
-		port   int32
-	}{{"coap", 5683, ports.CoAP}, {"coaps", 5684, ports.CoAPS}, {"file_server", 5693, ports.FileServer}, {"file_servers", 5694, ports.FileServers}} {
-		upstream(u.name+"_backend", b.LwM2M, u.port, false)
-		server(fmt.Sprintf("%d udp", u.listen), u.name+"_backend", false)
-	}
-	// The guide's coap_http.conf.j2 (5896 -> httpAgent) was never copied
-	// by its nginx task; it is included here.
-	upstream("coap_http_backend", b.LwM2M, ports.HTTPAgent, false)
-	server("5896", "coap_http_backend", false)
 	s.WriteString("}\n")
-	return s.String()
+	return s.String(), nil
 }
 
 // HAProxyConfig is the 100k profile's HAProxy configuration: layer 4 with
 // leastconn, health checks (inter 1000ms fall 3 rise 5), maxconn 100000
-// and the guide's timeouts.
-func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) string {
+// and the guide's timeouts, forwarding MQTT (1883 when insecure MQTT is
+// on, 8883) and the API gateway (80, 443). The ports and backends are
+// validated first.
+func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error) {
+	if err := ports.Validate(); err != nil {
+		return "", err
+	}
+	if err := b.Validate(); err != nil {
+		return "", err
+	}
 	var s strings.Builder
 	s.WriteString(`# HAProxy load balancer for dojot, 100k profile (generated by iotstack).
 global
@@ -172,7 +212,7 @@ defaults
 	listen := func(name string, bind int, prefix string, addrs []string, port int32) {
 		fmt.Fprintf(&s, "\nlisten %s\n    mode tcp\n    bind *:%d\n    balance leastconn\n", name, bind)
 		for i, a := range addrs {
-			fmt.Fprintf(&s, "    server %s-%d %s:%d check inter 1000ms fall 3 rise 5\n", prefix, i+1, a, port)
+			fmt.Fprintf(&s, "    server %s-%d %s check inter 1000ms fall 3 rise 5\n", prefix, i+1, hostPort(a, port))
 		}
 	}
 	if insecureMQTT {
@@ -181,8 +221,7 @@ defaults
 	listen("mqtts", 8883, "mqtt", b.MQTT, ports.MQTTS)
 	listen("apigw", 80, "dojot", b.APIGateway, ports.APIGatewayHTTP)
 	listen("apigws", 443, "dojot", b.APIGateway, ports.APIGatewayHTTPS)
-	listen("metrics", 8080, "metrics", b.Metrics, ports.Metrics)
-	return s.String()
+	return s.String(), nil
 }
 
 // SysctlConfig is the host tuning the guide asks for on the HAProxy host

@@ -1,6 +1,8 @@
 package dojot
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +24,30 @@ func requireTool(t *testing.T, name string) string {
 
 var testBackends = Backends{
 	APIGateway: []string{"10.0.1.10"}, MQTT: []string{"10.0.1.21", "10.0.1.22", "verne-3.example.org"},
-	LwM2M: []string{"10.0.1.10"}, Metrics: []string{"10.0.1.10"},
+}
+
+// checkNginx runs `nginx -t` on conf and fails the test with its output.
+func checkNginx(t *testing.T, nginx, conf string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "nginx.conf")
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, "-t", "-c", p).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf)
+	}
+}
+
+// checkHAProxy runs `haproxy -c` on conf and fails the test with its output.
+func checkHAProxy(t *testing.T, haproxy, conf string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(haproxy, "-c", "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, conf)
+	}
 }
 
 // TestNginxAcceptsConfig runs `nginx -t` on the generated configuration.
@@ -31,17 +56,24 @@ func TestNginxAcceptsConfig(t *testing.T) {
 	// NGINX resolves names when it loads its configuration: a name must
 	// resolve on the load-balancer host ("localhost" does everywhere).
 	b := testBackends
-	b.MQTT = []string{"10.0.1.21", "10.0.1.22", "localhost"}
+	b.MQTT = []string{"10.0.1.21", "2001:db8::22", "localhost"}
 	for _, insecure := range []bool{true, false} {
-		conf := NginxConfig(DefaultNodePorts(), b, insecure)
-		p := filepath.Join(t.TempDir(), "nginx.conf")
-		os.WriteFile(p, []byte(conf), 0o644)
-		out, err := exec.Command(nginx, "-t", "-c", p).CombinedOutput()
+		conf, err := NginxConfig(DefaultNodePorts(), b, insecure)
 		if err != nil {
-			t.Fatalf("nginx -t (insecure %v): %v\n%s\n%s", insecure, err, out, conf)
+			t.Fatal(err)
 		}
+		checkNginx(t, nginx, conf)
 		if strings.Contains(conf, "listen 1883;") != insecure {
 			t.Errorf("insecure MQTT %v, config:\n%s", insecure, conf)
+		}
+		if !strings.Contains(conf, "server [2001:db8::22]:30005;") {
+			t.Errorf("IPv6 backend not in brackets:\n%s", conf)
+		}
+		// Only ports a rendered Service serves: no metrics, LwM2M or HTTP agent.
+		for _, unserved := range []string{"5683", "5684", "5693", "5694", "5896", ":30003", ":30006", ":30010"} {
+			if strings.Contains(conf, unserved) {
+				t.Errorf("nginx.conf forwards %s, which no Service serves", unserved)
+			}
 		}
 	}
 }
@@ -49,47 +81,153 @@ func TestNginxAcceptsConfig(t *testing.T) {
 // TestHAProxyAcceptsConfig runs `haproxy -c` on the generated configuration.
 func TestHAProxyAcceptsConfig(t *testing.T) {
 	haproxy := requireTool(t, "haproxy")
+	b := testBackends
+	b.APIGateway = []string{"2001:db8::10"}
 	for _, insecure := range []bool{true, false} {
-		conf := HAProxyConfig(DefaultNodePorts(), testBackends, insecure)
-		p := filepath.Join(t.TempDir(), "haproxy.cfg")
-		os.WriteFile(p, []byte(conf), 0o644)
-		out, err := exec.Command(haproxy, "-c", "-f", p).CombinedOutput()
+		conf, err := HAProxyConfig(DefaultNodePorts(), b, insecure)
 		if err != nil {
-			t.Fatalf("haproxy -c (insecure %v): %v\n%s\n%s", insecure, err, out, conf)
+			t.Fatal(err)
 		}
-		for _, want := range []string{"maxconn 100000", "balance leastconn", "server mqtt-3 verne-3.example.org:30005 check inter 1000ms fall 3 rise 5", "bind *:8080"} {
+		checkHAProxy(t, haproxy, conf)
+		for _, want := range []string{"maxconn 100000", "balance leastconn", "server mqtt-3 verne-3.example.org:30005 check inter 1000ms fall 3 rise 5", "server dojot-1 [2001:db8::10]:30001 check"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("haproxy.cfg lacks %q", want)
+			}
+		}
+		if strings.Contains(conf, "listen metrics") || strings.Contains(conf, ":30003") {
+			t.Errorf("haproxy.cfg forwards the metrics NodePort, which no Service serves:\n%s", conf)
+		}
+	}
+}
+
+// TestLoadBalancerRefuses: what the options must not produce (ports 0,
+// out of range, unserved, colliding; bad or duplicate addresses) is an
+// error, never a configuration nginx or HAProxy rejects.
+func TestLoadBalancerRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ports func(p *NodePorts)
+		b     func(b *Backends)
+		want  string
+	}{
+		{"zero ports", func(p *NodePorts) { *p = NodePorts{} }, nil, "dojot: nodePorts.apiGatewayHTTP 0; allowed 30000 to 32767"},
+		{"collision", func(p *NodePorts) { p.MQTT = p.MQTTS }, nil, "dojot: nodePorts.mqtts 30005 is also nodePorts.mqtt; every NodePort must be unique"},
+		{"range", func(p *NodePorts) { p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
+		{"unserved metrics", func(p *NodePorts) { p.Metrics = 30003 }, nil, "dojot: nodePorts.metrics 30003; no rendered Service serves it"},
+		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coap 30006; no rendered Service serves it"},
+		{"empty mqtt", nil, func(b *Backends) { b.MQTT = nil }, "dojot: backends.mqtt: empty"},
+		{"bad address", nil, func(b *Backends) { b.APIGateway = []string{"not an address"} }, `dojot: backends.apiGateway[0]: "not an address" is neither`},
+		{"duplicate", nil, func(b *Backends) { b.MQTT = []string{"2001:db8::1", "2001:DB8:0::1"} }, `dojot: backends.mqtt[1]: "2001:DB8:0::1" is also backends.mqtt[0]`},
+		{"unserved lwm2m", nil, func(b *Backends) { b.LwM2M = []string{"10.0.0.1"} }, "dojot: backends.lwm2m: [10.0.0.1]; no rendered Service serves it"},
+		{"unserved metrics backends", nil, func(b *Backends) { b.Metrics = []string{"10.0.0.1"} }, "dojot: backends.metrics: [10.0.0.1]; no rendered Service serves it"},
+	} {
+		p, b := DefaultNodePorts(), testBackends
+		b.MQTT = append([]string(nil), b.MQTT...)
+		if tc.ports != nil {
+			tc.ports(&p)
+		}
+		if tc.b != nil {
+			tc.b(&b)
+		}
+		for gen, f := range map[string]func(NodePorts, Backends, bool) (string, error){"nginx": NginxConfig, "haproxy": HAProxyConfig} {
+			if conf, err := f(p, b, true); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s, %s: got %v (config %d bytes); want an error containing %q", tc.name, gen, err, len(conf), tc.want)
 			}
 		}
 	}
 }
 
-func TestNodePortCollisions(t *testing.T) {
-	p := DefaultNodePorts()
-	if err := p.Validate(); err != nil {
-		t.Fatal(err)
+// lbCase is one set of load-balancer options: the four served NodePorts,
+// up to three worker addresses per group and insecure MQTT.
+type lbCase struct {
+	http, https, mqtt, mqtts int32
+	api, mqttAddrs           []string
+	insecure                 bool
+}
+
+// checkLB is the load balancers' property: options the generators accept
+// make configurations the real nginx and HAProxy accept; options they
+// refuse are errors. NGINX resolves names at load, so names are only
+// "localhost" here; HAProxy (init-addr last,libc,none) does not need them.
+func checkLB(t *testing.T, nginx, haproxy string, c lbCase) {
+	t.Helper()
+	ports := NodePorts{APIGatewayHTTP: c.http, APIGatewayHTTPS: c.https, MQTT: c.mqtt, MQTTS: c.mqtts}
+	b := Backends{APIGateway: c.api, MQTT: c.mqttAddrs}
+	ng, err1 := NginxConfig(ports, b, c.insecure)
+	hp, err2 := HAProxyConfig(ports, b, c.insecure)
+	if (err1 == nil) != (err2 == nil) {
+		t.Fatalf("%+v: nginx %v, haproxy %v: both generators must agree", c, err1, err2)
 	}
-	p.MQTT = 30003
-	if err := p.Validate(); err == nil || err.Error() != "dojot: nodePorts.mqtt 30003 is also nodePorts.metrics; every NodePort must be unique" {
-		t.Errorf("collision: %v", err)
+	if err1 != nil {
+		if !strings.HasPrefix(err1.Error(), "dojot: nodePorts.") && !strings.HasPrefix(err1.Error(), "dojot: backends.") {
+			t.Fatalf("%+v: error %q does not name the field", c, err1)
+		}
+		return
 	}
-	p = DefaultNodePorts()
-	p.HTTPAgent = 8080
-	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "nodePorts.httpAgent 8080; allowed 30000 to 32767") {
-		t.Errorf("range: %v", err)
+	if nginx != "" {
+		checkNginx(t, nginx, ng)
+	}
+	if haproxy != "" {
+		checkHAProxy(t, haproxy, hp)
 	}
 }
 
-func TestBackendsValidation(t *testing.T) {
-	b := testBackends
-	b.MQTT = nil
-	if err := b.Validate(); err == nil || !strings.Contains(err.Error(), "backends.mqtt: empty") {
-		t.Errorf("empty: %v", err)
+// lbAddrs is the address pool the fuzz and random cases draw from: IPv4,
+// IPv6 (full, compressed, loopback, upper case) and a resolvable name.
+var lbAddrs = []string{"10.0.1.10", "192.0.2.7", "2001:db8::22", "::1", "2001:DB8:0:0:1::5", "fe80::1", "localhost", "127.0.0.1"}
+
+func pick(seed uint64, n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, lbAddrs[(seed>>(8*i))%uint64(len(lbAddrs))])
 	}
-	b = testBackends
-	b.Metrics = []string{"not an address"}
-	if err := b.Validate(); err == nil || !strings.Contains(err.Error(), `backends.metrics[0]: "not an address" is neither`) {
-		t.Errorf("bad address: %v", err)
+	return out
+}
+
+// FuzzLoadBalancers: arbitrary ports, address choices and insecure MQTT
+// either make both configurations pass the real checkers or are refused.
+// As a normal test it runs the seeds; `go test -fuzz FuzzLoadBalancers`
+// explores further.
+func FuzzLoadBalancers(f *testing.F) {
+	f.Add(int32(30001), int32(30002), int32(30004), int32(30005), uint64(0x0102), uint8(1), uint64(0x0304), uint8(3), true)
+	f.Add(int32(0), int32(0), int32(0), int32(0), uint64(0), uint8(1), uint64(0), uint8(1), true)
+	f.Add(int32(30001), int32(30001), int32(30004), int32(30005), uint64(0), uint8(1), uint64(0), uint8(1), false)
+	f.Add(int32(32767), int32(30000), int32(31000), int32(99999), uint64(0x0203), uint8(2), uint64(0x0506), uint8(2), true)
+	f.Add(int32(30100), int32(30200), int32(30300), int32(30400), uint64(0x0202), uint8(2), uint64(0x0707), uint8(2), false)
+	f.Add(int32(30100), int32(30200), int32(30300), int32(30400), uint64(0x03), uint8(0), uint64(0x03), uint8(1), true)
+	nginx, haproxy := lbTools(f)
+	f.Fuzz(func(t *testing.T, http, https, mqtt, mqtts int32, api uint64, nAPI uint8, brokers uint64, nMQTT uint8, insecure bool) {
+		checkLB(t, nginx, haproxy, lbCase{http, https, mqtt, mqtts, pick(api, int(nAPI%4)), pick(brokers, int(nMQTT%4)), insecure})
+	})
+}
+
+// TestLoadBalancersRandom runs the property on a bounded number of option
+// sets from a fixed-seed generator, so every `go test` covers more than
+// the seeds, with the same cases each run.
+func TestLoadBalancersRandom(t *testing.T) {
+	nginx, haproxy := lbTools(t)
+	r := rand.New(rand.NewPCG(11, 4))
+	port := func() int32 {
+		if r.IntN(10) == 0 {
+			return int32(r.IntN(70000)) - 100 // sometimes out of range
+		}
+		return 30000 + int32(r.IntN(2768))
 	}
+	for i := 0; i < 40; i++ {
+		c := lbCase{port(), port(), port(), port(), pick(r.Uint64(), 1+r.IntN(3)), pick(r.Uint64(), r.IntN(4)), r.IntN(2) == 0}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { checkLB(t, nginx, haproxy, c) })
+	}
+}
+
+func lbTools(t testing.TB) (nginx, haproxy string) {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		nginx = p
+	}
+	if p, err := exec.LookPath("haproxy"); err == nil {
+		haproxy = p
+	}
+	if (nginx == "" || haproxy == "") && os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
+		t.Fatalf("nginx and haproxy are required (go tool mage deps installs them)")
+	}
+	return nginx, haproxy
 }

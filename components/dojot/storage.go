@@ -1,6 +1,9 @@
 package dojot
 
 import (
+	"fmt"
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -34,6 +37,28 @@ type LocalVolume struct {
 // WaitForFirstConsumer) and the volumes, each reserved for its claim so
 // that a volume on a group's node can only serve that group's claim.
 func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
+	if s == nil {
+		return fmt.Errorf("dojot: local storage: stack is nil")
+	}
+	sizes := make([]resource.Quantity, len(volumes))
+	for i, v := range volumes {
+		q, err := resource.ParseQuantity(v.Size)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("dojot: volumes[%d] (%s).size: %q; must be a positive quantity such as \"2Gi\"", i, v.Name, v.Size)
+		}
+		sizes[i] = q
+		switch v.Mode {
+		case corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod:
+		default:
+			return fmt.Errorf("dojot: volumes[%d] (%s).mode: %q; allowed: ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod", i, v.Name, v.Mode)
+		}
+		if !strings.HasPrefix(v.Path, "/") {
+			return fmt.Errorf("dojot: volumes[%d] (%s).path: %q; must be an absolute path on the node", i, v.Name, v.Path)
+		}
+		if v.Claim == "" {
+			return fmt.Errorf("dojot: volumes[%d] (%s).claim: empty; every local volume is reserved for one claim", i, v.Name)
+		}
+	}
 	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "local-volumes"})
 	if err != nil {
 		return err
@@ -44,7 +69,7 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
 		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimRetain),
 	})
-	for _, v := range volumes {
+	for i, v := range volumes {
 		var reqs []corev1.NodeSelectorRequirement
 		for _, k := range sortedLabelKeys(v.NodeLabels) {
 			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v.NodeLabels[k]}})
@@ -52,7 +77,7 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 		c.Add(&corev1.PersistentVolume{
 			ObjectMeta: metav1.ObjectMeta{Name: PVName(s.Namespace(), v.Name)},
 			Spec: corev1.PersistentVolumeSpec{
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(v.Size)},
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: sizes[i]},
 				AccessModes:                   []corev1.PersistentVolumeAccessMode{v.Mode},
 				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 				StorageClassName:              LocalStorageClass,

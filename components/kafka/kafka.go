@@ -23,6 +23,12 @@
 // have to be downloaded at start. Probes ask the broker for its API
 // versions; liveness only checks the client port, with a long threshold,
 // so that a slow broker is taken out of the Service, not restarted.
+//
+// What remains: every broker is a controller voter, so the cluster is
+// bounded to MaxVoters (9) brokers; a larger cluster needs dedicated
+// controllers, which this component does not render. The name label
+// (app.kubernetes.io/name) is the component's Name, so two clusters in one
+// stack select their own pods.
 package kafka
 
 import (
@@ -53,6 +59,15 @@ const (
 	InternalPort   = 9094
 	ExporterPort   = 9308
 )
+
+// MaxVoters bounds the brokers, each of which is also a KRaft controller
+// voter (combined mode). Kafka's operations guide (docs/operations/kraft,
+// "Controllers", Kafka 4.1) says an admin "will typically select 3 or 5
+// servers" for the quorum, and every metadata write waits for a majority
+// of voters; 9 voters tolerate 4 failures, beyond which a quorum only
+// slows metadata commits. Larger clusters need dedicated controllers,
+// which this component does not render.
+const MaxVoters = 9
 
 // uid is appuser of the apache/kafka image.
 const uid = 1000
@@ -143,11 +158,11 @@ func (c Config) Validate() error {
 	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
 		return fmt.Errorf("kafka: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
 	}
-	if c.Brokers < 1 {
-		return fmt.Errorf("kafka: brokers %d; must be at least 1 (3 for a quorum that survives a failure)", c.Brokers)
+	if c.Brokers < 1 || c.Brokers > MaxVoters {
+		return fmt.Errorf("kafka: brokers %d; allowed 1 to %d (3 for a quorum that survives a failure): every broker is a KRaft controller voter here, and a larger quorum needs dedicated controllers", c.Brokers, MaxVoters)
 	}
-	if c.Image == "" || c.ExporterImage == "" {
-		return fmt.Errorf("kafka: image and exporterImage must not be empty")
+	if err := sts.CheckImages("kafka", [2]string{"image", c.Image}, [2]string{"exporterImage", c.ExporterImage}); err != nil {
+		return err
 	}
 	if err := c.Resources.Validate("kafka.resources"); err != nil {
 		return err
@@ -215,7 +230,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "kafka", cfg.Pool, cfg.Brokers); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "kafka", Role: "broker", Version: sts.Tag(cfg.Image)})
+	if err := s.Topology().Fits("kafka", cfg.Pool, int(cfg.Brokers), cfg.Resources); err != nil {
+		return nil, err
+	}
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "broker", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

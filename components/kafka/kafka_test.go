@@ -119,7 +119,11 @@ func TestValidation(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no brokers", Config{Brokers: -1}, "kafka: brokers -1; must be at least 1"},
+		{"no brokers", Config{Brokers: -1}, "kafka: brokers -1; allowed 1 to 9"},
+		{"8 CPU on a 4 vCPU pool", Config{Resources: stack.FromLimits(resource.MustParse("80"), resource.MustParse("2Gi"))}, "kafka: resources: a pod requests cpu 8 and memory 2Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
+		{"1000-voter quorum", Config{Brokers: 1000}, "kafka: brokers 1000; allowed 1 to 9 (3 for a quorum that survives a failure): every broker is a KRaft controller voter"},
+		{"digest without tag", Config{Image: "apache/kafka@sha256:" + strings.Repeat("1", 64)}, `kafka: image: "apache/kafka@sha256:1111`},
+		{"memory overflow", Config{Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}, "kafka.resources.memoryRequest: 100e18; allowed at most 64Ti"},
 		{"RF above brokers", Config{DefaultReplicationFactor: 4}, "kafka: defaultReplicationFactor 4; must be 1 to 3 (the number of brokers)"},
 		{"offsets RF above brokers", Config{Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1}, "kafka: offsetsTopicReplicationFactor 3; must be 1 to 1"},
 		{"min ISR above RF", Config{DefaultReplicationFactor: 2, MinInsyncReplicas: 3}, "kafka: minInsyncReplicas 3; must be 1 to 2 (defaultReplicationFactor)"},
@@ -152,4 +156,24 @@ func FuzzConfig(f *testing.F) {
 		}
 		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
 	})
+}
+
+// TestTwoCopies: two clusters in one stack each get their own selector
+// (the name label is the component name), so each Service selects its own
+// brokers only and synthesis accepts both.
+func TestTwoCopies(t *testing.T) {
+	_, out := stacktest.Build(t, func(s *stack.Stack) error {
+		for _, name := range []string{"kafka-000", "kafka-001"} {
+			if _, err := New(s, Config{Name: name, Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1,
+				OffsetsTopicReplicationFactor: 1, TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, o := range out.Objects {
+		if svc, ok := o.Object.(*corev1.Service); ok && svc.Spec.Selector[stack.LabelName] != o.Component {
+			t.Errorf("%s of %s selects name %q", o.Ref, o.Component, svc.Spec.Selector[stack.LabelName])
+		}
+	}
 }

@@ -40,6 +40,8 @@ package postgres
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -212,16 +214,30 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("postgres: tuning.hugePages %q; allowed try, on, off", t.HugePages)
 	}
+	// Resources.Validate bounds the limit by stack.MaxMemory, so the
+	// arithmetic below cannot overflow.
 	limit := c.Resources.MemoryLimit.Value()
-	for _, m := range []struct{ field, v string }{
-		{"sharedBuffers", t.SharedBuffers}, {"workMem", t.WorkMem}, {"maintenanceWorkMem", t.MaintenanceWorkMem}, {"effectiveCacheSize", t.EffectiveCacheSize},
+	lim := c.Resources.MemoryLimit.String()
+	for _, m := range []struct {
+		field, v string
+		most     int64  // the most the container's memory allows
+		why      string // what the bound is
+		pg       int64  // PostgreSQL's own maximum
+	}{
+		{"sharedBuffers", t.SharedBuffers, limit / 2, "half the " + lim + " memory limit (the rest is for connections, work_mem and the page cache)", pgMaxBlocks / 2 * pgBlock},
+		{"workMem", t.WorkMem, limit / 4, "a quarter of the " + lim + " memory limit (one query may use it several times over, and every connection may use it)", pgMaxKilobytes << 10},
+		{"maintenanceWorkMem", t.MaintenanceWorkMem, limit / 2, "half the " + lim + " memory limit (vacuum and index builds use it next to shared buffers)", pgMaxKilobytes << 10},
+		{"effectiveCacheSize", t.EffectiveCacheSize, limit, "the " + lim + " memory limit (the page cache of the container's files counts against it)", pgMaxBlocks * pgBlock},
 	} {
 		n, ok := parseMemory(m.v)
 		if !ok {
-			return fmt.Errorf("postgres: tuning.%s %q; use a PostgreSQL size such as 512MB or 1GB", m.field, m.v)
+			return fmt.Errorf("postgres: tuning.%s %q; use a PostgreSQL size such as 512MB or 1GB (a positive whole number of kB, MB, GB or TB)", m.field, m.v)
 		}
-		if m.field == "sharedBuffers" && n > limit/2 {
-			return fmt.Errorf("postgres: tuning.sharedBuffers %s exceeds half the %s memory limit", m.v, c.Resources.MemoryLimit.String())
+		if n > m.pg {
+			return fmt.Errorf("postgres: tuning.%s %s; PostgreSQL allows at most %dMB", m.field, m.v, m.pg>>20)
+		}
+		if n > m.most {
+			return fmt.Errorf("postgres: tuning.%s %s; allowed at most %s: %dMB", m.field, m.v, m.why, m.most>>20)
 		}
 	}
 	if c.PoolSize < 1 || c.PoolSize > t.MaxConnections-reservedConnections {
@@ -230,21 +246,32 @@ func (c Config) Validate() error {
 	if c.MaxClientConnections < 1 || c.MaxClientConnections > 100000 {
 		return fmt.Errorf("postgres: maxClientConnections %d; allowed 1 to 100000", c.MaxClientConnections)
 	}
-	for _, img := range []string{c.Image, c.PoolerImage, c.ExporterImage, c.ClientImage} {
-		if img == "" {
-			return fmt.Errorf("postgres: images must not be empty")
-		}
+	if err := sts.CheckImages("postgres", [2]string{"image", c.Image}, [2]string{"poolerImage", c.PoolerImage},
+		[2]string{"exporterImage", c.ExporterImage}, [2]string{"clientImage", c.ClientImage}); err != nil {
+		return err
 	}
 	return nil
 }
 
-// parseMemory reads a PostgreSQL size: a number with kB, MB, GB or TB.
+// PostgreSQL's bounds on the memory settings (src/backend/utils/misc/guc_tables.c
+// and src/include/utils/guc.h, REL_17_STABLE): work_mem and
+// maintenance_work_mem at most MAX_KILOBYTES (INT_MAX kB on 64-bit
+// builds), effective_cache_size at most INT_MAX blocks and
+// shared_buffers at most INT_MAX / 2 blocks of BLCKSZ (8 kB by default).
+const (
+	pgMaxKilobytes = int64(math.MaxInt32)
+	pgMaxBlocks    = int64(math.MaxInt32)
+	pgBlock        = int64(8 << 10)
+)
+
+// parseMemory reads a PostgreSQL size: a positive whole number with kB,
+// MB, GB or TB. A size that does not fit an int64 is refused.
 func parseMemory(s string) (int64, bool) {
 	units := map[string]int64{"kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 	for u, mult := range units {
 		if num, ok := strings.CutSuffix(s, u); ok {
-			var n int64
-			if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != num {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n <= 0 || strconv.FormatInt(n, 10) != num || n > math.MaxInt64/mult {
 				return 0, false
 			}
 			return n * mult, true
@@ -299,7 +326,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "postgres", cfg.Pool, cfg.Instances); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "postgres", Role: "database", Version: sts.Tag(cfg.Image)})
+	if err := s.Topology().Fits("postgres", cfg.Pool, int(cfg.Instances), cfg.Resources); err != nil {
+		return nil, err
+	}
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "database", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

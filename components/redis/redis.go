@@ -25,6 +25,9 @@
 //   - The create Job waits for every node, does nothing when the cluster
 //     already exists and is healthy, refuses to touch a cluster that is
 //     partly formed, and fails visibly otherwise.
+//   - A plan in which one zone holds half of the masters or more is
+//     refused (4 masters on 3 zones, any masters on 2 zones): losing that
+//     zone would leave no majority of masters to vote a failover.
 //   - Growing the cluster (more masters) is not automated: the Job only
 //     creates; resharding stays a deliberate manual step.
 package redis
@@ -138,11 +141,14 @@ func (c Config) Validate(zones int) error {
 	if c.Replicas < 0 || c.Replicas > 5 {
 		return fmt.Errorf("redis: replicas %d per master; allowed 0 to 5", c.Replicas)
 	}
+	if err := checkMasterZones(c.Masters, zones); err != nil {
+		return err
+	}
 	if zones > 1 && c.Replicas >= zones {
 		return fmt.Errorf("redis: replicas %d per master need %d zones to keep a master and each of its replicas in different zones; the topology has %d", c.Replicas, c.Replicas+1, zones)
 	}
-	if c.Image == "" || c.ExporterImage == "" {
-		return fmt.Errorf("redis: image and exporterImage must not be empty")
+	if err := sts.CheckImages("redis", [2]string{"image", c.Image}, [2]string{"exporterImage", c.ExporterImage}); err != nil {
+		return err
 	}
 	if err := c.Resources.Validate("redis.resources"); err != nil {
 		return err
@@ -157,6 +163,32 @@ func (c Config) Validate(zones int) error {
 		return fmt.Errorf("redis: nodeTimeoutMillis %d; allowed 1000 to 120000", c.NodeTimeoutMillis)
 	}
 	return nil
+}
+
+// checkMasterZones refuses a plan in which losing one zone leaves no
+// majority of masters: a replica is promoted only when a majority of
+// masters agree that its master failed (cluster-spec, "Replica election
+// and promotion"), so a zone holding half of the masters or more takes the
+// failover votes with it. Plan puts master i in zone i mod zones, so the
+// busiest zone holds ceil(masters/zones). A single-zone topology has no
+// zone to lose on its own and is not checked.
+func checkMasterZones(masters, zones int) error {
+	if zones < 2 || masters < 1 {
+		return nil
+	}
+	busiest := func(m int) int { return (m + zones - 1) / zones }
+	if 2*busiest(masters) < masters {
+		return nil
+	}
+	if zones == 2 {
+		return fmt.Errorf("redis: masters %d on 2 zones put %d masters in one zone; losing it leaves %d of %d, no majority to vote a failover: every zone must hold fewer than half of the masters, which takes 3 or more zones", masters, busiest(masters), masters-busiest(masters), masters)
+	}
+	next := masters + 1
+	for 2*busiest(next) >= next {
+		next++
+	}
+	return fmt.Errorf("redis: masters %d on %d zones put %d masters in one zone; losing it leaves %d of %d, no majority to vote a failover: every zone must hold fewer than half of the masters: on %d zones use %d (one per zone) or %d masters",
+		masters, zones, busiest(masters), masters-busiest(masters), masters, zones, zones, next)
 }
 
 // Node is one planned cluster node.
@@ -254,12 +286,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := cfg.Validate(len(topo.Zones)); err != nil {
 		return nil, err
 	}
-	if cfg.Pool != "" {
-		if _, err := topo.Pool(cfg.Pool); err != nil {
-			return nil, fmt.Errorf("redis: pool: %w", err)
-		}
+	if err := topo.Fits("redis", cfg.Pool, cfg.Masters*(1+cfg.Replicas), cfg.Resources); err != nil {
+		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "redis", Role: "cache", Version: sts.Tag(cfg.Image)})
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "cache", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func TestPlanMatchesWriteUp(t *testing.T) {
 func TestPlacement(t *testing.T) {
 	for _, tc := range []struct {
 		masters, replicas int
-	}{{3, 1}, {3, 2}, {6, 1}, {4, 1}} {
+	}{{3, 1}, {3, 2}, {6, 1}, {5, 1}} {
 		t.Run(fmt.Sprintf("%dx%d", tc.masters, tc.replicas), func(t *testing.T) {
 			topo := stacktest.ThreeZones()
 			topo.Pools[0].NodesPerZone = 2
@@ -135,11 +135,26 @@ func TestValidation(t *testing.T) {
 		{"node timeout", Config{NodeTimeoutMillis: 10}, "redis: nodeTimeoutMillis 10; allowed 1000 to 120000"},
 		{"storage class", Config{Data: stack.Storage{Class: "Fast SSD"}}, `redis.data.class: "Fast SSD" is not a valid StorageClass name`},
 		{"unknown pool", Config{Pool: "cache"}, `redis: pool: topology: no node pool "cache"`},
+		{"4 masters on 3 zones", Config{Masters: 4}, "redis: masters 4 on 3 zones put 2 masters in one zone; losing it leaves 2 of 4, no majority to vote a failover: every zone must hold fewer than half of the masters: on 3 zones use 3 (one per zone) or 5 masters"},
+		{"100 masters on 3 hosts", Config{Masters: 100, Replicas: 0, ReplicasSet: true}, "redis: 100 pods request cpu 10 and memory 100Gi in all, more than the 3 nodes of pool main allocate (cpu 12, memory 96Gi)"},
+		{"memory overflow", Config{Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}, "redis.resources.memoryRequest: 100e18; allowed at most 64Ti"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, tc.cfg); return err }, tc.want)
 		})
+	}
+	// Two zones can never keep a majority of masters through a zone loss.
+	two := stacktest.ThreeZones()
+	two.Zones = two.Zones[:2]
+	s := stacktest.NewStack(t, two)
+	if _, err := New(s, Config{Masters: 3, Replicas: 1}); err == nil || !strings.Contains(err.Error(), "redis: masters 3 on 2 zones put 2 masters in one zone; losing it leaves 1 of 3, no majority to vote a failover: every zone must hold fewer than half of the masters, which takes 3 or more zones") {
+		t.Errorf("3 masters on 2 zones: %v", err)
+	}
+	for m, ok := range map[int]bool{3: true, 4: false, 5: true, 6: true, 7: true, 100: true} {
+		if err := checkMasterZones(m, 3); (err == nil) != ok {
+			t.Errorf("%d masters on 3 zones: %v", m, err)
+		}
 	}
 	// Zero replicas must be asked for explicitly.
 	cfg := Config{ReplicasSet: true}

@@ -52,6 +52,9 @@ func (w wiring) secretEnv() []corev1.EnvVar {
 // configuration and the install Job, one component per microservice, and
 // "thingsboard-exposure" with the Ingress and the MQTT load balancer.
 func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
+	if s == nil {
+		return nil, fmt.Errorf("thingsboard: stack is nil; pass the stack to add ThingsBoard to")
+	}
 	cfg.Default(d)
 	if err := cfg.Validate(d); err != nil {
 		return nil, err
@@ -62,6 +65,9 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 			continue
 		}
 		if err := sts.HostsFit(s.Topology(), "thingsboard: "+string(svc), cfg.Pool, sc.Replicas); err != nil {
+			return nil, err
+		}
+		if err := s.Topology().Fits("thingsboard: "+string(svc), cfg.Pool, int(sc.Replicas), sc.Resources); err != nil {
 			return nil, err
 		}
 	}

@@ -93,12 +93,21 @@ func (c LoadTestConfig) Validate() error {
 	if c.DurationSeconds < 1 {
 		return fmt.Errorf("loadtest: durationSeconds %d; must be at least 1", c.DurationSeconds)
 	}
+	if err := sts.CheckImages("loadtest", [2]string{"image", c.Image}); err != nil {
+		return err
+	}
 	return c.Resources.Validate("loadtest.resources")
 }
 
 // NewLoadTest adds the performance test against target to s, a stack of
 // its own so that applying ThingsBoard never starts load by accident.
 func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
+	if s == nil {
+		return fmt.Errorf("loadtest: stack is nil; pass the stack to add the load test to")
+	}
+	if target == nil {
+		return fmt.Errorf("loadtest: target is nil; pass the ThingsBoard handle thingsboard.New returned")
+	}
 	cfg.Default()
 	if err := cfg.Validate(); err != nil {
 		return err

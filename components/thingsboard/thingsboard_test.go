@@ -2,6 +2,7 @@ package thingsboard
 
 import (
 	"flag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -270,6 +271,8 @@ func TestValidation(t *testing.T) {
 		{"unknown service", Config{Services: map[Service]ServiceConfig{"tb-integration-executor": {Replicas: 1}}}, `unknown service "tb-integration-executor"`},
 		{"exposure", Config{Exposure: "gcp"}, `thingsboard: exposure "gcp"`},
 		{"upgrade from itself", Config{UpgradeFrom: Version}, `thingsboard: upgradeFrom "4.3.1"; must be an earlier version`},
+		{"memory overflow", Config{Services: map[Service]ServiceConfig{Core: {Replicas: 1, Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}}}, "thingsboard.services[tb-core].resources.memoryRequest: 100e18; allowed at most 64Ti"},
+		{"8 CPU on a 4 vCPU pool", Config{Services: map[Service]ServiceConfig{Core: {Replicas: 1, Resources: stack.MustLimits("80", "1Gi")}}}, "thingsboard: tb-core: resources: a pod requests cpu 8 and memory 1Gi, more than a node of pool main allocates (cpu 4, memory 32Gi)"},
 		{"keyspace RF", Config{KeyspaceReplication: 2}, "thingsboard: cassandra: keyspace thingsboard: readConsistency QUORUM with replication factor 2"},
 	}
 	for _, tc := range cases {
@@ -324,11 +327,30 @@ func TestLoadTest(t *testing.T) {
 		{LoadTestConfig{Replicas: 1}, "loadtest: 100000 devices per pod; one pod's IP opens about 64.5k connections, so keep it at most 60000: use at least 2 replicas"},
 		{LoadTestConfig{Replicas: 3}, "loadtest: devices 100000 do not split evenly over 3 pods"},
 		{LoadTestConfig{MessagesPerSecond: 5}, "loadtest: messagesPerSecond 5 is below one per pod (10 pods)"},
+		{LoadTestConfig{Image: "thingsboard/tb-ce-performance-test"}, `loadtest: image: "thingsboard/tb-ce-performance-test" has no tag`},
 	} {
 		s := stacktest.NewStack(t, topo)
 		if err := NewLoadTest(s, target, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v; want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestLoadTestNilArguments: nil arguments are errors naming the argument,
+// not panics.
+func TestLoadTestNilArguments(t *testing.T) {
+	s := stacktest.NewStack(t, stacktest.ThreeZones())
+	if err := NewLoadTest(s, nil, LoadTestConfig{}); err == nil || !strings.Contains(err.Error(), "loadtest: target is nil") {
+		t.Errorf("nil target: %v", err)
+	}
+	if err := NewLoadTest(nil, &Handle{}, LoadTestConfig{}); err == nil || !strings.Contains(err.Error(), "loadtest: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	if _, err := New(nil, Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "thingsboard: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	if _, err := New(s, Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "thingsboard: deps") {
+		t.Errorf("no deps: %v", err)
 	}
 }
 

@@ -61,7 +61,9 @@ type Config struct {
 	// InsecureMQTT opens plain MQTT on 1883 (no password, username
 	// tenant:device); otherwise only mutual-TLS MQTT on 8883.
 	InsecureMQTT bool
-	// NodePortMQTT and NodePortMQTTS expose the broker on fixed NodePorts.
+	// NodePortMQTT and NodePortMQTTS expose the broker on fixed NodePorts,
+	// each in the default NodePort range 30000-32767 and distinct; 0 lets
+	// Kubernetes pick one. NodePortMQTT is used only with InsecureMQTT.
 	NodePortMQTT, NodePortMQTTS int32
 	// ExternalHostname is the name devices reach the broker by (in its
 	// certificate); default "localhost".
@@ -94,8 +96,25 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if cfg.Resources.IsZero() {
 		cfg.Resources = stack.MustLimits("2", "2Gi")
 	}
-	if cfg.Image == "" || cfg.EJBCAAddress == "" {
-		return nil, fmt.Errorf("vernemq: image and ejbcaAddress are required")
+	if s == nil {
+		return nil, fmt.Errorf("vernemq: stack is nil; pass the stack to add the broker to")
+	}
+	if cfg.EJBCAAddress == "" {
+		return nil, fmt.Errorf("vernemq: ejbcaAddress is required")
+	}
+	if err := sts.CheckImages("vernemq", [2]string{"image", cfg.Image}); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		field string
+		port  int32
+	}{{"nodePortMQTT", cfg.NodePortMQTT}, {"nodePortMQTTS", cfg.NodePortMQTTS}} {
+		if p.port != 0 && (p.port < 30000 || p.port > 32767) {
+			return nil, fmt.Errorf("vernemq: %s %d; allowed 30000 to 32767 (the default NodePort range) or 0 for a port Kubernetes picks", p.field, p.port)
+		}
+	}
+	if cfg.NodePortMQTT != 0 && cfg.NodePortMQTT == cfg.NodePortMQTTS {
+		return nil, fmt.Errorf("vernemq: nodePortMQTT %d is also nodePortMQTTS; every NodePort must be unique", cfg.NodePortMQTT)
 	}
 	if cfg.Replicas < 1 || cfg.Replicas > 50 {
 		return nil, fmt.Errorf("vernemq: replicas %d; allowed 1 to 50", cfg.Replicas)
@@ -104,6 +123,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		return nil, err
 	}
 	if err := sts.HostsFit(s.Topology(), "vernemq", cfg.Pool, cfg.Replicas); err != nil {
+		return nil, err
+	}
+	if err := s.Topology().Fits("vernemq", cfg.Pool, int(cfg.Replicas), cfg.Resources); err != nil {
 		return nil, err
 	}
 	c, err := s.AddComponent("vernemq", stack.Meta{App: "vernemq", Role: "broker", Version: sts.Tag(cfg.Image)})

@@ -87,8 +87,46 @@ func TestRBAC(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
-	stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, Config{Image: "x:1"}); return err }, "vernemq: image and ejbcaAddress are required")
+	stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, Config{Image: "x:1"}); return err }, "vernemq: ejbcaAddress is required")
+	cases := []struct {
+		name string
+		mod  func(c *Config)
+		want string
+	}{
+		{"too many replicas", func(c *Config) { c.Replicas = 4 }, "vernemq: replicas 4 exceed the 3 nodes available"},
+		{"NodePort above the range", func(c *Config) { c.NodePortMQTTS = 99999 }, "vernemq: nodePortMQTTS 99999; allowed 30000 to 32767"},
+		{"NodePort below the range", func(c *Config) { c.InsecureMQTT, c.NodePortMQTT = true, 1883 }, "vernemq: nodePortMQTT 1883; allowed 30000 to 32767"},
+		{"duplicate NodePorts", func(c *Config) { c.InsecureMQTT, c.NodePortMQTT, c.NodePortMQTTS = true, 30005, 30005 }, "vernemq: nodePortMQTT 30005 is also nodePortMQTTS"},
+		{"no image", func(c *Config) { c.Image = "" }, "vernemq: image: empty; want name:tag"},
+		{"untagged image", func(c *Config) { c.Image = "dojot/vernemq-dojot" }, `vernemq: image: "dojot/vernemq-dojot" has no tag`},
+	}
+	for _, tc := range cases {
+		cfg := base
+		tc.mod(&cfg)
+		stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err }, tc.want)
+	}
+	if _, err := New(nil, base); err == nil || !strings.Contains(err.Error(), "vernemq: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+	// Pinned by digest: the version label is the tag.
 	cfg := base
-	cfg.Replicas = 4
-	stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err }, "vernemq: replicas 4 exceed the 3 nodes available")
+	cfg.Image = "dojot/vernemq-dojot:v0.5.0@sha256:" + strings.Repeat("0a", 32)
+	out := build(t, cfg)
+	for _, o := range out.Objects {
+		if v := o.Object.GetLabels()[stack.LabelVersion]; o.Component == "vernemq" && v != "v0.5.0" {
+			t.Errorf("%s: version label %q; want v0.5.0", o.Ref, v)
+		}
+	}
+}
+
+// FuzzConfig: whatever New accepts synthesizes; the rest is refused.
+func FuzzConfig(f *testing.F) {
+	f.Add("dojot/vernemq-dojot:v0.5.0", int32(3), int32(30004), int32(30005), true, "x509-identity-mgmt:3000")
+	f.Add("", int32(0), int32(0), int32(0), false, "")
+	f.Add("dojot/vernemq-dojot@sha256:00", int32(51), int32(99999), int32(99999), true, "x")
+	f.Add("a:b@sha256:"+strings.Repeat("f", 64), int32(1), int32(30005), int32(30005), false, "ca:3000")
+	f.Fuzz(func(t *testing.T, image string, replicas, mqtt, mqtts int32, insecure bool, ejbca string) {
+		cfg := Config{Image: image, Replicas: replicas, NodePortMQTT: mqtt, NodePortMQTTS: mqtts, InsecureMQTT: insecure, EJBCAAddress: ejbca, Pool: "main"}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
+	})
 }

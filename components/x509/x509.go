@@ -57,8 +57,17 @@ func (h *Handle) API() stack.Endpoint { return h.Component.Pods("").Port("http")
 
 // New adds the CA to s; its database is declared on pg.
 func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
-	if cfg.Image == "" || cfg.MongoURI == "" {
-		return nil, fmt.Errorf("x509: image and mongoURI are required")
+	if s == nil {
+		return nil, fmt.Errorf("x509: stack is nil; pass the stack to add the CA to")
+	}
+	if pg == nil {
+		return nil, fmt.Errorf("x509: pg is nil; the CA keeps its database (ejbca) on a PostgreSQL handle from postgres.New")
+	}
+	if cfg.MongoURI == "" {
+		return nil, fmt.Errorf("x509: mongoURI is required")
+	}
+	if err := sts.CheckImages("x509", [2]string{"image", cfg.Image}); err != nil {
+		return nil, err
 	}
 	if cfg.Resources.IsZero() {
 		cfg.Resources = stack.MustLimits("1", "1536Mi")

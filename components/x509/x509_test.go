@@ -1,6 +1,7 @@
 package x509
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	"strings"
 	"testing"
 
@@ -48,7 +49,49 @@ func TestWiring(t *testing.T) {
 func TestValidation(t *testing.T) {
 	s := stacktest.NewStack(t, stacktest.ThreeZones())
 	pg, _ := postgres.New(s, postgres.Config{Instances: 1})
-	if _, err := New(s, pg, Config{Image: "x:1"}); err == nil || !strings.Contains(err.Error(), "x509: image and mongoURI are required") {
-		t.Errorf("got %v", err)
+	cases := []struct {
+		name string
+		pg   *postgres.Handle
+		cfg  Config
+		want string
+	}{
+		{"nil postgres", nil, Config{Image: "x:1", MongoURI: "mongodb://m/x"}, "x509: pg is nil; the CA keeps its database (ejbca) on a PostgreSQL handle from postgres.New"},
+		{"no mongo", pg, Config{Image: "x:1"}, "x509: mongoURI is required"},
+		{"no image", pg, Config{MongoURI: "mongodb://m/x"}, "x509: image: empty; want name:tag"},
+		{"digest without tag", pg, Config{Image: "dojot/x509@sha256:" + strings.Repeat("ab", 32), MongoURI: "mongodb://m/x"}, "x509: image: \"dojot/x509@sha256:abab"},
 	}
+	for _, tc := range cases {
+		if _, err := New(s, tc.pg, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v; want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := New(nil, pg, Config{Image: "x:1", MongoURI: "mongodb://m/x"}); err == nil || !strings.Contains(err.Error(), "x509: stack is nil") {
+		t.Errorf("nil stack: %v", err)
+	}
+}
+
+// FuzzConfig: whatever New accepts synthesizes; the rest is refused.
+func FuzzConfig(f *testing.F) {
+	f.Add("dojot/x509-identity-mgmt:v0.5.0", "mongodb://mongodb:27017/x509", "1", "1536Mi", "10Mi")
+	f.Add("", "", "", "", "")
+	f.Add("x@sha256:1", "m", "80", "1e20", "-1")
+	f.Fuzz(func(t *testing.T, image, mongo, cpu, mem, size string) {
+		cfg := Config{Image: image, MongoURI: mongo}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		if q, err := resource.ParseQuantity(size); err == nil {
+			cfg.Storage.Size = q
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			pg, err := postgres.New(s, postgres.Config{Instances: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = New(s, pg, cfg)
+			return err
+		})
+	})
 }

@@ -42,6 +42,9 @@ const (
 	MetricsPort  = 7000
 )
 
+// maxServers is the largest ensemble: a server id is 1 to 255.
+const maxServers = 255
+
 // uid is the zookeeper user of the official image.
 const uid = 1000
 
@@ -121,15 +124,18 @@ func (c Config) Validate() error {
 	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
 		return fmt.Errorf("zookeeper: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
 	}
-	if c.Replicas < 1 {
-		return fmt.Errorf("zookeeper: replicas %d; must be at least 1 (3 or more for HA)", c.Replicas)
+	// Server ids are the ordinals plus one, and the ZooKeeper
+	// Administrator's Guide (zookeeperAdmin.md, "Running Replicated
+	// ZooKeeper", release-3.9.3) has a server id "between 1 and 255".
+	if c.Replicas < 1 || c.Replicas > maxServers {
+		return fmt.Errorf("zookeeper: replicas %d; allowed 1 to %d (3 or more for HA; server ids run from 1 to 255)", c.Replicas, maxServers)
 	}
 	if c.Replicas%2 == 0 {
 		return fmt.Errorf("zookeeper: replicas %d is even; a quorum needs a majority, so %d servers survive no more failures than %d and only add the risk of a split vote: use %d or %d",
 			c.Replicas, c.Replicas, c.Replicas-1, c.Replicas-1, c.Replicas+1)
 	}
-	if c.Image == "" {
-		return fmt.Errorf("zookeeper: image is empty")
+	if err := sts.CheckImages("zookeeper", [2]string{"image", c.Image}); err != nil {
+		return err
 	}
 	if err := c.Resources.Validate("zookeeper.resources"); err != nil {
 		return err
@@ -187,7 +193,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := sts.HostsFit(s.Topology(), "zookeeper", cfg.Pool, cfg.Replicas); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: "zookeeper", Role: "coordination", Version: sts.Tag(cfg.Image)})
+	if err := s.Topology().Fits("zookeeper", cfg.Pool, int(cfg.Replicas), cfg.Resources); err != nil {
+		return nil, err
+	}
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "coordination", Version: sts.Tag(cfg.Image)})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"flag"
+	appsv1 "k8s.io/api/apps/v1"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,7 +79,11 @@ func TestValidation(t *testing.T) {
 		want string
 	}{
 		{"even ensemble", Config{Replicas: 4}, "zookeeper: replicas 4 is even; a quorum needs a majority, so 4 servers survive no more failures than 3"},
-		{"negative replicas", Config{Replicas: -1}, "zookeeper: replicas -1; must be at least 1"},
+		{"negative replicas", Config{Replicas: -1}, "zookeeper: replicas -1; allowed 1 to 255"},
+		{"more than 255 servers", Config{Replicas: 257}, "zookeeper: replicas 257; allowed 1 to 255 (3 or more for HA; server ids run from 1 to 255)"},
+		{"untagged image", Config{Image: "zookeeper"}, `zookeeper: image: "zookeeper" has no tag`},
+		{"digest without tag", Config{Image: "zookeeper@sha256:" + strings.Repeat("0", 64)}, `zookeeper: image: "zookeeper@sha256:0000`},
+		{"memory overflow", Config{Resources: stack.FromLimits(resource.MustParse("1"), resource.MustParse("1e20"))}, "zookeeper.resources.memoryRequest: 100e18; allowed at most 64Ti"},
 		{"bad name", Config{Name: "ZK"}, `zookeeper: name "ZK" must be a DNS-1035 label`},
 		{"heap above limit", Config{HeapMiB: 512}, "zookeeper: heapMiB 512; must be 32 to 384"},
 		{"bad resources", Config{Resources: stack.Resources{CPULimit: resource.MustParse("1")}}, "zookeeper.resources.cpuRequest: 0; must be a positive quantity"},
@@ -92,6 +97,21 @@ func TestValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, tc.cfg); return err }, tc.want)
 		})
+	}
+}
+
+// TestImagePinnedByDigest: name:tag@sha256:digest is accepted and the
+// version label is the tag.
+func TestImagePinnedByDigest(t *testing.T) {
+	img := "zookeeper:3.9.3@sha256:" + strings.Repeat("ab", 32)
+	_, out := synth(t, Config{Image: img})
+	for _, o := range out.Objects {
+		if o.Component == "zookeeper" && o.Object.GetLabels()[stack.LabelVersion] != "3.9.3" {
+			t.Errorf("%s: version label %q; want 3.9.3", o.Ref, o.Object.GetLabels()[stack.LabelVersion])
+		}
+		if set, ok := o.Object.(*appsv1.StatefulSet); ok && set.Spec.Template.Spec.Containers[0].Image != img {
+			t.Errorf("image %q; want %q", set.Spec.Template.Spec.Containers[0].Image, img)
+		}
 	}
 }
 

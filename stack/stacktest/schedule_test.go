@@ -44,8 +44,24 @@ func TestScheduleSpreadsAndRefuses(t *testing.T) {
 	if len(zones) != 3 {
 		t.Fatalf("3 replicas in zones %v", zones)
 	}
-	out, topo = spreadStack(t, ThreeZones(), 4, stack.Placement{Pool: "main", OnePerHost: true})
-	if _, err := Schedule(topo, out); err == nil || !strings.Contains(err.Error(), "Deployment/q-3 fits on no node") {
+	// Synthesis refuses a 4th replica with one per host on 3 nodes; a
+	// stack built for 6 nodes and scheduled on 3 shows Schedule refusing it.
+	s := NewStack(t, ThreeZones())
+	c, _ := s.AddComponent("q", stack.Meta{})
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "q", Image: "q:1", Resources: stack.MustLimits("1", "1Gi").Requirements()}}}
+	if err := s.Topology().Place(&spec, c.SelectorLabels(), stack.Placement{Pool: "main", OnePerHost: true}); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "q"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: c.SelectorLabels()},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: c.SelectorLabels()}, Spec: spec}}})
+	if _, err := s.Synth(); err == nil || !strings.Contains(err.Error(), "4 replicas must each run on a node of their own, but only 3 nodes are eligible") {
+		t.Fatalf("synthesis of a 4th replica with one per host on 3 nodes: %v", err)
+	}
+	six := ThreeZones()
+	six.Pools[0].NodesPerZone = 2
+	out, _ = spreadStack(t, six, 4, stack.Placement{Pool: "main", OnePerHost: true})
+	if _, err := Schedule(ThreeZones(), out); err == nil || !strings.Contains(err.Error(), "Deployment/q-3 fits on no node") {
 		t.Fatalf("a 4th replica with one per host on 3 nodes: %v", err)
 	}
 	// Six replicas spread over zones without host anti-affinity: two per zone.

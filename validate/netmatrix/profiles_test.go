@@ -389,7 +389,7 @@ func tbJVM(others ...string) []string {
 
 func dojotStores(small bool) map[string][]string {
 	sorted := func(s ...string) []string { sort.Strings(s); return s }
-	kafkaClients := []string{"auth/service", "data-broker/service", "k2v-bridge/bridge", "kafka-ws/service", "kafka/broker", "kafka/exporter", "v2k-bridge/bridge"}
+	kafkaClients := []string{"auth/service", "data-broker/service", "k2v-bridge/bridge", "kafka-ws/service", "kafka-server/broker", "kafka-server/exporter", "v2k-bridge/bridge"}
 	pg := []string{"auth/service", "kong/api-gateway", "kong/migrations", "postgres/database", "postgres/databases", "postgres/pooler", "x509-identity-mgmt/ca"}
 	zk := []string{"data-broker/service"}
 	mongo := []string{"x509-identity-mgmt/ca"}
@@ -404,8 +404,8 @@ func dojotStores(small bool) map[string][]string {
 	m := map[string][]string{
 		"zookeeper/coordination:2181/client":   sorted(zk...),
 		"zookeeper/coordination:2888/follower": {"zookeeper/coordination"},
-		"kafka/broker:9092/client":             sorted(kafkaClients...),
-		"kafka/broker:9093/controller":         {"kafka/broker"},
+		"kafka-server/broker:9092/client":      sorted(kafkaClients...),
+		"kafka-server/broker:9093/controller":  {"kafka-server/broker"},
 		"postgres/database:5432/postgresql":    sorted(pg...),
 		"postgres/database:8008/patroni":       {"postgres/database"},
 		"postgres/pooler:5432/pgbouncer":       nil, // dojot connects to the primary

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -215,12 +214,27 @@ func HostsFit(topo stack.Topology, component, pool string, replicas int32) error
 	return nil
 }
 
-// Tag returns the tag of an image reference, or "" when it has none.
+// Tag returns the tag of an image reference (name:tag or
+// name:tag@digest), or "" when stack.ParseImage refuses it; components
+// check their images with CheckImages first.
 func Tag(image string) string {
-	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
-		return image[i+1:]
+	img, err := stack.ParseImage(image)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return img.Tag
+}
+
+// CheckImages parses each image (field name, reference) with
+// stack.ParseImage and returns the first error as
+// "<component>: <field>: <reason>".
+func CheckImages(component string, images ...[2]string) error {
+	for _, im := range images {
+		if _, err := stack.ParseImage(im[1]); err != nil {
+			return fmt.Errorf("%s: %s: %w", component, im[0], err)
+		}
+	}
+	return nil
 }
 
 // ZoneLetter names the i-th zone's StatefulSet of a component that runs
