@@ -404,7 +404,9 @@ func secondOptions(profile, namespace string) profiles.Options {
 	if profile == profiles.Small || profile == profiles.Hundred {
 		np := dojot.DefaultNodePorts()
 		for _, p := range []*int32{&np.APIGatewayHTTP, &np.APIGatewayHTTPS, &np.Metrics, &np.MQTT, &np.MQTTS, &np.CoAP, &np.CoAPS, &np.FileServer, &np.FileServers, &np.HTTPAgent} {
-			*p += 100
+			if *p != 0 { // 0: not served, not rendered
+				*p += 100
+			}
 		}
 		opts.NodePorts = &np
 	}
