@@ -203,7 +203,7 @@ func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string
 	defer func() { d.depth-- }()
 	n = d.resolve(n)
 	if isNull(n) {
-		v.Set(reflect.Zero(v.Type()))
+		d.reset(v, ti, path, n, fi)
 		return
 	}
 	switch ti.kind {
@@ -571,4 +571,25 @@ func (d *decoder) enum(path string, n *yaml.Node, fi *fieldInfo, ti *typeInfo, s
 	}
 	d.fail(path, n, shorten(strconv.Quote(s)), "not allowed; %s", msg)
 	return false
+}
+
+// reset sets v to its zero value (null), unless the field's tags forbid
+// the zero value.
+func (d *decoder) reset(v reflect.Value, ti *typeInfo, path string, n *yaml.Node, fi *fieldInfo) {
+	if !fi.zeroAllowed() {
+		allowed := boundsText(fi)
+		if e := fi.allowed(); e != nil {
+			allowed = "allowed values: " + strings.Join(e, ", ")
+		}
+		d.fail(path, n, "null", "resets the field to %s, which is not allowed; %s", ti.zeroText(), strings.TrimSuffix(lowerFirst(allowed), "."))
+		return
+	}
+	v.Set(reflect.Zero(ti.t))
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

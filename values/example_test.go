@@ -228,8 +228,7 @@ func ExampleSchema() {
 	//           "maximum": 255,
 	//           "minimum": 1,
 	//           "type": [
-	//             "integer",
-	//             "null"
+	//             "integer"
 	//           ]
 	//         }
 }

@@ -430,3 +430,43 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// zeroAllowed reports whether a field's tags allow its zero value, the
+// value null resets it to. A nil pointer is always allowed (not set).
+func (fi *fieldInfo) zeroAllowed() bool {
+	if fi == nil {
+		return true
+	}
+	switch fi.info.kind {
+	case kPtr:
+		return true
+	case kInt, kUint, kFloat, kSlice, kMap:
+		zero := new(big.Rat)
+		return (fi.min == nil || fi.min.Cmp(zero) <= 0) && (fi.max == nil || fi.max.Cmp(zero) >= 0)
+	case kString, kText:
+		if e := fi.allowed(); e != nil {
+			for _, a := range e {
+				if a == "" {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// zeroText describes a zero value for messages.
+func (ti *typeInfo) zeroText() string {
+	switch ti.kind {
+	case kInt, kUint, kFloat:
+		return "0"
+	case kSlice:
+		return "an empty list"
+	case kMap:
+		return "an empty mapping"
+	case kString, kText:
+		return `""`
+	}
+	return "its zero value"
+}

@@ -95,7 +95,13 @@ func (g *schemaGen) schema(ti *typeInfo, v reflect.Value, fi *fieldInfo) (map[st
 		return g.schema(ti.elem, v, fi)
 	}
 	s := map[string]any{}
+	// null resets a field; the schema allows it where the field's tags
+	// allow the zero value.
+	zeroOK := fi.zeroAllowed()
 	nullable := func(t ...string) any {
+		if !zeroOK {
+			return t
+		}
 		return append(t, "null")
 	}
 	switch ti.kind {
@@ -131,10 +137,10 @@ func (g *schemaGen) schema(ti *typeInfo, v reflect.Value, fi *fieldInfo) (map[st
 			return nil, err
 		}
 		// A list item cannot be null.
-		if t, ok := items["type"].([]string); ok {
+		if t, ok := items["type"].([]string); ok && len(t) > 1 && t[len(t)-1] == "null" {
 			items["type"] = t[:len(t)-1]
 		}
-		if e, ok := items["enum"].([]any); ok {
+		if e, ok := items["enum"].([]any); ok && len(e) > 0 && e[len(e)-1] == nil {
 			items["enum"] = e[:len(e)-1]
 		}
 		s["items"] = items
@@ -158,7 +164,10 @@ func (g *schemaGen) schema(ti *typeInfo, v reflect.Value, fi *fieldInfo) (map[st
 			for _, a := range allowed {
 				e = append(e, a)
 			}
-			s["enum"] = append(e, nil)
+			if zeroOK {
+				e = append(e, nil)
+			}
+			s["enum"] = e
 		}
 	case kBool:
 		s["type"] = nullable("boolean")

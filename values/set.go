@@ -206,10 +206,7 @@ func stringLike(ti *typeInfo) bool {
 // assign parses val as the type of the target and sets it.
 func (d *decoder) assign(v reflect.Value, ti *typeInfo, path, val string, fi *fieldInfo) {
 	if val == "null" {
-		v.Set(reflect.Zero(ti.t))
-		if ti.kind == kSlice || ti.kind == kMap {
-			d.count(path, nil, fi, 0, map[bool]string{true: "items", false: "entries"}[ti.kind == kSlice])
-		}
+		d.reset(v, ti, path, nil, fi)
 		return
 	}
 	if stringLike(ti) {
