@@ -333,10 +333,14 @@ func (d *decoder) unknown(path string, kn *yaml.Node, key string, known []string
 	if s := suggest(key, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
+	sep := "; "
+	if strings.HasSuffix(msg, "?") {
+		sep = " "
+	}
 	if len(known) == 0 {
-		msg += "; this mapping has no keys"
+		msg += sep + "this mapping has no keys"
 	} else {
-		msg += "; known keys: " + strings.Join(known, ", ")
+		msg += sep + "known keys: " + strings.Join(known, ", ")
 	}
 	d.fail(path, kn, "", "%s", msg)
 }
