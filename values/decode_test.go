@@ -376,7 +376,7 @@ func TestModelErrors(t *testing.T) {
 			N int `min:"3" max:"2"`
 		}{}, "min 3 exceeds max 2"},
 		{"duplicate key", &struct {
-			A string `json:"a"`
+			A string
 			B string `json:"a"`
 		}{}, `key "a" is used by both A and B`},
 		{"list of pointers", &struct{ L []*Storage }{}, "list of pointers"},

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg values_test -tests -o zz_docs_test.go
+//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg values_test -tests -files example_test.go -o zz_docs_test.go
 
 // Config is a demo platform's values: everything a user may change.
 type Config struct {

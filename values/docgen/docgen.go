@@ -26,6 +26,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,9 @@ type Config struct {
 	Output string
 	// Types limits the output to these type names; all when empty.
 	Types []string
+	// Files limits parsing to these file names inside Dir; all the
+	// package's files when empty.
+	Files []string
 }
 
 func (c Config) output() string {
@@ -84,6 +88,9 @@ func Generate(c Config) ([]byte, error) {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || name == c.output() {
+			continue
+		}
+		if len(c.Files) > 0 && !slices.Contains(c.Files, name) {
 			continue
 		}
 		test := strings.HasSuffix(name, "_test.go")
@@ -206,6 +213,9 @@ func command(c Config) string {
 	}
 	if len(c.Types) > 0 {
 		s += " -types " + strings.Join(c.Types, ",")
+	}
+	if len(c.Files) > 0 {
+		s += " -files " + strings.Join(c.Files, ",")
 	}
 	return s
 }
