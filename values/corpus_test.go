@@ -34,7 +34,7 @@ topology:
       labels: {role: tb, "kubernetes.io/arch": arm64}
       taints: [{key: dedicated, value: tb, effect: NoSchedule}]
 `},
-	{name: "quantity forms", doc: "topology: {pools: [{name: a, cpu: 0.5, memory: 512Mi}, {name: b, cpu: 500m, memory: 1e9}]}\n"},
+	{name: "quantity forms", doc: "topology: {pools: [{name: a, arch: amd64, nodesPerZone: 1, cpu: 0.5, memory: 512Mi}, {name: b, arch: arm64, nodesPerZone: 1, cpu: 500m, memory: 1e9}]}\n"},
 	{name: "null resets pointer", doc: "kafka: {storage: null}\n"},
 	{name: "null deletes map entry", doc: "images: {tags: {kafka: null, redis: '7.4'}}\n"},
 	{name: "null resets scalar", doc: "namespace: null\nexposure: {requestScale: null}\n"},
@@ -45,7 +45,7 @@ topology:
 	{name: "text type", doc: "exposure: {address: 10.0.0.1, tls: true}\n"},
 	{name: "enum", doc: "images: {pullPolicy: Always}\n"},
 	{name: "json", doc: "{\n\t\"namespace\": \"prod\",\n\t\"kafka\": {\"brokers\": 5, \"replicationFactor\": 3}\n}\n"},
-	{name: "anchors", doc: "topology:\n  zones: &z [a, b]\n  pools: [{name: a, labels: &l {x: y}}, {name: b, labels: *l}]\n"},
+	{name: "anchors and merge keys", doc: "topology:\n  zones: &z [a, b]\n  pools: [&p {name: a, arch: arm64, nodesPerZone: 1, labels: &l {x: y}}, {<<: *p, name: b, labels: *l}]\n"},
 	{name: "timestamp-looking string", doc: "namespace: 2001-12-14\n"},
 
 	// Unknown keys.
@@ -89,6 +89,8 @@ topology:
 	{name: "bad quantity unit", doc: "kafka: {storage: {size: 16GB}}\n", path: "kafka.storage.size"},
 	{name: "bad duration", doc: "kafka: {retention: 1 hour}\n", path: "kafka.retention"},
 	{name: "duration without unit", doc: "kafka: {retention: \"10\"}\n", path: "kafka.retention"},
+	{name: "missing required key in a new item", doc: "topology: {pools: [{name: a, arch: arm64}]}\n", path: "topology.pools[0].nodesPerZone"},
+	{name: "missing required key in the second item", doc: "topology: {pools: [{name: a, arch: arm64, nodesPerZone: 1}, {name: b, nodesPerZone: 1}]}\n", path: "topology.pools[1].arch"},
 	{name: "null list item", doc: "topology: {zones: [a, null]}\n", path: "topology.zones[1]"},
 
 	// Only a Validate method sees it.

@@ -56,9 +56,12 @@ func Set(into any, exprs ...string) error {
 
 // LoadAndSet is the whole merge, the one a command line needs: defaults
 // (the value *into holds) ← docs in order ← overrides in order, then
-// validation, once, on the result. Validate methods run only when decoding
-// found no error (a field that failed to decode still holds its default,
-// and checks against it would mislead). *into is changed only on success.
+// validation, once, on the result: first every field against its tags
+// (which catches what decoding could not see: the fields of a list item
+// that --set appended, defaults that break their own tags), then the
+// Validate methods. Validation runs only when decoding found no error (a
+// field that failed to decode still holds its default, and checks against
+// it would mislead). *into is changed only on success.
 func LoadAndSet(into any, docs []Doc, exprs []string) error {
 	root, ti, err := target(into)
 	if err != nil {
@@ -67,11 +70,22 @@ func LoadAndSet(into any, docs []Doc, exprs []string) error {
 	work := deepCopy(root, ti)
 	var errs Errors
 	for _, doc := range docs {
+		first := len(errs)
 		d := &decoder{file: doc.Name, errs: &errs}
 		d.document(work, ti, doc.Data)
+		// A document's errors in the order of its lines.
+		slices.SortStableFunc(errs[first:], func(a, b FieldError) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
 	}
 	for _, e := range exprs {
 		applySet(work, ti, e, &errs)
+	}
+	if len(errs) == 0 {
+		errs = checkTags(work, ti, "")
 	}
 	if len(errs) == 0 {
 		errs = validateTree(work, ti, "")
@@ -155,7 +169,7 @@ func (d *decoder) document(v reflect.Value, ti *typeInfo, data []byte) {
 	if isNull(root) {
 		return
 	}
-	d.value(v, ti, root, "", nil)
+	d.value(v, ti, root, "", nil, false)
 }
 
 func (d *decoder) syntax(err error) {
@@ -194,8 +208,11 @@ func (d *decoder) budget(path string, n *yaml.Node) bool {
 }
 
 // value decodes n onto v (settable) of type ti at path; fi is the field
-// holding v (nil for list items and map values), whose tags apply.
-func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string, fi *fieldInfo) {
+// holding v (nil for list items and map values), whose tags apply. fresh
+// says v starts from its zero value rather than from a default (a list
+// item, a new map entry, a newly allocated pointer): a struct decoded
+// fresh must name every key whose zero value its tags forbid.
+func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string, fi *fieldInfo, fresh bool) {
 	if !d.budget(path, n) {
 		return
 	}
@@ -210,21 +227,31 @@ func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string
 	case kPtr:
 		if v.IsNil() {
 			v.Set(reflect.New(ti.elem.t))
+			fresh = true
 		}
-		d.value(v.Elem(), ti.elem, n, path, fi)
+		d.value(v.Elem(), ti.elem, n, path, fi, fresh)
 	case kStruct:
 		if n.Kind != yaml.MappingNode {
 			d.mismatch(path, n, ti)
 			return
 		}
+		given := map[string]bool{}
 		d.entries(n, path, func(key string, kn, vn *yaml.Node) {
 			f := ti.byKey[key]
 			if f == nil {
 				d.unknown(keyPath(path, key), kn, key, ti.keys())
 				return
 			}
-			d.value(v.FieldByIndex(f.index), f.info, vn, keyPath(path, key), f)
+			given[key] = true
+			d.value(v.FieldByIndex(f.index), f.info, vn, keyPath(path, key), f, fresh)
 		})
+		if fresh && !d.abort {
+			for _, f := range ti.fields {
+				if !given[f.key] && f.required() {
+					d.fail(keyPath(path, f.key), n, "", "missing; required, since %s", f.whyRequired())
+				}
+			}
+		}
 	case kMap:
 		if n.Kind != yaml.MappingNode {
 			d.mismatch(path, n, ti)
@@ -239,12 +266,14 @@ func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string
 				return
 			}
 			elem := reflect.New(ti.elem.t).Elem()
+			isNew := true
 			if !v.IsNil() {
 				if old := v.MapIndex(k); old.IsValid() {
 					elem.Set(old)
+					isNew = false
 				}
 			}
-			d.value(elem, ti.elem, vn, keyPath(path, key), nil)
+			d.value(elem, ti.elem, vn, keyPath(path, key), nil, fresh || isNew)
 			if v.IsNil() {
 				v.Set(reflect.MakeMap(ti.t))
 			}
@@ -268,7 +297,7 @@ func (d *decoder) value(v reflect.Value, ti *typeInfo, n *yaml.Node, path string
 				d.fail(ip, item, "null", "a list item cannot be null; expected %s", ti.elem.describe())
 				continue
 			}
-			d.value(s.Index(i), ti.elem, item, ip, nil)
+			d.value(s.Index(i), ti.elem, item, ip, nil, true)
 		}
 		v.Set(s)
 		d.count(path, n, fi, len(n.Content), "items")
@@ -581,19 +610,9 @@ func (d *decoder) enum(path string, n *yaml.Node, fi *fieldInfo, ti *typeInfo, s
 // the zero value.
 func (d *decoder) reset(v reflect.Value, ti *typeInfo, path string, n *yaml.Node, fi *fieldInfo) {
 	if !fi.zeroAllowed() {
-		allowed := boundsText(fi)
-		if e := fi.allowed(); e != nil {
-			allowed = "allowed values: " + strings.Join(e, ", ")
-		}
-		d.fail(path, n, "null", "resets the field to %s, which is not allowed; %s", ti.zeroText(), strings.TrimSuffix(lowerFirst(allowed), "."))
+		d.fail(path, n, "null", "resets the field to %s, which is not allowed (%s)", ti.zeroText(), fi.constraint())
 		return
 	}
 	v.Set(reflect.Zero(ti.t))
 }
 
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
-}

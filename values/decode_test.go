@@ -59,9 +59,9 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name: "nested list item",
-			docs: []values.Doc{doc("p.yaml", "topology:\n  pools:\n    - name: a\n    - name: b\n      cpu: 4 cores\n")},
-			want: []string{`p.yaml:5: topology.pools[1].cpu: "4 cores"; not a quantity (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'); expected a Kubernetes quantity such as 4, 500m or 16Gi`},
-			line: 5,
+			docs: []values.Doc{doc("p.yaml", "topology:\n  pools:\n    - {name: a, arch: arm64, nodesPerZone: 1}\n    - name: b\n      arch: arm64\n      nodesPerZone: 1\n      cpu: 4 cores\n")},
+			want: []string{`p.yaml:7: topology.pools[1].cpu: "4 cores"; not a quantity (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'); expected a Kubernetes quantity such as 4, 500m or 16Gi`},
+			line: 7,
 		},
 		{
 			name: "all errors of all files at once",
@@ -84,7 +84,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name: "type enum",
-			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: a, arch: x86}]}\n")},
+			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: a, arch: x86, nodesPerZone: 1}]}\n")},
 			want: []string{`a.yaml:1: topology.pools[0].arch: "x86"; not allowed; allowed values: amd64, arm64`},
 		},
 		{
@@ -125,7 +125,15 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "null forbidden by tags",
 			docs: []values.Doc{doc("a.yaml", "kafka: {brokers: null}\n")},
-			want: []string{`a.yaml:1: kafka.brokers: null; resets the field to 0, which is not allowed; from 1 to 255`},
+			want: []string{`a.yaml:1: kafka.brokers: null; resets the field to 0, which is not allowed (from 1 to 255)`},
+		},
+		{
+			name: "missing keys in a new list item",
+			docs: []values.Doc{doc("a.yaml", "topology:\n  pools:\n    - name: a\n")},
+			want: []string{
+				`a.yaml:3: topology.pools[0].arch: missing; required, since "" is not allowed (allowed values: amd64, arm64)`,
+				`a.yaml:3: topology.pools[0].nodesPerZone: missing; required, since 0 is not allowed (from 1 to 100)`,
+			},
 		},
 		{
 			name: "null list item",
@@ -213,8 +221,8 @@ func TestLoadMerge(t *testing.T) {
 		},
 		{
 			name: "list items start from zero",
-			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: other}]}\n")},
-			edit: func(c *Config) { c.Topology.Pools = []Pool{{Name: "other"}} },
+			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: other, arch: amd64, nodesPerZone: 2}]}\n")},
+			edit: func(c *Config) { c.Topology.Pools = []Pool{{Name: "other", Arch: "amd64", NodesPerZone: 2}} },
 		},
 		{
 			name: "null resets a pointer",
@@ -248,17 +256,17 @@ base: &base {name: a, instanceType: m7g.xlarge, nodesPerZone: 1}
 `), doc("b.yaml", `
 topology:
   pools:
-    - &p {name: a, instanceType: m7g.xlarge, cpu: 2}
+    - &p {name: a, instanceType: m7g.xlarge, cpu: 2, arch: arm64, nodesPerZone: 1}
     - {<<: *p, name: b}
 `)},
 		},
 		{
 			name: "quantities from numbers and strings",
-			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: a, cpu: 0.5, memory: 1e9}, {name: b, cpu: 500m, memory: 512Mi}]}\n")},
+			docs: []values.Doc{doc("a.yaml", "topology: {pools: [{name: a, arch: arm64, nodesPerZone: 1, cpu: 0.5, memory: 1e9}, {name: b, arch: arm64, nodesPerZone: 1, cpu: 500m, memory: 512Mi}]}\n")},
 			edit: func(c *Config) {
 				c.Topology.Pools = []Pool{
-					{Name: "a", CPU: resource.MustParse("500m"), Memory: resource.MustParse("1G")},
-					{Name: "b", CPU: resource.MustParse("500m"), Memory: resource.MustParse("512Mi")},
+					{Name: "a", Arch: "arm64", NodesPerZone: 1, CPU: resource.MustParse("500m"), Memory: resource.MustParse("1G")},
+					{Name: "b", Arch: "arm64", NodesPerZone: 1, CPU: resource.MustParse("500m"), Memory: resource.MustParse("512Mi")},
 				}
 			},
 		},
@@ -279,7 +287,10 @@ topology:
 				}
 				want := Defaults()
 				two := resource.MustParse("2")
-				want.Topology.Pools = []Pool{{Name: "a", InstanceType: "m7g.xlarge", CPU: two}, {Name: "b", InstanceType: "m7g.xlarge", CPU: two}}
+				want.Topology.Pools = []Pool{
+					{Name: "a", InstanceType: "m7g.xlarge", CPU: two, Arch: "arm64", NodesPerZone: 1},
+					{Name: "b", InstanceType: "m7g.xlarge", CPU: two, Arch: "arm64", NodesPerZone: 1},
+				}
 				if diff := cmp.Diff(want, cfg, cmpOpts...); diff != "" {
 					t.Errorf("(-want +got):\n%s", diff)
 				}

@@ -176,8 +176,10 @@ kafka:
 	fmt.Println(values.Load(&cfg, bad))
 	// Output:
 	// prod [us-east-1a us-east-1b us-east-1c] m7g.xlarge 16Gi map[] 3 3
-	// 3 errors in values:
+	// 5 errors in values:
 	//   - bad.yaml:2: namespace: 42; expected a string, got an integer (quote it, "42", to make it a string)
+	//   - bad.yaml:5: topology.pools[0].arch: missing; required, since "" is not allowed (allowed values: amd64, arm64)
+	//   - bad.yaml:5: topology.pools[0].nodesPerZone: missing; required, since 0 is not allowed (from 1 to 100)
 	//   - bad.yaml:6: topology.pools[0].cpu: "4 cores"; not a quantity (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'); expected a Kubernetes quantity such as 4, 500m or 16Gi
 	//   - bad.yaml:8: kafka.replicas: unknown key "replicas"; known keys: brokers, replicationFactor, retention, storage
 }

@@ -470,3 +470,49 @@ func (ti *typeInfo) zeroText() string {
 	}
 	return "its zero value"
 }
+
+// required reports whether a struct that starts from zero (a list item, a
+// new map entry, a new pointer) must name the field: its zero value breaks
+// its tags, or it is a struct with such a field.
+func (fi *fieldInfo) required() bool {
+	return fi.requiredDepth(0)
+}
+
+func (fi *fieldInfo) requiredDepth(depth int) bool {
+	if !fi.zeroAllowed() {
+		return true
+	}
+	if fi.info.kind != kStruct || depth > maxDepth {
+		return false
+	}
+	for _, f := range fi.info.fields {
+		if f.requiredDepth(depth + 1) {
+			return true
+		}
+	}
+	return false
+}
+
+// constraint describes a field's enum or bounds in lower case, for
+// messages ("allowed values: a, b", "from 1 to 255").
+func (fi *fieldInfo) constraint() string {
+	if e := fi.allowed(); e != nil {
+		return "allowed values: " + strings.Join(e, ", ")
+	}
+	return strings.TrimSuffix(lowerFirst(boundsText(fi)), ".")
+}
+
+// whyRequired says why a field is required, for messages.
+func (fi *fieldInfo) whyRequired() string {
+	if fi.zeroAllowed() {
+		return "it has required keys"
+	}
+	return fmt.Sprintf("%s is not allowed (%s)", fi.info.zeroText(), fi.constraint())
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}

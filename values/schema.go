@@ -26,6 +26,8 @@ const SchemaDraft = "https://json-schema.org/draft/2020-12/schema"
 // v's type, with id as its $id, for editors (yaml-language-server:
 // `# yaml-language-server: $schema=<url>`). It accepts and rejects the
 // same documents as Load: every object has additionalProperties false,
+// objects without a default (list items, map values, nil pointers) require
+// the keys whose zero value their tags forbid,
 // every key may be null (null resets a field), numbers carry the bounds of
 // their Go type and of their min and max tags, strings their enum, lists
 // their item count; quantities and durations their patterns. Descriptions
@@ -129,6 +131,20 @@ func (g *schemaGen) schema(ti *typeInfo, v reflect.Value, fi *fieldInfo) (map[st
 			props[f.key] = p
 		}
 		s["properties"] = props
+		if !v.IsValid() {
+			// A struct without a default (a list item, a map value, a
+			// nil pointer) starts from zero: the keys whose zero value
+			// breaks their tags must be given.
+			var req []string
+			for _, f := range ti.fields {
+				if f.required() {
+					req = append(req, f.key)
+				}
+			}
+			if len(req) > 0 {
+				s["required"] = req
+			}
+		}
 		return s, nil
 	case kSlice:
 		s["type"] = nullable("array")

@@ -210,7 +210,7 @@ func (d *decoder) assign(v reflect.Value, ti *typeInfo, path, val string, fi *fi
 		return
 	}
 	if stringLike(ti) {
-		d.value(v, ti, strNode(val), path, fi)
+		d.value(v, ti, strNode(val), path, fi, false)
 		return
 	}
 	if ti.kind == kSlice && strings.HasPrefix(val, "{") && strings.HasSuffix(val, "}") {
@@ -229,7 +229,7 @@ func (d *decoder) assign(v reflect.Value, ti *typeInfo, path, val string, fi *fi
 				seq.Content = append(seq.Content, n)
 			}
 		}
-		d.value(v, ti, seq, path, fi)
+		d.value(v, ti, seq, path, fi, false)
 		return
 	}
 	n, ok := d.parseValue(path, val, ti)
@@ -240,7 +240,7 @@ func (d *decoder) assign(v reflect.Value, ti *typeInfo, path, val string, fi *fi
 		d.fail(path, nil, strconv.Quote(val), "expected %s", ti.describe())
 		return
 	}
-	d.value(v, ti, n, path, fi)
+	d.value(v, ti, n, path, fi, false)
 }
 
 func strNode(s string) *yaml.Node {

@@ -24,7 +24,10 @@ func TestSet(t *testing.T) {
 		{name: "append one", exprs: []string{"topology.zones[3]=eu-west-1d"}, edit: func(c *Config) { c.Topology.Zones = append(c.Topology.Zones, "eu-west-1d") }},
 		{name: "helm list", exprs: []string{"topology.zones={us-east-1a,us-east-1b}"}, edit: func(c *Config) { c.Topology.Zones = []string{"us-east-1a", "us-east-1b"} }},
 		{name: "flow list", exprs: []string{`topology.zones=["a", b]`}, edit: func(c *Config) { c.Topology.Zones = []string{"a", "b"} }},
-		{name: "list of mappings", exprs: []string{"topology.pools=[{name: x, nodesPerZone: 2}]"}, edit: func(c *Config) { c.Topology.Pools = []Pool{{Name: "x", NodesPerZone: 2}} }},
+		{name: "list of mappings", exprs: []string{"topology.pools=[{name: x, arch: amd64, nodesPerZone: 2}]"}, edit: func(c *Config) { c.Topology.Pools = []Pool{{Name: "x", Arch: "amd64", NodesPerZone: 2}} }},
+		{name: "append an item key by key", exprs: []string{"topology.pools[1].name=b", "topology.pools[1].arch=amd64", "topology.pools[1].nodesPerZone=3"}, edit: func(c *Config) {
+			c.Topology.Pools = append(c.Topology.Pools, Pool{Name: "b", Arch: "amd64", NodesPerZone: 3})
+		}},
 		{name: "nested map entry", exprs: []string{"topology.pools[0].labels.role=tb"}, edit: func(c *Config) { c.Topology.Pools[0].Labels["role"] = "tb" }},
 		{name: "map key with dots, quoted", exprs: []string{`topology.pools[0].labels["kubernetes.io/arch"]=arm64`}, edit: func(c *Config) { c.Topology.Pools[0].Labels["kubernetes.io/arch"] = "arm64" }},
 		{name: "map key with dots, escaped", exprs: []string{`topology.pools[0].labels.kubernetes\.io/arch=arm64`}, edit: func(c *Config) { c.Topology.Pools[0].Labels["kubernetes.io/arch"] = "arm64" }},
@@ -73,7 +76,15 @@ func TestSetErrors(t *testing.T) {
 		{name: "bounds", exprs: []string{"kafka.brokers=256"}, want: []string{`--set: kafka.brokers: 256; above the maximum 255`}},
 		{name: "enum", exprs: []string{"images.pullPolicy=Sometimes"}, want: []string{`--set: images.pullPolicy: "Sometimes"; not allowed; allowed values: Always, IfNotPresent, Never`}},
 		{name: "quantity", exprs: []string{"kafka.storage.size=lots"}, want: []string{`--set: kafka.storage.size: "lots"; not a quantity (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'); expected a Kubernetes quantity such as 4, 500m or 16Gi`}},
-		{name: "null below min", exprs: []string{"topology.zones=null"}, want: []string{`--set: topology.zones: null; resets the field to an empty list, which is not allowed; at least 1 item`}},
+		{name: "null below min", exprs: []string{"topology.zones=null"}, want: []string{`--set: topology.zones: null; resets the field to an empty list, which is not allowed (at least 1 item)`}},
+		{name: "appended item incomplete", exprs: []string{"topology.pools[1].name=b"}, want: []string{
+			`topology.pools[1].arch: ""; not allowed; allowed values: amd64, arm64`,
+			`topology.pools[1].nodesPerZone: 0; out of bounds; from 1 to 100`,
+		}},
+		{name: "mapping missing required keys", exprs: []string{"topology.pools=[{name: x}]"}, want: []string{
+			`--set: topology.pools[0].arch: missing; required, since "" is not allowed (allowed values: amd64, arm64)`,
+			`--set: topology.pools[0].nodesPerZone: missing; required, since 0 is not allowed (from 1 to 100)`,
+		}},
 		{name: "null list item", exprs: []string{"topology.zones[0]=null"}, want: []string{`--set: topology.zones[0]: null; a list item cannot be null; expected a string`}},
 		{name: "bad flow list", exprs: []string{"topology.zones=[a"}, want: []string{`--set: topology.zones: "[a"; expected a list of strings (did not find expected ',' or ']')`}},
 		{name: "helm list of wrong items", exprs: []string{"topology.pools[0].taints={a,b}"}, want: []string{
