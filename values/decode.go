@@ -137,6 +137,8 @@ func (d *decoder) fail(path string, n *yaml.Node, value, format string, args ...
 	*d.errs = append(*d.errs, e)
 }
 
+var quantityRE = regexp.MustCompile(QuantityPattern)
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // document decodes one YAML document onto v.
@@ -510,6 +512,9 @@ func (d *decoder) scalar(v reflect.Value, ti *typeInfo, n *yaml.Node, path strin
 			return
 		}
 		q, err := resource.ParseQuantity(s)
+		if err == nil && !quantityRE.MatchString(s) {
+			err = fmt.Errorf("%q does not match %s", s, QuantityPattern)
+		}
 		if err != nil {
 			d.fail(path, n, shown, "not a quantity (%v); expected %s", err, ti.describe())
 			return

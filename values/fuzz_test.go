@@ -2,7 +2,9 @@ package values_test
 
 import (
 	"errors"
+	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,7 +75,7 @@ func FuzzLoad(f *testing.F) {
 			if e.File == "" {
 				continue // a Validate method's error: not in the schema
 			}
-			if e.Path == "kafka.retention" && durationRE.MatchString(e.Value[1:len(e.Value)-1]) {
+			if uq, uerr := strconv.Unquote(e.Value); uerr == nil && e.Path == "kafka.retention" && durationRE.MatchString(uq) {
 				// The documented limit: the pattern does not see overflow.
 				return
 			}
@@ -95,7 +97,7 @@ func plainJSONData(text string) bool {
 		return false
 	}
 	var extra yaml.Node
-	if dec.Decode(&extra) == nil {
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return false
 	}
 	plain := true

@@ -9,9 +9,14 @@ import (
 )
 
 // QuantityPattern is the regular expression of a Kubernetes quantity in
-// string form, the one k8s.io/apimachinery's Quantity documents
-// (pkg/api/resource/quantity.go: <sign><numeric><suffix>, suffixes Ki…Ei,
-// n u m k M G T P E, or a decimal exponent).
+// string form: the grammar documented on Quantity in k8s.io/apimachinery
+// v0.34.2 (pkg/api/resource/quantity.go: <signedNumber><suffix>, suffixes
+// Ki Mi Gi Ti Pi Ei, m k M G T P E, n u, or a decimal exponent), written
+// as controller-gen writes it into CRDs (the same pattern appears in
+// k8s.io/kubernetes v1.34.2 cluster/addons/volumesnapshots/crd/
+// snapshot.storage.k8s.io_volumesnapshots.yaml). The decoder requires it
+// too, because resource.ParseQuantity alone accepts strings outside it
+// (a lone "+").
 const QuantityPattern = `^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)))?$`
 
 // DurationPattern is the regular expression of a duration that Go's
