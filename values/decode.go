@@ -620,4 +620,3 @@ func (d *decoder) reset(v reflect.Value, ti *typeInfo, path string, n *yaml.Node
 	}
 	v.Set(reflect.Zero(ti.t))
 }
-

@@ -117,4 +117,3 @@ func plainJSONData(text string) bool {
 	walk(&n)
 	return plain
 }
-
