@@ -232,12 +232,13 @@ func embeddedName(e ast.Expr) string {
 	return ""
 }
 
-// text renders a doc comment as plain text, wrapped at 72 columns.
+// text renders a doc comment as plain text, wrapped at 72 columns; doc
+// links ([Pool], [time.Duration]) become their plain text.
 func text(cg *ast.CommentGroup) string {
 	if cg == nil {
 		return ""
 	}
-	var p comment.Parser
+	p := comment.Parser{LookupSym: func(recv, name string) bool { return true }}
 	d := p.Parse(cg.Text())
 	pr := comment.Printer{TextWidth: 72}
 	return strings.TrimRight(string(pr.Text(d)), "\n")
