@@ -6,7 +6,7 @@ package sample
 // It has a second paragraph, and a [Pool] link.
 type Config struct {
 	// Name is the name.
-	Name string `json:"name"`
+	Name  string   `json:"name"`
 	Zones []string // Zones has a trailing comment.
 	// A and B share one comment.
 	A, B int
