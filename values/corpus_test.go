@@ -46,6 +46,9 @@ topology:
 	{name: "enum", doc: "images: {pullPolicy: Always}\n"},
 	{name: "json", doc: "{\n\t\"namespace\": \"prod\",\n\t\"kafka\": {\"brokers\": 5, \"replicationFactor\": 3}\n}\n"},
 	{name: "anchors and merge keys", doc: "topology:\n  zones: &z [a, b]\n  pools: [&p {name: a, arch: arm64, nodesPerZone: 1, labels: &l {x: y}}, {<<: *p, name: b, labels: *l}]\n"},
+	{name: "a default map entry merges", doc: "kafka: {topics: {events: {compact: true}}}\n"},
+	{name: "a new map entry with its required key", doc: "kafka: {topics: {audit: {partitions: 1}}}\n"},
+	{name: "a default map entry deleted", doc: "kafka: {topics: {events: null}}\n"},
 	{name: "timestamp-looking string", doc: "namespace: 2001-12-14\n"},
 
 	// Unknown keys.
@@ -91,6 +94,8 @@ topology:
 	{name: "duration without unit", doc: "kafka: {retention: \"10\"}\n", path: "kafka.retention"},
 	{name: "missing required key in a new item", doc: "topology: {pools: [{name: a, arch: arm64}]}\n", path: "topology.pools[0].nodesPerZone"},
 	{name: "missing required key in the second item", doc: "topology: {pools: [{name: a, arch: arm64, nodesPerZone: 1}, {name: b, nodesPerZone: 1}]}\n", path: "topology.pools[1].arch"},
+	{name: "a new map entry without its required key", doc: "kafka: {topics: {audit: {compact: true}}}\n", path: "kafka.topics.audit.partitions"},
+	{name: "a default map entry out of bounds", doc: "kafka: {topics: {events: {partitions: 0}}}\n", path: "kafka.topics.events.partitions"},
 	{name: "null list item", doc: "topology: {zones: [a, null]}\n", path: "topology.zones[1]"},
 
 	// Only a Validate method sees it.

@@ -44,7 +44,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown key with suggestion",
 			docs: []values.Doc{doc("a.yaml", "kafka:\n  replicationFactr: 3\n")},
-			want: []string{`a.yaml:2: kafka.replicationFactr: unknown key "replicationFactr"; did you mean "replicationFactor"? known keys: brokers, replicationFactor, retention, storage`},
+			want: []string{`a.yaml:2: kafka.replicationFactr: unknown key "replicationFactr"; did you mean "replicationFactor"? known keys: brokers, replicationFactor, retention, storage, topics`},
 			line: 2,
 		},
 		{
@@ -55,7 +55,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "no suggestion when far",
 			docs: []values.Doc{doc("a.yaml", "kafka: {zookeeper: x}\n")},
-			want: []string{`a.yaml:1: kafka.zookeeper: unknown key "zookeeper"; known keys: brokers, replicationFactor, retention, storage`},
+			want: []string{`a.yaml:1: kafka.zookeeper: unknown key "zookeeper"; known keys: brokers, replicationFactor, retention, storage, topics`},
 		},
 		{
 			name: "nested list item",

@@ -81,6 +81,16 @@ type Kafka struct {
 	Retention time.Duration `json:"retention"`
 	// Storage is the brokers' volume; null keeps data in the pod.
 	Storage *Storage `json:"storage"`
+	// Topics are created at install, by name.
+	Topics map[string]Topic `json:"topics"`
+}
+
+// Topic is a Kafka topic.
+type Topic struct {
+	// Partitions is the topic's partition count.
+	Partitions int `json:"partitions" min:"1"`
+	// Compact turns log compaction on.
+	Compact bool `json:"compact"`
 }
 
 // Validate checks what the tags cannot: the replication factor against
@@ -134,7 +144,8 @@ func Defaults() Config {
 				NodesPerZone: 1, Labels: map[string]string{"role": "main"},
 			}},
 		},
-		Kafka:    Kafka{Brokers: 3, ReplicationFactor: 2, Retention: 24 * time.Hour, Storage: &Storage{Size: resource.MustParse("10Gi")}},
+		Kafka:    Kafka{Brokers: 3, ReplicationFactor: 2, Retention: 24 * time.Hour, Storage: &Storage{Size: resource.MustParse("10Gi")},
+			Topics: map[string]Topic{"events": {Partitions: 3}}},
 		Images:   Images{PullPolicy: "IfNotPresent"},
 		Exposure: Exposure{Domain: "demo.example.com", RequestScale: 1},
 	}
@@ -181,7 +192,7 @@ kafka:
 	//   - bad.yaml:5: topology.pools[0].arch: missing; required, since "" is not allowed (allowed values: amd64, arm64)
 	//   - bad.yaml:5: topology.pools[0].nodesPerZone: missing; required, since 0 is not allowed (from 1 to 100)
 	//   - bad.yaml:6: topology.pools[0].cpu: "4 cores"; not a quantity (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'); expected a Kubernetes quantity such as 4, 500m or 16Gi
-	//   - bad.yaml:8: kafka.replicas: unknown key "replicas"; known keys: brokers, replicationFactor, retention, storage
+	//   - bad.yaml:8: kafka.replicas: unknown key "replicas"; known keys: brokers, replicationFactor, retention, storage, topics
 }
 
 func ExampleSet() {

@@ -173,6 +173,19 @@ func (g *schemaGen) schema(ti *typeInfo, v reflect.Value, fi *fieldInfo) (map[st
 			return nil, err
 		}
 		s["additionalProperties"] = elem
+		if v.IsValid() && v.Len() > 0 {
+			// Entries that exist by default merge (a new entry starts from
+			// zero): each has its own schema, with its defaults.
+			props := map[string]any{}
+			for _, k := range sortedKeys(v) {
+				p, err := g.schema(ti.elem, v.MapIndex(k), nil)
+				if err != nil {
+					return nil, err
+				}
+				props[k.String()] = p
+			}
+			s["properties"] = props
+		}
 		g.counts(s, fi, "minProperties", "maxProperties")
 	case kString, kText:
 		s["type"] = nullable("string")

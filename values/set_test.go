@@ -67,7 +67,7 @@ func TestSetErrors(t *testing.T) {
 		{name: "empty path", exprs: []string{"=x"}, want: []string{`--set: (document): "=x"; expected PATH=VALUE, such as namespace=prod or topology.zones[0]=us-east-1a`}},
 		{name: "bad path", exprs: []string{"kafka..brokers=1"}, want: []string{`--set: kafka..brokers: not a values path: empty key at offset 6`}},
 		{name: "bad index", exprs: []string{"topology.zones[-1]=x"}, want: []string{`--set: topology.zones[-1]: not a values path: list index "-1" is not a non-negative integer`}},
-		{name: "unknown key", exprs: []string{"kafka.broker=1"}, want: []string{`--set: kafka.broker: unknown key "broker"; did you mean "brokers"? known keys: brokers, replicationFactor, retention, storage`}},
+		{name: "unknown key", exprs: []string{"kafka.broker=1"}, want: []string{`--set: kafka.broker: unknown key "broker"; did you mean "brokers"? known keys: brokers, replicationFactor, retention, storage, topics`}},
 		{name: "beyond the end", exprs: []string{"topology.zones[4]=x"}, want: []string{`--set: topology.zones[4]: index 4 is beyond the end of the list (3 items); use [3] to append`}},
 		{name: "index on a non-list", exprs: []string{"namespace[0]=x"}, want: []string{`--set: namespace[0]: namespace is a string, not a list; an index [0] does not apply`}},
 		{name: "key on a scalar", exprs: []string{"namespace.x=1"}, want: []string{`--set: namespace.x: namespace is a string; it has no key "x"`}},

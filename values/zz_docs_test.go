@@ -43,6 +43,7 @@ func init() {
 				"ReplicationFactor": "ReplicationFactor is the default replication factor of topics; at most\nBrokers.",
 				"Retention":         "Retention is how long messages are kept.",
 				"Storage":           "Storage is the brokers' volume; null keeps data in the pod.",
+				"Topics":            "Topics are created at install, by name.",
 			},
 		},
 		"Pool": {
@@ -71,6 +72,13 @@ func init() {
 				"Effect": "Effect is what the taint does to pods that do not tolerate it.",
 				"Key":    "Key is the taint's key.",
 				"Value":  "Value is the taint's value.",
+			},
+		},
+		"Topic": {
+			Doc: "Topic is a Kafka topic.",
+			Fields: map[string]string{
+				"Compact":    "Compact turns log compaction on.",
+				"Partitions": "Partitions is the topic's partition count.",
 			},
 		},
 		"Topology": {
