@@ -103,4 +103,27 @@
 // go run github.com/iotstack/iotstack/values/internal/docgen). Schema
 // writes a JSON Schema (draft 2020-12) that accepts the same documents as
 // Load, except for what only Validate methods check.
+//
+// # Limits
+//
+// What this package deliberately does not do, and why:
+//
+//   - The schema checks one document against the defaults; it cannot know
+//     what an earlier file changed (after a file sets a pointer to null, a
+//     later file's mapping for it starts from zero and must name its
+//     required keys, which the schema, expecting the default, does not
+//     ask for). Load sees the whole merge.
+//   - The duration pattern does not see overflow (more than about 290
+//     years), which time.ParseDuration rejects.
+//   - A type implementing encoding.TextUnmarshaler is known to the schema
+//     only as a string (plus its enum, if any).
+//   - Types implementing only json.Unmarshaler, interfaces, channels,
+//     functions, arrays, lists of pointers and maps with non-string keys
+//     are refused (an error, not a guess); Schema also refuses recursive
+//     types.
+//   - The schema agreement is tested with YAML as go.yaml.in/yaml/v3
+//     reads it; an editor's YAML parser may read odd scalars (0o17, yes)
+//     differently.
+//   - Render comments the fields of the first item of a list only, to
+//     keep long lists readable.
 package values

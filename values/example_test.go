@@ -144,7 +144,7 @@ func Defaults() Config {
 				NodesPerZone: 1, Labels: map[string]string{"role": "main"},
 			}},
 		},
-		Kafka:    Kafka{Brokers: 3, ReplicationFactor: 2, Retention: 24 * time.Hour, Storage: &Storage{Size: resource.MustParse("10Gi")},
+		Kafka: Kafka{Brokers: 3, ReplicationFactor: 2, Retention: 24 * time.Hour, Storage: &Storage{Size: resource.MustParse("10Gi")},
 			Topics: map[string]Topic{"events": {Partitions: 3}}},
 		Images:   Images{PullPolicy: "IfNotPresent"},
 		Exposure: Exposure{Domain: "demo.example.com", RequestScale: 1},
