@@ -48,14 +48,18 @@ func init() {
 		Name:        Small,
 		Description: "dojot v0.5.0 for few devices: every service on one worker, NGINX in front",
 		Source:      "dojot v0.5.0 Kubernetes install guide, few-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
-		build:       func(o Options) (*Built, error) { return buildDojot(o, false) },
+		build:       func(v Values) (*Built, error) { return buildDojot(Small, v) },
+		defaults:    func() Values { return SmallDefaults() },
+		fromOptions: dojotFromOptions,
 		validate:    validateDojotOptions,
 	})
 	register(Profile{
 		Name:        Hundred,
 		Description: "dojot v0.5.0 for 100k MQTT devices: VerneMQ x3, 9 bridges, node groups, HAProxy in front",
 		Source:      "dojot v0.5.0 Kubernetes install guide, 100k-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
-		build:       func(o Options) (*Built, error) { return buildDojot(o, true) },
+		build:       func(v Values) (*Built, error) { return buildDojot(Hundred, v) },
+		defaults:    func() Values { return HundredDefaults() },
+		fromOptions: dojotFromOptions,
 		validate:    validateDojotOptions,
 	})
 }
@@ -95,98 +99,109 @@ func HundredTopology() stack.Topology {
 	}
 }
 
-func buildDojot(opts Options, hundred bool) (*Built, error) {
-	name, topo, version, bridges, pools := Small, SmallTopology(), "v0.5.0", int32(1), map[dojot.Group]string{
-		dojot.GroupDojot: "dojot", dojot.GroupKafka: "dojot", dojot.GroupVerneMQ: "dojot", dojot.GroupX509: "dojot"}
-	services, verneReplicas := dojot.SmallServices(), int32(1)
-	if hundred {
-		name, topo, version, bridges, verneReplicas = Hundred, HundredTopology(), "v0.5.0-alpha.4", 9, 3
-		pools = map[dojot.Group]string{dojot.GroupDojot: "dojot", dojot.GroupKafka: "kafka", dojot.GroupVerneMQ: "vernemq", dojot.GroupX509: "x509"}
-		services = dojot.HundredServices()
+func buildDojot(name string, vals Values) (*Built, error) {
+	v, ok := vals.(*DojotValues)
+	if !ok {
+		return nil, fmt.Errorf("values: %T; want *profiles.DojotValues", vals)
 	}
-	if opts.Bridges != 0 {
-		bridges = opts.Bridges
+	pools := map[dojot.Group]string{}
+	for g, p := range v.Groups {
+		pools[dojot.Group(g)] = p
 	}
-	partitions := int(bridges)
-	if opts.KafkaPartitions != 0 {
-		partitions = opts.KafkaPartitions
+	partitions := int(v.Bridges)
+	if err := dojot.CheckPartitions(partitions, v.Bridges); err != nil {
+		return nil, fmt.Errorf("bridges: %w", err)
 	}
-	if err := dojot.CheckPartitions(partitions, bridges); err != nil {
-		return nil, fmt.Errorf("options: KafkaPartitions: %d; must equal the profile's %d bridges (set Bridges too to change both): %w", partitions, bridges, err)
-	}
-	ports := dojot.DefaultNodePorts()
-	if opts.NodePorts != nil {
-		ports = *opts.NodePorts
-	}
-	insecure := true
-	if opts.InsecureMQTT != nil {
-		insecure = *opts.InsecureMQTT
-	}
-	ns := nsOr(opts, "dojot")
-	s, err := stack.New(stack.Options{Name: name, Namespace: ns, PartOf: "dojot", Topology: topo})
+	ports := v.NodePorts
+	ns := v.Namespace
+	s, err := stack.New(v.stackOptions(name, "dojot"))
 	if err != nil {
 		return nil, err
 	}
+	topo := s.Topology()
 	group := func(g dojot.Group) map[string]string { return map[string]string{DojotGroupLabel: pools[g]} }
-	// The guide's local volumes (local_storage_example/volumes), one per
-	// claim; their directories are the guide's under /mnt/data/<namespace>/
-	// so that two stacks on the same nodes never share a directory.
-	dir := func(p string) string { return "/mnt/data/" + ns + "/" + p }
-	volumes := []dojot.LocalVolume{
-		{Name: "local-pv-kafka", Path: dir("kafka"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-kafka-server-0"},
-		{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"},
-		{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: "1Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"},
-		{Name: "local-pv-postgres", Path: dir("postgres"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"},
-		{Name: "local-pv-mongo", Path: dir("mongodb"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"},
-		{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: "10Mi", Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"},
-	}
-	if !hundred {
-		volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: "2Gi", Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"})
-	}
-	if err := dojot.AddLocalStorage(s, volumes); err != nil {
-		return nil, err
-	}
-	class := dojot.LocalStorageClass
-	local := func(size string) stack.Storage { return stack.Storage{Size: resource.MustParse(size), Class: class} }
-	lean := !hundred
-	res := func(cpu, mem string) stack.Resources {
-		r := stack.MustLimits(cpu, mem)
-		if lean {
-			r.MemoryRequest = *resource.NewQuantity(r.MemoryLimit.Value()/2, resource.BinarySI)
+	sc := v.Topology.StorageClass
+	local := sc.Create && sc.Provisioner == localProvisioner
+	class := sc.Name
+	if local {
+		// The guide's local volumes (local_storage_example/volumes), one
+		// per claim, sized as the claims; their directories are the
+		// guide's under /mnt/data/<namespace>/ so that two stacks on the
+		// same nodes never share a directory.
+		dir := func(p string) string { return "/mnt/data/" + ns + "/" + p }
+		size := func(q resource.Quantity) string { return q.String() }
+		volumes := []dojot.LocalVolume{
+			{Name: "local-pv-kafka", Path: dir("kafka"), Size: size(v.Kafka.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-" + kafkaName(v) + "-0"},
+			{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: size(v.ZooKeeper.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"},
+			{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: size(v.ZooKeeper.Log.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"},
+			{Name: "local-pv-postgres", Path: dir("postgres"), Size: size(v.Postgres.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"},
+			{Name: "local-pv-mongo", Path: dir("mongodb"), Size: size(v.MongoDBSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"},
+			{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: size(v.X509.Storage.Size), Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"},
 		}
-		return r
+		if contains(v.Services, "minio") {
+			volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: size(v.MinIOSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"})
+		}
+		if err := dojot.AddLocalStorage(s, volumes); err != nil {
+			return nil, err
+		}
+		class = dojot.LocalStorageClass
+	} else if class, err = addStorageClass(s, sc); err != nil {
+		return nil, err
 	}
-	zk, err := zookeeper.New(s, zookeeper.Config{Replicas: 1, Pool: pools[dojot.GroupKafka], Resources: res("500m", "512Mi"), HeapMiB: 256, Data: local("1Gi"), Log: local("1Gi")})
+	withClass := func(st stack.Storage) stack.Storage {
+		if st.Class == "" {
+			st.Class = class
+		}
+		return st
+	}
+	zkc := v.ZooKeeper
+	zkc.Pool = pools[dojot.GroupKafka]
+	zkc.Data, zkc.Log = withClass(zkc.Data), withClass(zkc.Log)
+	zk, err := zookeeper.New(s, zkc)
 	if err != nil {
 		return nil, err
 	}
-	kf, err := kafka.New(s, kafka.Config{Name: "kafka-server", Brokers: 1, Pool: pools[dojot.GroupKafka], Resources: res("1", "1Gi"), HeapMiB: 512,
-		Data: local("2Gi"), DefaultReplicationFactor: 1, MinInsyncReplicas: 1, OffsetsTopicReplicationFactor: 1,
-		TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, NumPartitions: partitions, AutoCreateTopics: true})
+	kfc := v.Kafka
+	kfc.Pool, kfc.NumPartitions = pools[dojot.GroupKafka], partitions
+	kfc.Data = withClass(kfc.Data)
+	kf, err := kafka.New(s, kfc)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := postgres.New(s, postgres.Config{Instances: 1, PoolerReplicas: 1, Pool: pools[dojot.GroupDojot],
-		Resources: res("1", "1Gi"), PoolerResources: res("200m", "128Mi"), Data: local("2Gi"), PoolSize: 10,
-		Tuning: postgres.Tuning{MaxConnections: 100, SharedBuffers: "128MB", WorkMem: "4MB", MaintenanceWorkMem: "64MB", EffectiveCacheSize: "512MB"}})
+	pgc := v.Postgres
+	pgc.Pool = pools[dojot.GroupDojot]
+	pgc.Data = withClass(pgc.Data)
+	pg, err := postgres.New(s, pgc)
 	if err != nil {
 		return nil, err
 	}
-	ca, err := x509.New(s, pg, x509.Config{Image: "dojot/x509-identity-mgmt:" + version, Pool: pools[dojot.GroupX509],
-		Resources: res("1", "1536Mi"), Storage: stack.Storage{Size: resource.MustParse("10Mi"), Class: class},
-		MongoURI: "mongodb://" + s.ServiceHost("mongodb") + ":27017/x509-identity-mgmt"})
+	xc := v.X509
+	xc.Pool = pools[dojot.GroupX509]
+	xc.Storage = withClass(xc.Storage)
+	if xc.Image == "" {
+		xc.Image = "dojot/x509-identity-mgmt:" + v.Version
+	}
+	if xc.MongoURI == "" {
+		xc.MongoURI = "mongodb://" + s.ServiceHost("mongodb") + ":27017/x509-identity-mgmt"
+	}
+	ca, err := x509.New(s, pg, xc)
 	if err != nil {
 		return nil, err
 	}
-	broker, err := vernemq.New(s, vernemq.Config{Image: "dojot/vernemq-dojot:" + version, Replicas: verneReplicas, Pool: pools[dojot.GroupVerneMQ],
-		InsecureMQTT: insecure, NodePortMQTT: ports.MQTT, NodePortMQTTS: ports.MQTTS, EJBCAAddress: ca.Address, Resources: res("2", "1Gi")})
+	vc := v.VerneMQ
+	vc.Pool = pools[dojot.GroupVerneMQ]
+	if vc.Image == "" {
+		vc.Image = "dojot/vernemq-dojot:" + v.Version
+	}
+	vc.InsecureMQTT, vc.NodePortMQTT, vc.NodePortMQTTS, vc.EJBCAAddress = v.InsecureMQTT, ports.MQTT, ports.MQTTS, ca.Address
+	broker, err := vernemq.New(s, vc)
 	if err != nil {
 		return nil, err
 	}
 	broker.Component.DependsOn(ca.Component)
 	broker.Component.Uses(ca.API()) // the brokers fetch their certificates at start (EJBCAAddress)
 	if err := dojot.New(s, dojot.Deps{Kafka: kf, ZooKeeper: zk, Postgres: pg, X509: ca, VerneMQ: broker}, dojot.Config{
-		Version: version, Services: services, Bridges: bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: lean,
+		Version: v.Version, Services: v.Services, Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean,
 	}); err != nil {
 		return nil, err
 	}
@@ -195,13 +210,16 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 	if mongo := s.ComponentByName("mongodb"); mongo != nil {
 		ca.Component.Uses(mongo.Pods("").Port("mongodb"))
 	}
+	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
+		return nil, err
+	}
 	b := defaultBackends(topo, pools)
-	if opts.Backends != nil {
-		b = *opts.Backends
+	if v.Backends != nil {
+		b = *v.Backends
 	}
 	built := &Built{Stack: s}
-	if hundred {
-		conf, err := dojot.HAProxyConfig(ports, b, insecure)
+	if name == Hundred {
+		conf, err := dojot.HAProxyConfig(ports, b, v.InsecureMQTT)
 		if err != nil {
 			return nil, err
 		}
@@ -210,13 +228,42 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 			{Name: "haproxy/90-dojot-haproxy.conf", Data: []byte(dojot.SysctlConfig)},
 		}
 	} else {
-		conf, err := dojot.NginxConfig(ports, b, insecure)
+		conf, err := dojot.NginxConfig(ports, b, v.InsecureMQTT)
 		if err != nil {
 			return nil, err
 		}
 		built.Files = []stack.File{{Name: "nginx/nginx.conf", Data: []byte(conf)}}
 	}
 	return built, nil
+}
+
+// kafkaName is the Kafka component's name (kafka-server unless set).
+func kafkaName(v *DojotValues) string {
+	if v.Kafka.Name != "" {
+		return v.Kafka.Name
+	}
+	return "kafka"
+}
+
+// dojotFromOptions maps the Options shorthand onto the values.
+func dojotFromOptions(vals Values, opts Options) {
+	v := vals.(*DojotValues)
+	if opts.Bridges != 0 {
+		v.Bridges = opts.Bridges
+	}
+	if opts.KafkaPartitions != 0 {
+		v.Kafka.NumPartitions = opts.KafkaPartitions
+	}
+	if opts.NodePorts != nil {
+		v.NodePorts = *opts.NodePorts
+	}
+	if opts.Backends != nil {
+		b := *opts.Backends
+		v.Backends = &b
+	}
+	if opts.InsecureMQTT != nil {
+		v.InsecureMQTT = *opts.InsecureMQTT
+	}
 }
 
 // defaultBackends are documentation addresses (192.0.2.0/24, RFC 5737),

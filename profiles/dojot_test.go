@@ -157,7 +157,7 @@ func TestDojotOptions(t *testing.T) {
 		want string
 	}{
 		{Hundred, Options{NodePorts: &collide}, "profile 100k: options: NodePorts: dojot: nodePorts.mqtt 30001 is also nodePorts.apiGatewayHTTP"},
-		{Hundred, Options{KafkaPartitions: 6}, "profile 100k: options: KafkaPartitions: 6; must equal the profile's 9 bridges"},
+		{Hundred, Options{KafkaPartitions: 6}, "kafka.numPartitions: 6; must equal bridges 9"},
 		{Small, Options{Bridges: 2, KafkaPartitions: 1}, "profile small: options: KafkaPartitions: 1 must equal Bridges 2"},
 		{Small, Options{Backends: &dojot.Backends{APIGateway: []string{"10.0.0.1"}, MQTT: []string{"bad host!"}}}, `profile small: options: Backends: dojot: backends.mqtt[0]: "bad host!"`},
 	} {

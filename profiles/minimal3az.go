@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -50,6 +52,8 @@ func init() {
 		Description: "ThingsBoard CE microservices on 3 zones x 1 r7g.xlarge, surviving the loss of one zone",
 		Source:      "ThingsBoard minimal 3-AZ cluster write-up (../shared/seeds/003_7faa3f9ee7366b78.txt)",
 		build:       buildMinimal3AZ,
+		defaults:    func() Values { return Minimal3AZDefaults() },
+		fromOptions: minimal3AZFromOptions,
 		validate:    validateMinimal3AZOptions,
 	})
 }
@@ -105,99 +109,142 @@ const minimal3AZPool = "thingsboard"
 //     write-up's override.conf tuning (the component's defaults), with
 //     PgBouncer in place of pgpool: 2 pooler pods in two zones where the
 //     write-up ran a single pgpool, its one point of failure.
-func buildMinimal3AZ(opts Options) (*Built, error) {
-	ns := nsOr(opts, "thingsboard")
-	s, err := stack.New(stack.Options{
-		Name:      Minimal3AZ,
-		Namespace: ns,
-		PartOf:    "thingsboard",
-		Topology:  Minimal3AZTopology(),
-	})
+func buildMinimal3AZ(vals Values) (*Built, error) {
+	v, ok := vals.(*Minimal3AZValues)
+	if !ok {
+		return nil, fmt.Errorf("values: %T; want *profiles.Minimal3AZValues", vals)
+	}
+	s, err := stack.New(v.stackOptions(Minimal3AZ, "thingsboard"))
 	if err != nil {
 		return nil, err
 	}
-	class := ""
-	if !opts.Generic {
-		class = gp3
-		if err := addGP3(s); err != nil {
-			return nil, err
+	class, err := addStorageClass(s, v.Topology.StorageClass)
+	if err != nil {
+		return nil, err
+	}
+	withClass := func(st stack.Storage) stack.Storage {
+		if st.Class == "" {
+			st.Class = class
 		}
+		return st
 	}
-	st := func(size string) stack.Storage { return stack.Storage{Size: resource.MustParse(size), Class: class} }
-	zk, err := zookeeper.New(s, zookeeper.Config{Pool: minimal3AZPool, Data: st("1Gi"), Log: st("1Gi")})
+	zkc := v.ZooKeeper
+	zkc.Data, zkc.Log = withClass(zkc.Data), withClass(zkc.Log)
+	zk, err := zookeeper.New(s, zkc)
 	if err != nil {
 		return nil, err
 	}
-	rf := 2
-	if opts.KafkaReplicationFactor != 0 {
-		rf = opts.KafkaReplicationFactor
-	}
-	kf, err := kafka.New(s, kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: rf, MinInsyncReplicas: 1, Data: st("20Gi")})
+	kfc := v.Kafka
+	kfc.Data = withClass(kfc.Data)
+	kf, err := kafka.New(s, kfc)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := redis.New(s, redis.Config{Pool: minimal3AZPool, Data: st("2Gi")})
+	rdc := v.Redis
+	rdc.Data = withClass(rdc.Data)
+	rd, err := redis.New(s, rdc)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := cassandra.New(s, cassandra.Config{Pool: minimal3AZPool, Data: st("50Gi")})
+	csc := v.Cassandra
+	csc.Data = withClass(csc.Data)
+	cs, err := cassandra.New(s, csc)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := postgres.New(s, postgres.Config{Pool: minimal3AZPool, Data: st("30Gi")})
+	pgc := v.Postgres
+	pgc.Data = withClass(pgc.Data)
+	pg, err := postgres.New(s, pgc)
 	if err != nil {
 		return nil, err
 	}
-	tb := thingsboard.Config{Pool: minimal3AZPool, Version: opts.ThingsBoardVersion, Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{}}
-	tb.LoadDemo = opts.Demo
-	if opts.Generic {
+	tb := thingsboard.Config{
+		Pool: minimal3AZPool, Version: v.ThingsBoard.Version, Registry: v.ThingsBoard.Registry,
+		Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{},
+		LoadDemo: v.ThingsBoard.Demo, QueueReplicationFactor: v.ThingsBoard.QueueReplicationFactor,
+		Partitions: v.ThingsBoard.Partitions, Host: v.ThingsBoard.Host,
+	}
+	if v.Topology.LoadBalancer == "generic" {
 		tb.Exposure = thingsboard.Generic
 	}
-	for name, n := range opts.Replicas {
-		tb.Services[thingsboard.Service(name)] = thingsboard.ServiceConfig{Replicas: n}
+	for name, sc := range v.ThingsBoard.Services {
+		tb.Services[thingsboard.Service(name)] = sc
 	}
 	target, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb)
 	if err != nil {
 		return nil, err
 	}
+	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
+		return nil, err
+	}
 	// The write-up's performance test, as a separate kustomization in
 	// dist/minimal-3az/loadtest/: applying the stack never starts load.
-	lt, err := stack.New(stack.Options{
-		Name:              Minimal3AZ + "-loadtest",
-		Namespace:         ns,
-		PartOf:            "thingsboard",
-		Topology:          Minimal3AZTopology(),
-		ExistingNamespace: true,
-	})
+	lo := v.stackOptions(Minimal3AZ+"-loadtest", "thingsboard")
+	lo.ExistingNamespace = true
+	lt, err := stack.New(lo)
 	if err != nil {
 		return nil, err
 	}
-	if err := thingsboard.NewLoadTest(lt, target, thingsboard.LoadTestConfig{Pool: clientPool}); err != nil {
+	if err := thingsboard.NewLoadTest(lt, target, v.LoadTest); err != nil {
 		return nil, err
 	}
 	return &Built{Stack: s, Parts: []Part{{Dir: "loadtest", Stack: lt}}}, nil
 }
 
+// minimal3AZFromOptions maps the Options shorthand onto the values.
+func minimal3AZFromOptions(vals Values, opts Options) {
+	v := vals.(*Minimal3AZValues)
+	if opts.Generic {
+		v.Topology.LoadBalancer = "generic"
+		v.Topology.StorageClass = StorageClass{}
+	}
+	v.ThingsBoard.Demo = opts.Demo
+	if opts.ThingsBoardVersion != "" {
+		v.ThingsBoard.Version = opts.ThingsBoardVersion
+	}
+	if opts.Replicas != nil {
+		v.ThingsBoard.Services = map[string]thingsboard.ServiceConfig{}
+		for name, n := range opts.Replicas {
+			v.ThingsBoard.Services[name] = thingsboard.ServiceConfig{Replicas: n}
+		}
+	}
+	if opts.KafkaReplicationFactor != 0 {
+		v.Kafka.DefaultReplicationFactor = opts.KafkaReplicationFactor
+	}
+}
+
 // gp3 is the StorageClass of the AWS variant.
 const gp3 = "gp3"
 
-// addGP3 adds the write-up's gp3 StorageClass (EBS CSI driver, volumes
-// created in the zone of the pod that first uses them, expandable,
-// retained when their claim goes).
-func addGP3(s *stack.Stack) error {
+// addStorageClass renders the configured class when it is to be created
+// (the write-up's gp3: EBS CSI driver, volumes created in the zone of the
+// pod that first uses them, expandable, retained when their claim goes)
+// and returns the class name the claims use ("" for the cluster's
+// default).
+func addStorageClass(s *stack.Stack, sc StorageClass) (string, error) {
+	if !sc.Create {
+		if sc.Name != "" {
+			s.External("StorageClass", sc.Name, "the cluster's storage class (topology.storageClass.create is off)")
+		}
+		return sc.Name, nil
+	}
 	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "storage-class"})
 	if err != nil {
-		return err
+		return "", err
+	}
+	params := map[string]string{}
+	for k, v := range sc.Parameters {
+		params[k] = v
 	}
 	c.Add(&storagev1.StorageClass{
-		ObjectMeta:           metav1.ObjectMeta{Name: gp3},
-		Provisioner:          "ebs.csi.aws.com",
-		Parameters:           map[string]string{"type": "gp3", "fsType": "ext4"},
+		ObjectMeta:           metav1.ObjectMeta{Name: sc.Name},
+		Provisioner:          sc.Provisioner,
+		Parameters:           params,
 		VolumeBindingMode:    ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
 		AllowVolumeExpansion: ptr.To(true),
 		ReclaimPolicy:        ptr.To(corev1.PersistentVolumeReclaimRetain),
 	})
-	return nil
+	return sc.Name, nil
 }
 
 func nsOr(opts Options, def string) string {

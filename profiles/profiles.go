@@ -67,8 +67,10 @@ type Profile struct {
 	// Source names the document the profile reproduces.
 	Source string
 
-	build    func(Options) (*Built, error)
-	validate func(Options) error
+	build       func(Values) (*Built, error)
+	defaults    func() Values
+	fromOptions func(Values, Options)
+	validate    func(Options) error
 }
 
 // Built is a profile's main stack and the parts rendered beside it.
@@ -98,27 +100,33 @@ func (p Profile) Build(opts Options) (*stack.Stack, error) {
 	return b.Stack, nil
 }
 
-// BuildAll builds the profile's main stack and its separate parts.
+// BuildAll builds the profile's main stack and its separate parts from
+// the Options shorthand: the profile's defaults with the options laid
+// over them (ValuesFromOptions), then BuildValues.
 func (p Profile) BuildAll(opts Options) (*Built, error) {
+	v, err := p.ValuesFromOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.BuildValues(v)
+}
+
+// ValuesFromOptions returns the profile's values with opts laid over its
+// defaults, after checking that every option applies to the profile.
+func (p Profile) ValuesFromOptions(opts Options) (Values, error) {
 	if err := p.Validate(opts); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
-	b, err := p.build(opts)
-	if err != nil {
-		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	v := p.defaults()
+	c := v.Base()
+	if opts.Namespace != "" {
+		c.Namespace = opts.Namespace
 	}
 	if opts.RequestScale != 0 {
-		stacks := []*stack.Stack{b.Stack}
-		for _, part := range b.Parts {
-			stacks = append(stacks, part.Stack)
-		}
-		for _, s := range stacks {
-			if err := s.ScaleRequests(opts.RequestScale); err != nil {
-				return nil, fmt.Errorf("profile %s: options: %w", p.Name, err)
-			}
-		}
+		c.RequestScale = opts.RequestScale
 	}
-	return b, nil
+	p.fromOptions(v, opts)
+	return v, nil
 }
 
 var registry = map[string]Profile{}
@@ -180,21 +188,31 @@ func Synth(opts Options, names ...string) ([]*stack.Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := b.Stack.Synth()
+		out, err := SynthBuilt(n, b)
 		if err != nil {
-			return nil, fmt.Errorf("profile %s: %w", n, err)
+			return nil, err
 		}
-		for _, part := range b.Parts {
-			po, err := part.Stack.Synth()
-			if err != nil {
-				return nil, fmt.Errorf("profile %s, %s: %w", n, part.Dir, err)
-			}
-			out.Include(part.Dir, po)
-		}
-		out.Files = append(out.Files, b.Files...)
 		outs = append(outs, out)
 	}
 	return outs, nil
+}
+
+// SynthBuilt synthesizes a built profile: its main stack with the parts'
+// files under their directories and the other generated files.
+func SynthBuilt(name string, b *Built) (*stack.Output, error) {
+	out, err := b.Stack.Synth()
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", name, err)
+	}
+	for _, part := range b.Parts {
+		po, err := part.Stack.Synth()
+		if err != nil {
+			return nil, fmt.Errorf("profile %s, %s: %w", name, part.Dir, err)
+		}
+		out.Include(part.Dir, po)
+	}
+	out.Files = append(out.Files, b.Files...)
+	return out, nil
 }
 
 // WriteDist synthesizes the named profiles with default options and

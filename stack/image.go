@@ -2,7 +2,9 @@ package stack
 
 import (
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -114,4 +116,46 @@ func ParseImage(ref string) (Image, error) {
 		return Image{}, fmt.Errorf("%q: repository name of %d characters; at most 255", ref, len(img.Name))
 	}
 	return img, nil
+}
+
+// CheckRegistry checks a registry mirror's address: a host name or IP
+// address with an optional port and path ("registry.corp:5000",
+// "harbor.corp/proxy"), without a scheme.
+func CheckRegistry(registry string) error {
+	if strings.Contains(registry, "://") {
+		return fmt.Errorf("%q has a scheme; give the registry as host[:port][/path]", registry)
+	}
+	host, path, _ := strings.Cut(registry, "/")
+	h, port, hasPort := strings.Cut(host, ":")
+	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 && net.ParseIP(h) == nil {
+		return fmt.Errorf("%q: host %q is not a DNS name or IP address", registry, h)
+	}
+	if hasPort {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %q; allowed 1 to 65535", registry, port)
+		}
+	}
+	if path != "" && !imagePath.MatchString(path) {
+		return fmt.Errorf("%q: path %q; allowed lower-case letters, digits and . _ - separated by /", registry, path)
+	}
+	return nil
+}
+
+var imagePath = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// MirrorImage rewrites ref to pull from registry: the image's own registry
+// (Docker Hub when it names none) is replaced and its repository path
+// kept, Docker Hub's official images under library/ (zookeeper:3.9.3 →
+// <registry>/library/zookeeper:3.9.3). An empty registry returns ref.
+func MirrorImage(ref, registry string) string {
+	if registry == "" {
+		return ref
+	}
+	path := ref
+	if first, rest, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		path = rest // drop the image's own registry
+	} else if !ok {
+		path = "library/" + ref
+	}
+	return strings.TrimSuffix(registry, "/") + "/" + path
 }

@@ -77,3 +77,32 @@ func FuzzParseImage(f *testing.F) {
 		}
 	})
 }
+
+func TestMirrorImage(t *testing.T) {
+	for _, c := range []struct{ ref, registry, want string }{
+		{"zookeeper:3.9.3", "registry.corp:5000", "registry.corp:5000/library/zookeeper:3.9.3"},
+		{"apache/kafka:4.1.0", "registry.corp:5000", "registry.corp:5000/apache/kafka:4.1.0"},
+		{"ghcr.io/zalando/spilo-17:4.0-p3", "mirror.corp/proxy/", "mirror.corp/proxy/zalando/spilo-17:4.0-p3"},
+		{"localhost/x:1", "r.io", "r.io/x:1"},
+		{"quay.io/prometheuscommunity/postgres-exporter:v0.17.1@sha256:" + strings.Repeat("a", 64), "r.io", "r.io/prometheuscommunity/postgres-exporter:v0.17.1@sha256:" + strings.Repeat("a", 64)},
+		{"zookeeper:3.9.3", "", "zookeeper:3.9.3"},
+	} {
+		if got := MirrorImage(c.ref, c.registry); got != c.want {
+			t.Errorf("MirrorImage(%q, %q) = %q, want %q", c.ref, c.registry, got, c.want)
+		}
+		if c.registry != "" {
+			if _, err := ParseImage(MirrorImage(c.ref, c.registry)); err != nil {
+				t.Errorf("mirrored %q does not parse: %v", c.ref, err)
+			}
+		}
+	}
+}
+
+func TestCheckRegistry(t *testing.T) {
+	for reg, ok := range map[string]bool{"registry.corp:5000": true, "10.0.0.1:5000": true, "harbor.corp/proxy/hub": true,
+		"https://r.io": false, "r.io:0": false, "r.io:99999": false, "R_IO": false, "r.io/UPPER": false, "": false} {
+		if err := CheckRegistry(reg); (err == nil) != ok {
+			t.Errorf("CheckRegistry(%q) = %v, want ok %v", reg, err, ok)
+		}
+	}
+}

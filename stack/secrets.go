@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // KeyKind says how the apply engine generates a Secret key's value.
@@ -78,7 +79,9 @@ func (s *Stack) Secrets() []SecretSpec {
 	var out []SecretSpec
 	for _, c := range s.components {
 		for _, spec := range c.secrets {
-			out = append(out, *spec)
+			if _, replaced := s.existingSecrets[spec.Name]; !replaced {
+				out = append(out, *spec)
+			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -97,4 +100,71 @@ func (k SecretKey) describe() string {
 		return k.Key + " (Kafka cluster ID, 22 characters base64url)"
 	}
 	return k.Key + " (" + string(k.Kind) + ")"
+}
+
+// UseExistingSecret replaces the declared Secret declared with a Secret
+// the user provides, existing, in the stack's namespace (with the same
+// keys): every reference in the stack's pod templates (env, envFrom,
+// volumes, projected volumes) is renamed at synthesis and the declared
+// Secret is no longer generated. It is an error when no component
+// declares declared, or existing is not a valid name.
+func (s *Stack) UseExistingSecret(declared, existing string) error {
+	found := false
+	for _, spec := range s.Secrets() {
+		if spec.Name == declared {
+			found = true
+		}
+	}
+	if !found {
+		var names []string
+		for _, spec := range s.Secrets() {
+			names = append(names, spec.Name)
+		}
+		return fmt.Errorf("secret %q is not declared by the stack; declared: %s", declared, joinOr(names, "none"))
+	}
+	if errs := validation.IsDNS1123Subdomain(existing); len(errs) > 0 {
+		return fmt.Errorf("secret %q: existing name %q is not a valid Secret name (%s)", declared, existing, joinOr(errs, ""))
+	}
+	if s.existingSecrets == nil {
+		s.existingSecrets = map[string]string{}
+	}
+	s.existingSecrets[declared] = existing
+	s.External("Secret", existing, "provided by the user in place of the generated "+declared)
+	return nil
+}
+
+// renameSecrets points the pod templates' Secret references at the
+// user's Secrets (UseExistingSecret).
+func renameSecrets(spec *corev1.PodSpec, names map[string]string) {
+	rename := func(n *string) {
+		if to, ok := names[*n]; ok {
+			*n = to
+		}
+	}
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			for j := range list[i].Env {
+				if vf := list[i].Env[j].ValueFrom; vf != nil && vf.SecretKeyRef != nil {
+					rename(&vf.SecretKeyRef.Name)
+				}
+			}
+			for j := range list[i].EnvFrom {
+				if sr := list[i].EnvFrom[j].SecretRef; sr != nil {
+					rename(&sr.Name)
+				}
+			}
+		}
+	}
+	for i := range spec.Volumes {
+		if sv := spec.Volumes[i].Secret; sv != nil {
+			rename(&sv.SecretName)
+		}
+		if pv := spec.Volumes[i].Projected; pv != nil {
+			for j := range pv.Sources {
+				if ss := pv.Sources[j].Secret; ss != nil {
+					rename(&ss.Name)
+				}
+			}
+		}
+	}
 }

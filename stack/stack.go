@@ -60,6 +60,10 @@ type Options struct {
 	// and peers, from anywhere on externally exposed ports, from the
 	// monitoring namespace on the scrape port; see the package doc).
 	NoNetworkPolicies bool
+	// ImageRegistry, when set, is a registry mirror that replaces the
+	// registry of every container image at synthesis (MirrorImage), for
+	// air-gapped clusters. A host[:port][/path] (CheckRegistry).
+	ImageRegistry string
 	// MonitoringNamespace is the namespace of the Prometheus that scrapes
 	// the exporters: only its pods may open a scrape port
 	// (prometheus.io/port). It is matched through the namespace label
@@ -84,7 +88,9 @@ type Stack struct {
 	externals  map[ObjectRef]string
 	crdScopes  map[schema.GroupKind]bool
 	runtime    map[string]string
-	namespace  *Component
+	// existingSecrets maps declared Secrets to the user's (UseExistingSecret).
+	existingSecrets map[string]string
+	namespace       *Component
 }
 
 // New validates opts and returns a Stack holding its Namespace object, which
@@ -126,6 +132,11 @@ func New(opts Options) (*Stack, error) {
 		}
 		if errs := validation.IsValidLabelValue(opts.MonitoringNamespaceLabels[k]); len(errs) > 0 {
 			return nil, fmt.Errorf("stack %s: monitoringNamespaceLabels[%s]: %q is not a label value (%s)", opts.Name, k, opts.MonitoringNamespaceLabels[k], joinOr(errs, ""))
+		}
+	}
+	if opts.ImageRegistry != "" {
+		if err := CheckRegistry(opts.ImageRegistry); err != nil {
+			return nil, fmt.Errorf("stack %s: imageRegistry: %w", opts.Name, err)
 		}
 	}
 	switch opts.PodSecurity {

@@ -165,6 +165,20 @@ func (s *Stack) prepare(c *Component, obj Object, clusterKinds map[schema.GroupK
 	}
 	cp.SetLabels(c.merged(cp.GetLabels(), true))
 	c.labelTemplates(cp)
+	if len(s.existingSecrets) > 0 {
+		for _, spec := range PodSpecs(cp) {
+			renameSecrets(spec, s.existingSecrets)
+		}
+	}
+	if s.opts.ImageRegistry != "" {
+		for _, spec := range PodSpecs(cp) {
+			for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+				for i := range list {
+					list[i].Image = MirrorImage(list[i].Image, s.opts.ImageRegistry)
+				}
+			}
+		}
+	}
 	return &Rendered{
 		Component: c.name,
 		GVK:       gvk,

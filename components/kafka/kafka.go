@@ -154,7 +154,12 @@ func (c *Config) Default() {
 }
 
 // Validate checks a defaulted Config.
+//
+// It checks the configuration as the constructor uses it, with the
+// defaults filled in (Default on a copy), so a zero field, which means
+// the default, is valid wherever its default is.
 func (c Config) Validate() error {
+	c.Default()
 	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
 		return fmt.Errorf("kafka: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
 	}

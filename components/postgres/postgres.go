@@ -181,7 +181,12 @@ func (c *Config) Default() {
 const reservedConnections = 20
 
 // Validate checks a defaulted Config.
+//
+// It checks the configuration as the constructor uses it, with the
+// defaults filled in (Default on a copy), so a zero field, which means
+// the default, is valid wherever its default is.
 func (c Config) Validate() error {
+	c.Default()
 	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 30 {
 		return fmt.Errorf("postgres: name %q must be a DNS-1035 label of at most 30 characters", c.Name)
 	}

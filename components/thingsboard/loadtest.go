@@ -74,7 +74,12 @@ func (c *LoadTestConfig) Default() {
 }
 
 // Validate checks a defaulted LoadTestConfig.
+//
+// It checks the configuration as the constructor uses it, with the
+// defaults filled in (Default on a copy), so a zero field, which means
+// the default, is valid wherever its default is.
 func (c LoadTestConfig) Validate() error {
+	c.Default()
 	if c.Replicas < 1 || c.Replicas > 1000 {
 		return fmt.Errorf("loadtest: replicas %d; allowed 1 to 1000", c.Replicas)
 	}
