@@ -65,7 +65,7 @@ type DojotValues struct {
 func dojotDefaults(hundred bool) *DojotValues {
 	q := resource.MustParse
 	v := &DojotValues{
-		Common: Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring"},
+		Common:  Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring"},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
 		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
