@@ -25,11 +25,15 @@ func TestDist(t *testing.T) {
 	}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
-			outs, err := Synth(Options{}, name)
+			p, err := Get(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			stacktest.Golden(t, filepath.Join(distRoot, name), outs[0], false,
+			out, err := p.render(p.Defaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			stacktest.Golden(t, filepath.Join(distRoot, name), out, false,
 				"if the change is intended, run `go tool mage synth profile=all` (or `go test ./profiles -update`) and review `git diff dist/`")
 		})
 	}

@@ -215,20 +215,18 @@ func SynthBuilt(name string, b *Built) (*stack.Output, error) {
 	return out, nil
 }
 
-// WriteDist synthesizes the named profiles with default options and
-// replaces root/<profile>/ for each. Every profile is synthesized before
-// anything is written, so an error in one leaves all of root untouched.
+// WriteDist renders the named profiles with their default values into
+// root/<profile>/ (WriteDirs: the files and the RecordFile). Every profile
+// is rendered before anything is written, so an error in one leaves all
+// of root untouched.
 func WriteDist(root string, names ...string) ([]*stack.Output, error) {
-	outs, err := Synth(Options{}, names...)
-	if err != nil {
-		return nil, err
+	jobs := make([]DirJob, 0, len(names))
+	for _, n := range names {
+		p, err := Get(n)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, DirJob{Dir: filepath.Join(root, n), Profile: p, Values: p.Defaults()})
 	}
-	targets := make([]stack.Target, len(outs))
-	for i, out := range outs {
-		targets[i] = stack.Target{Dir: filepath.Join(root, names[i]), Output: out}
-	}
-	if err := stack.Write(targets...); err != nil {
-		return nil, err
-	}
-	return outs, nil
+	return WriteDirs(jobs...)
 }
