@@ -14,35 +14,31 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/cli"
 	"github.com/iotstack/iotstack/e2e"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
-	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/validate"
 )
 
 // distDir is where synthesized profiles are committed.
 const distDir = "dist"
 
-// Synth writes dist/<profile>/ from the Go code: `synth profile=minimal-3az`, `synth 100k` or `synth all`.
+// magefile targets, for folding key=value options into their argument.
+var targetNames = []string{"synth", "deps", "test", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
+
+func init() {
+	// Mage targets take a fixed number of arguments; fold the key=value
+	// options that follow a target's argument into it (cli.FoldMageArgs).
+	os.Args = cli.FoldMageArgs(os.Args, targetNames)
+}
+
+// Synth writes dist/<profile>/ (or out=DIR) from the profile and its values: `synth profile=minimal-3az`, `synth all`, `synth profile=small values=prod.yaml namespace=lab out=deploy/lab`.
 func Synth(profile string) error {
-	names, err := profiles.Resolve(profile)
-	if err != nil {
-		return err
-	}
-	outs, err := profiles.WriteDist(distDir, names...)
-	if err != nil {
-		return err
-	}
-	for i, out := range outs {
-		fmt.Printf("%s: %d objects in %d files\n", filepath.Join(distDir, names[i]), len(out.Objects), len(out.Files))
-	}
-	return nil
+	return cli.RunMage("synth", profile, nil, os.Stdout, os.Stderr)
 }
 
 // testPackages are the Debian packages whose programs the tests run for
@@ -176,108 +172,32 @@ func Validate() error {
 	return nil
 }
 
-// clusterProfile resolves exactly one profile, synthesizes it with
-// default options (what dist/ holds) and connects the apply engine.
-func clusterProfile(arg string) (*stack.Output, *apply.Engine, error) {
-	names, err := profiles.Resolve(arg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(names) != 1 {
-		return nil, nil, fmt.Errorf("one profile at a time: the profiles share namespaces and object names; use profile=NAME with one of: %s", strings.Join(profiles.Names(), ", "))
-	}
-	outs, err := profiles.Synth(profiles.Options{}, names[0])
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := engine()
-	if err != nil {
-		return nil, nil, err
-	}
-	return outs[0], e, nil
-}
-
-// engine connects to the cluster of $KUBECONFIG (or ~/.kube/config) and
-// $KUBE_CONTEXT (or the current context); $TIMEOUT (a Go duration) bounds
-// the readiness wait, $PRUNE_DATA=1 lets prune and delete remove claims and
-// Secrets holding data, $NO_PRUNE=1 keeps objects no longer synthesized.
-func engine() (*apply.Engine, error) {
-	opts := apply.Options{PruneData: os.Getenv("PRUNE_DATA") == "1", NoPrune: os.Getenv("NO_PRUNE") == "1"}
-	if t := os.Getenv("TIMEOUT"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("TIMEOUT=%q: want a positive Go duration such as 15m", t)
-		}
-		opts.Timeout = d
-	}
-	cfg, err := apply.RESTConfig(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONTEXT"))
-	if err != nil {
-		return nil, err
-	}
-	return apply.New(cfg, opts)
-}
-
-// Apply applies a profile to the current cluster (server-side apply, Secrets created once, prune, wait): `apply profile=minimal-3az`.
+// Apply applies a profile (or rendered directory) to the current cluster (server-side apply, Secrets created once, wait, prune): `apply profile=minimal-3az values=prod.yaml`; KUBE_CONTEXT, TIMEOUT=20m, NO_PRUNE=1, PRUNE_DATA=1.
 func Apply(ctx context.Context, profile string) error {
-	out, e, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	res, err := e.Apply(ctx, out)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s applied; ready after %s\n", out.Stack, res.Ready.Round(time.Second))
-	return nil
+	return cli.RunMage("apply", profile, cli.ClusterEnv(true), os.Stdout, os.Stderr)
 }
 
-// Diff shows what apply would change (server-side dry-run) and exits non-zero when something would: `diff profile=100k`.
+// Diff shows what apply would change (server-side dry-run) and exits non-zero when something would: `diff profile=100k values=prod.yaml`.
 func Diff(ctx context.Context, profile string) error {
-	out, e, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	changes, err := e.Diff(ctx, out)
-	if err != nil {
-		return err
-	}
-	for _, c := range changes {
-		if c.Detail != "" {
-			fmt.Printf("%s %s (%s)\n", c.Subject, c.Action, c.Detail)
-		} else {
-			fmt.Printf("%s %s\n", c.Subject, c.Action)
-		}
-		for _, f := range c.Conflicts {
-			fmt.Printf("  conflict: %s; apply takes this field back\n", f)
-		}
-		if c.Live != nil && c.Merged != nil {
-			fmt.Print(apply.TextDiff(c.Live, c.Merged))
-		}
-	}
-	if len(changes) > 0 {
-		return fmt.Errorf("%d objects would change", len(changes))
-	}
-	fmt.Printf("%s: no changes\n", out.Stack)
-	return nil
+	return cli.RunMage("diff", profile, cli.ClusterEnv(true), os.Stdout, os.Stderr)
 }
 
-// Delete removes a profile from the current cluster, keeping claims and data Secrets (PRUNE_DATA=1 removes them too): `delete profile=small`.
+// Delete removes a profile from the current cluster, keeping claims, their volumes and data Secrets (PRUNE_DATA=1 removes them too): `delete profile=small values=prod.yaml`.
 func Delete(ctx context.Context, profile string) error {
-	out, e, err := clusterProfile(profile)
-	if err != nil {
-		return err
-	}
-	res, err := e.Delete(ctx, out)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s: %d objects deleted or released, %d kept (listed above with their reasons)\n", out.Stack, len(res.Changes), len(res.Kept))
-	return nil
+	return cli.RunMage("delete", profile, cli.ClusterEnv(false), os.Stdout, os.Stderr)
 }
 
-// Sim runs a profile on a simulated cluster (real control plane, kwok nodes): placement, readiness, the zone-loss drill, re-apply and prune: `sim profile=minimal-3az` or `sim all`.
+// Sim runs a profile on a simulated cluster (real control plane, kwok nodes from the values' topology): placement, readiness, the zone-loss drill, re-apply, prune, delete and two stacks: `sim profile=minimal-3az`, `sim all`, `sim profile=minimal-3az values=envs/us-east-1.yaml`.
 func Sim(ctx context.Context, profile string) error {
-	names, err := profiles.Resolve(profile)
+	m, err := cli.ParseMageArg(profile)
+	if err != nil {
+		return err
+	}
+	names, err := profiles.Resolve(m.Target)
+	if err != nil {
+		return err
+	}
+	docs, sets, err := cli.ValuesArgs(m.Args)
 	if err != nil {
 		return err
 	}
@@ -287,7 +207,7 @@ func Sim(ctx context.Context, profile string) error {
 	}
 	var failed []string
 	for _, n := range names {
-		rep, err := sim.Run(ctx, n, sim.Options{Root: root, Log: os.Stdout})
+		rep, err := sim.Run(ctx, n, sim.Options{Root: root, Log: os.Stdout, Values: docs, Sets: sets})
 		if err != nil {
 			return fmt.Errorf("sim %s: %w", n, err)
 		}

@@ -97,14 +97,16 @@ func (p Profile) recordFile(v Values) (stack.File, error) {
 	if err != nil {
 		return stack.File{}, err
 	}
-	body, err := yaml.Marshal(record{Profile: p.Name, Values: over})
-	if err != nil {
+	var body bytes.Buffer
+	enc := yaml.NewEncoder(&body)
+	enc.SetIndent(2)
+	if err := enc.Encode(record{Profile: p.Name, Values: over}); err != nil {
 		return stack.File{}, err
 	}
 	head := "# Rendered by iotstack from profile " + p.Name + " with these values (your overrides of its\n" +
 		"# defaults). iotstack validate, diff, apply and delete re-render from them and refuse\n" +
 		"# this directory if any file differs: change values, not files, and render again.\n"
-	return stack.File{Name: RecordFile, Data: append([]byte(head), body...)}, nil
+	return stack.File{Name: RecordFile, Data: append([]byte(head), body.Bytes()...)}, nil
 }
 
 // DirJob is one profile rendered into one directory.

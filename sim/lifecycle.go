@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/iotstack/iotstack/apply"
-	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
 )
@@ -84,7 +83,7 @@ func (before dataState) compare(ctx context.Context, cs kubernetes.Interface, af
 // cluster-scoped objects without touching the first, a stack that would
 // change a shared object is refused, and deleting the second stack leaves
 // the first as it was.
-func lifecycle(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, eng *apply.Engine, profile string, out *stack.Output, r *Report, timeout time.Duration, log io.Writer) error {
+func lifecycle(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, eng *apply.Engine, profile string, opts Options, out *stack.Output, r *Report, log io.Writer) error {
 	before, err := readData(ctx, cs, out)
 	if err != nil {
 		return err
@@ -125,7 +124,7 @@ func lifecycle(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 	lost = before.compare(ctx, cs, afterApply)
 	r.check(len(lost) == 0, "re-apply after delete is ready in %s on the same claims with no Secret rotated (lost or changed: %s)", res.Ready.Round(100*time.Millisecond), strings.Join(lost, ", "))
 
-	if err := twoStacks(ctx, cfg, cs, eng, profile, out, r, timeout, log); err != nil {
+	if err := twoStacks(ctx, cfg, cs, eng, profile, opts, out, r, log); err != nil {
 		return err
 	}
 	if err := otherManager(ctx, cs, eng, out, r); err != nil {
@@ -251,12 +250,18 @@ func workloadsLeft(ctx context.Context, cs kubernetes.Interface, ns string) ([]s
 // <namespace>-b (without waiting: the simulated nodes are sized for one),
 // checks that the first is untouched, that a stack changing a shared
 // object is refused naming both stacks, and deletes the second.
-func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, eng *apply.Engine, profile string, out *stack.Output, r *Report, timeout time.Duration, log io.Writer) error {
+func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, eng *apply.Engine, profile string, opts Options, out *stack.Output, r *Report, log io.Writer) error {
+	timeout := opts.Timeout
 	p, err := profiles.Get(profile)
 	if err != nil {
 		return err
 	}
-	b, err := p.BuildAll(secondOptions(profile, out.Namespace+"-b"))
+	v, err := p.Load(opts.Values, append(append([]string(nil), opts.Sets...), "namespace="+out.Namespace+"-b"))
+	if err != nil {
+		return err
+	}
+	secondValues(v)
+	b, err := p.BuildValues(v)
 	if err != nil {
 		return err
 	}
@@ -395,22 +400,21 @@ func firstLine(s string) string {
 	return line
 }
 
-// secondOptions are the options of the second stack of a profile: its own
-// namespace and, for the dojot profiles, NodePorts 100 above the first
+// secondValues adapts the second stack's values (already in its own
+// namespace): for the dojot profiles, NodePorts 100 above the first
 // stack's (a NodePort is the cluster's, not the namespace's: the API
 // server refuses a second Service on the same one).
-func secondOptions(profile, namespace string) profiles.Options {
-	opts := profiles.Options{Namespace: namespace}
-	if profile == profiles.Small || profile == profiles.Hundred {
-		np := dojot.DefaultNodePorts()
-		for _, p := range []*int32{&np.APIGatewayHTTP, &np.APIGatewayHTTPS, &np.Metrics, &np.MQTT, &np.MQTTS, &np.CoAP, &np.CoAPS, &np.FileServer, &np.FileServers, &np.HTTPAgent} {
-			if *p != 0 { // 0: not served, not rendered
-				*p += 100
-			}
-		}
-		opts.NodePorts = &np
+func secondValues(v profiles.Values) {
+	d, ok := v.(*profiles.DojotValues)
+	if !ok {
+		return
 	}
-	return opts
+	np := &d.NodePorts
+	for _, p := range []*int32{&np.APIGatewayHTTP, &np.APIGatewayHTTPS, &np.Metrics, &np.MQTT, &np.MQTTS, &np.CoAP, &np.CoAPS, &np.FileServer, &np.FileServers, &np.HTTPAgent} {
+		if *p != 0 { // 0: not served, not rendered
+			*p += 100
+		}
+	}
 }
 
 // sharedObjects lists the cluster-scoped objects both outputs render.

@@ -23,6 +23,7 @@ import (
 	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/values"
 )
 
 // Report is what a run measured; Failures empty means it passed.
@@ -85,6 +86,11 @@ type Options struct {
 	// Drop names the component whose removal the prune check applies; ""
 	// picks the profile's last stateless component.
 	Drop string
+	// Values and Sets are the values documents and --set overrides the
+	// profile is built from (none: its defaults). The simulated nodes
+	// follow the values' topology.
+	Values []values.Doc
+	Sets   []string
 }
 
 // Run builds the tools if needed, starts a simulated cluster with the
@@ -104,7 +110,11 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.BuildAll(profiles.Options{})
+	v, err := p.Load(opts.Values, opts.Sets)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: values:\n%w", profile, err)
+	}
+	b, err := p.BuildValues(v)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +230,7 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err := pruneCheck(ctx, eng, out, opts.Drop, r); err != nil {
 		return nil, err
 	}
-	if err := lifecycle(ctx, cfg, cs, eng, profile, out, r, opts.Timeout, log); err != nil {
+	if err := lifecycle(ctx, cfg, cs, eng, profile, opts, out, r, log); err != nil {
 		return nil, err
 	}
 	r.Total = time.Since(start)
