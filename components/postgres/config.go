@@ -42,6 +42,35 @@ postgresql:
 `, indent(params, 8), indent(params, 4))
 }
 
+// RESTAPIUser is the user of Patroni's REST API basic authentication.
+const RESTAPIUser = "patroni"
+
+// restAPIPasswordVar holds the REST API password in the Spilo container.
+// Not a PATRONI_* variable: Spilo's runit/patroni/run (4.0-p3) unsets
+// every variable but a short allow-list before it starts Patroni, so
+// PATRONI_RESTAPI_USERNAME/PASSWORD would never reach it; the password
+// goes into Patroni's configuration file instead, through
+// SPILO_CONFIGURATION, which configure_spilo.py (4.0-p3, main) merges
+// under its own template (whose restapi section sets no authentication).
+const restAPIPasswordVar = "RESTAPI_PASSWORD"
+
+// restAPIAuthentication is the restapi section appended to
+// SPILO_CONFIGURATION. Patroni 4.0 (patroni/api.py, v4.0.4, the version
+// Spilo 4.0-p3 installs) checks restapi.authentication on the unsafe
+// endpoints only (the handlers decorated with check_access: POST
+// restart, reinitialize, switchover, failover, reload, sigterm,
+// failsafe; PATCH and PUT config; DELETE restart and switchover); GET
+// endpoints, among them /liveness and /readiness of the probes, stay
+// open. patronictl in the pod reads the same section (patroni/request.py
+// falls back from ctl.authentication to restapi.authentication).
+func restAPIAuthentication() string {
+	return `restapi:
+  authentication:
+    username: ` + RESTAPIUser + `
+    password: "$(` + restAPIPasswordVar + `)"
+`
+}
+
 // poolerStart writes PgBouncer's configuration and user list (from the
 // password variables) into /tmp and runs PgBouncer in the foreground.
 func poolerStart(cfg Config, primaryHost string, users []string) string {
