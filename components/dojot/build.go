@@ -227,7 +227,7 @@ func (w *wiring) simple(name string, port int32, memory string) func(*stack.Comp
 func (w *wiring) auth(c *stack.Component) ([]stack.Object, error) {
 	db := w.dbs["auth"]
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "KAFKA_GROUP_ID", "auth-group", "DOJOT_MANAGEMENT_USER", "auth",
-		"AUTH_DB_HOST", w.pgHost, "AUTH_DB_USER", db.User, "AUTH_KONG_URL", "http://"+w.s.ServiceHost("kong")+":8001",
+		"AUTH_DB_HOST", w.pgHost, "AUTH_DB_USER", db.User, "AUTH_KONG_URL", fmt.Sprintf("http://%s:%d", w.s.ServiceHost("kong"), adminGatePort),
 		"AUTH_CACHE_NAME", "redis", "AUTH_CACHE_HOST", "localhost", "AUTH_EMAIL_HOST", "NOEMAIL",
 		"AUTH_RESET_PWD_VIEW", "https://"+w.cfg.Domain+"/#/setPassword/")
 	vars = append(vars, db.Password.EnvVar("AUTH_DB_PWD"))
