@@ -167,7 +167,7 @@ func buildDojot(opts Options, hundred bool) (*Built, error) {
 	}
 	ca, err := x509.New(s, pg, x509.Config{Image: "dojot/x509-identity-mgmt:" + version, Pool: pools[dojot.GroupX509],
 		Resources: res("1", "1536Mi"), Storage: stack.Storage{Size: resource.MustParse("10Mi"), Class: class},
-		MongoURI: "mongodb://" + s.ServiceHost("mongodb") + ":27017/x509-identity-mgmt"})
+		MongoURI: "mongodb://" + s.ServiceHost("mongodb") + ":27017/" + x509.MongoDatabase})
 	if err != nil {
 		return nil, err
 	}

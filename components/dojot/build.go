@@ -43,6 +43,7 @@ type wiring struct {
 	pgHost      string
 	dbs         map[string]postgres.Database
 	minioSecret *stack.SecretSpec
+	mongoSecret *stack.SecretSpec
 }
 
 // New adds the dojot services of cfg to s, wired to the data tier.
@@ -296,13 +297,13 @@ func (w *wiring) flowbroker(c *stack.Component) ([]stack.Object, error) {
 }
 
 func (w *wiring) history(c *stack.Component) ([]stack.Object, error) {
-	vars := env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "history", "HISTORY_DB_ADDRESS", w.s.ServiceHost("mongodb"))
+	vars := append(w.mongoLogin("history"), env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "history")...)
 	return w.deployment(c, "history", 8000, w.container("history", w.image("history"), 8000, "500m", "128Mi", vars))
 }
 
 func (w *wiring) persister(c *stack.Component) ([]stack.Object, error) {
-	vars := env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "persister",
-		"KAFKA_GROUP_ID", "persister-group", "KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost, "HISTORY_DB_ADDRESS", w.s.ServiceHost("mongodb"))
+	vars := append(w.mongoLogin("persister"), env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "persister",
+		"KAFKA_GROUP_ID", "persister-group", "KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost)...)
 	c.Except("probes", "dojot's persister listens on no port and ships no health command; a failed Kafka or MongoDB session ends the process, which restarts it")
 	return w.deployment(c, "persister", 0, w.container("persister", w.image("persister"), 0, "500m", "128Mi", vars))
 }
@@ -396,17 +397,6 @@ func (w *wiring) store(c *stack.Component, name string, port int32, size string,
 	}
 	ports := []corev1.ServicePort{{Name: ct.Ports[0].Name, Port: port, TargetPort: intstr.FromString(ct.Ports[0].Name)}}
 	return []stack.Object{sts.Headless(name+"-headless", sel, ports), sts.Client(name, sel, ports), set}, nil
-}
-
-// MongoImage is the MongoDB the dojot services talk to: the last 4.4,
-// whose wire protocol still serves v0.5.0's drivers (6.0 dropped OP_QUERY).
-const MongoImage = "mongo:4.4.29"
-
-func (w *wiring) mongodb(c *stack.Component) ([]stack.Object, error) {
-	ct := w.containerPort("mongodb", MongoImage, "mongodb", 27017, "1", "512Mi", nil)
-	ct.ReadinessProbe = stack.ExecProbe(stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}, "mongo", "--quiet", "--eval", "db.adminCommand('ping').ok")
-	ct.LivenessProbe = stack.TCPProbe("mongodb", stack.ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 20})
-	return w.store(c, "mongodb", 27017, "2Gi", ct, "/data/db", stack.PodSecurity{UID: 999, GID: 999, FSGroup: 999})
 }
 
 func (w *wiring) minio(c *stack.Component) ([]stack.Object, error) {
