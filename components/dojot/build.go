@@ -264,8 +264,17 @@ func (w *wiring) deviceManager(c *stack.Component) ([]stack.Object, error) {
 	return append(objs, redis...), err
 }
 
-// flowbroker deploys flow nodes as Deployments and Services of its own,
-// hence its Role (the v0.5.0 verbs, exactly).
+// flowbroker deploys remote flow nodes as Deployments and Services of its
+// own, hence its Role: exactly the calls of flowbroker v0.5.0's
+// kubernetes remote node (orchestrator/nodes/kubernetesRemoteNode/index.js,
+// kubernetes-client): it lists the deployments (GET on the collection;
+// get is kept for the same read through a named path), creates a
+// Deployment and a Service per node, scales a Deployment to 0 (PATCH)
+// and deletes it and its Service. It never reads, lists or patches
+// Services, so those verbs are gone. Names are generated per tenant and
+// node (flownode-<tenant><id>), so resourceNames cannot narrow them, and
+// RBAC cannot restrict what a created Deployment contains: see the
+// package doc for what remains.
 func (w *wiring) flowbroker(c *stack.Component) ([]stack.Object, error) {
 	vars := env("FLOWBROKER_CACHE_HOST", "localhost", "KAFKA_HOSTS", w.kafkaHosts, "CONTEXT_MANAGER_ADDRESS", "localhost",
 		"DEPLOY_ENGINE", "kubernetes", "KAFKA_GROUP_ID", "flowbroker-group", "DOJOT_MANAGEMENT_USER", "flowbroker")
@@ -283,17 +292,21 @@ func (w *wiring) flowbroker(c *stack.Component) ([]stack.Object, error) {
 	deploy := objs[0].(*appsv1.Deployment)
 	deploy.Spec.Template.Spec.ServiceAccountName = "flowbroker"
 	deploy.Spec.Template.Spec.AutomountServiceAccountToken = ptr.To(true)
-	verbs := []string{"get", "list", "create", "patch", "delete"}
 	return append(objs,
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, AutomountServiceAccountToken: ptr.To(false)},
-		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: verbs},
-			{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: verbs},
-		}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, Rules: flowbrokerRules()},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flowbroker"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "flowbroker"}}},
 	), nil
+}
+
+// flowbrokerRules is flowbroker's Role (see flowbroker).
+func flowbrokerRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"create", "delete"}},
+	}
 }
 
 func (w *wiring) history(c *stack.Component) ([]stack.Object, error) {
