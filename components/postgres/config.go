@@ -113,11 +113,13 @@ func passwordVar(user string) string {
 // passwordSessionOptions are PGOPTIONS for the sessions that set a
 // password. The statement itself carries only a verifier (see
 // databasesScript), and these keep even that out of the server's log and
-// statistics: no statement logging (log_statement, which Spilo sets to
-// ddl), no statement on an error (log_min_error_statement), no duration
-// log with the statement text, and no copy in pg_stat_statements (Spilo
-// preloads it). All are superuser settings; the Job connects as the
-// superuser.
+// statistics. Spilo 4.0-p3 (configure_spilo.py) sets log_statement ddl,
+// log_min_duration_statement 500, csvlog files with log_file_mode 0644,
+// and preloads pg_stat_statements (track_utility off there already); the
+// session turns off statement logging, the statement of an error
+// (log_min_error_statement) and duration logging, and repeats
+// track_utility off in case a configuration turns it on. All are
+// superuser settings; the Job connects as the superuser.
 const passwordSessionOptions = "-c log_statement=none -c log_min_error_statement=panic -c log_min_duration_statement=-1 -c pg_stat_statements.track_utility=off"
 
 // databasesScript creates every declared user and database once, and
