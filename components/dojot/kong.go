@@ -74,8 +74,10 @@ func (w *wiring) routes() []route {
 // POST) and deletes the consumer with the user (DELETE /consumers/<user>).
 // Nothing else: no GET, no services, routes or plugins. The gate is an
 // nginx server inside Kong's own nginx (injected with
-// KONG_NGINX_HTTP_INCLUDE: kong.conf.default 2.0.4 injects any
-// nginx_http_<directive> into the http block) that listens on
+// KONG_NGINX_HTTP_INCLUDE: Kong 2.0.4 turns any nginx_http_<directive>
+// setting, from kong.conf or a KONG_ variable, into that directive in the
+// http block: kong.conf.default, conf_loader.lua DYNAMIC_KEY_NAMESPACES,
+// templates/nginx_kong.lua) that listens on
 // adminGatePort and passes exactly those four requests to the loopback
 // admin API, refusing everything else with 403.
 const (
