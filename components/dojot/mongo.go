@@ -79,7 +79,12 @@ const mongoReady = "/tmp/users-ready"
 // server started with --auth that has none: a new volume and one from
 // before authentication alike. The JavaScript goes to the mongo shell on
 // its standard input (a here-document): no password is ever an argument,
-// and the script prints none.
+// and the script prints none (the shell's createUser prints the user
+// without its pwd). mongod redacts the password of createUser and
+// updateUser before logging a command (CmdCreateUser/CmdUpdateUser
+// redactForLogging -> auth::redactPasswordData in
+// user_management_commands.cpp; read in the 3.x/4.0 sources, not
+// re-checked line by line in 4.4, and no mongod runs here to test it).
 func (w *wiring) mongoUsersScript() string {
 	var b strings.Builder
 	b.WriteString(`#!/bin/bash
