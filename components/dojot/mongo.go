@@ -103,7 +103,9 @@ until mongo --host 127.0.0.1 --quiet --norc --eval 'db.adminCommand("ping").ok' 
   echo "waiting for mongod on 127.0.0.1"
   sleep 2
 done
-mongo --host 127.0.0.1 --quiet --norc admin <<EOF
+# The shell may go on after an exception in a script read from stdin, so
+# success is the last line the script prints, not the exit status.
+out="$(mongo --host 127.0.0.1 --quiet --norc admin <<EOF
 (function () {
   var admin = db.getSiblingDB('admin');
   if (!admin.auth('` + mongoRoot + `', '${MONGO_ROOT_PASSWORD}')) {
@@ -129,9 +131,15 @@ mongo --host 127.0.0.1 --quiet --norc admin <<EOF
 		}
 		fmt.Fprintf(&b, "  ensure('%s', '${%s}', [%s]);\n", u.name, mongoPasswordVar(u.name), strings.Join(roles, ", "))
 	}
-	b.WriteString(`})();
+	b.WriteString(`  print('users applied');
+})();
 EOF
-echo "users applied"
+)" || true
+printf '%s\n' "$out"
+if ! grep -qx 'users applied' <<< "$out"; then
+  echo "the users were not all applied; retrying after a restart" >&2
+  exit 1
+fi
 touch ` + mongoReady + `
 while :; do sleep 3600; done
 `)

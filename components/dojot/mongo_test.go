@@ -132,7 +132,10 @@ func TestMongoUsersScriptKeepsPasswordsOffArgv(t *testing.T) {
 echo "$*" >> "` + dir + `/argv"
 case "$*" in
   *--eval*) echo 1 ;;
-  *) cat > "` + dir + `/stdin.js"; echo "user root: created" ;;
+  *) cat > "` + dir + `/stdin.js"; echo "user root: created"
+     # The real shell prints what the script prints; the stand-in only
+     # the last line, when the script ends with it.
+     if [ -z "${FAIL_USERS:-}" ] && grep -q "print('users applied');" "` + dir + `/stdin.js"; then echo "users applied"; fi ;;
 esac
 `
 	os.WriteFile(filepath.Join(bin, "mongo"), []byte(stub), 0o755)
@@ -174,6 +177,16 @@ esac
 		if out, err := exec.Command(node, "--check", filepath.Join(dir, "stdin.js")).CombinedOutput(); err != nil {
 			t.Errorf("the JavaScript sent to mongo does not parse: %v\n%s\n%s", err, out, js)
 		}
+	}
+	// A script that does not reach its end is a failure, not readiness.
+	os.Remove(filepath.Join(dir, "ready"))
+	failing := exec.Command("bash", p)
+	failing.Env = append(cmd.Env, "FAIL_USERS=1")
+	if out, err := failing.CombinedOutput(); err == nil || !strings.Contains(string(out), "the users were not all applied") {
+		t.Errorf("an unfinished users script succeeded: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+		t.Error("an unfinished users script marked itself ready")
 	}
 	// A password with other characters is refused before anything runs.
 	bad := exec.Command("bash", p)
