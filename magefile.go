@@ -44,22 +44,23 @@ func Synth(profile string) error {
 // testPackages are the Debian packages whose programs the tests run for
 // real, keyed by a program (or path) each provides: the Redis Cluster
 // scripts run against redis-server, the PostgreSQL scripts against
-// PostgreSQL 15 and PgBouncer, the dojot load-balancer configurations
-// through nginx -t and haproxy -c, the e2e MQTT smoke clients against
-// Mosquitto.
+// PostgreSQL 15 and PgBouncer, the Patroni REST API authentication against
+// Patroni, the dojot load-balancer configurations through nginx -t and
+// haproxy -c, the e2e MQTT smoke clients against Mosquitto.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
 	"/usr/lib/postgresql/15/bin/initdb": "postgresql-15",
 	"psql":                              "postgresql-client",
 	"pgbouncer":                         "pgbouncer",
+	"patroni":                           "patroni",
 	"nginx":                             "nginx",
 	"/usr/lib/nginx/modules/ngx_stream_module.so": "libnginx-mod-stream",
 	"haproxy":             "haproxy",
 	"/usr/sbin/mosquitto": "mosquitto",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, NGINX, HAProxy) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {

@@ -182,9 +182,10 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		xc.Image = "dojot/x509-identity-mgmt:" + v.Version
 	}
 	if xc.MongoURI == "" {
-		xc.MongoURI = "mongodb://" + s.ServiceHost("mongodb") + ":27017/x509-identity-mgmt"
+		xc.MongoURI = "mongodb://" + s.ServiceHost("mongodb") + ":27017/" + x509.MongoDatabase
 	}
 	ca, err := x509.New(s, pg, xc)
+
 	if err != nil {
 		return nil, err
 	}

@@ -25,10 +25,25 @@
 //     keyspace with NetworkTopologyStrategy, and runs a full repair on every
 //     node when a replication factor changed: the write-up's manual steps,
 //     automated and idempotent.
-//   - JMX is remote with authentication (the JDK's controlRole and
-//     monitorRole, one password from a Secret) so that the Job can repair
-//     and the exporter can read metrics; nodetool in the probes and in
-//     preStop (drain) logs in the same way.
+//   - JMX is remote with authentication and an access file: controlRole
+//     (nodetool in the probes, in preStop (drain) and in the Job's
+//     repairs) and monitorRole (the exporter) have separate passwords
+//     (Secret <name>-jmx), so the exporter's container never holds
+//     controlRole's. What remains: monitorRole is readwrite (it may invoke
+//     MBean operations, though not create or unregister MBeans), because
+//     the JDK's file-based access control has no finer grain than
+//     read/write and cassandra_exporter 2.3.8 invokes an operation
+//     (EndpointSnitchInfo.getDatacenter) on every scrape; read-only, it
+//     exports nothing. Narrowing it further needs Cassandra's
+//     AuthorizationProxy (per-MBean grants to Cassandra roles, JMX logins
+//     against CQL roles) or an in-process exporter; who may connect to
+//     7199 at all is the NetworkPolicy's to narrow (the cluster's own pods
+//     and the schema Job).
+//   - No password on a command line or in a log: nodetool reads its
+//     password from a file (-pwf), cqlsh from a credentials file
+//     (--credentials) and the ALTER ROLE statement from stdin; the
+//     exporter's password is written into its configuration by the init
+//     container rather than through the image's sed-based run.sh.
 //   - Metrics come from criteo's cassandra_exporter sidecar over JMX.
 package cassandra
 
@@ -273,9 +288,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	nodes := Plan(s, cfg)
 	headless := cfg.Name + "-headless"
-	secret := c.DeclareSecret(cfg.Name+"-auth",
-		stack.SecretKey{Key: "password", Kind: stack.RandomPassword},
-		stack.SecretKey{Key: "jmx-password", Kind: stack.RandomPassword})
+	secret := c.DeclareSecret(cfg.Name+"-auth", stack.SecretKey{Key: "password", Kind: stack.RandomPassword})
+	jmx := c.DeclareSecret(cfg.Name+"-jmx",
+		stack.SecretKey{Key: "control-password", Kind: stack.RandomPassword},
+		stack.SecretKey{Key: "monitor-password", Kind: stack.RandomPassword})
 	var seeds []string
 	for _, n := range nodes {
 		if n.Seed {
@@ -285,10 +301,11 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	config := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-config"},
 		Data: map[string]string{
-			"cassandra.yaml": cassandraYAML(cfg, seeds),
-			"start.sh":       startScript,
-			"probe.sh":       probeScript,
-			"exporter.yml":   exporterConfig,
+			"cassandra.yaml":   cassandraYAML(cfg, seeds),
+			"start.sh":         startScript,
+			"probe.sh":         probeScript,
+			"exporter.yml":     exporterConfig,
+			"jmxremote.access": jmxAccess,
 		},
 	}
 	schema := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-schema"}}
@@ -307,12 +324,12 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		zones = append(zones, n.Zone)
 	}
 	sets, err := sts.PerZone(topo, zones, func(letter, zone string, n int32) (*appsv1.StatefulSet, error) {
-		return rackSet(s, c, cfg, letter, zone, n, config, secret)
+		return rackSet(s, c, cfg, letter, zone, n, config, jmx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	job, err := schemaJob(s, c, cfg, schema, secret)
+	job, err := schemaJob(s, c, cfg, schema, secret, jmx)
 	if err != nil {
 		return nil, err
 	}
@@ -335,10 +352,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 }
 
 // rackSet is the StatefulSet of one zone's nodes: one rack.
-func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string, replicas int32, config *corev1.ConfigMap, secret *stack.SecretSpec) (*appsv1.StatefulSet, error) {
+func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string, replicas int32, config *corev1.ConfigMap, jmx *stack.SecretSpec) (*appsv1.StatefulSet, error) {
 	sel := c.SelectorLabels()
 	sel[rackLabel] = letter
-	jmx := secret.Ref("jmx-password")
 	nodetool := func(args ...string) []string { return append([]string{"/scripts/probe.sh"}, args...) }
 	server := corev1.Container{
 		Name:    "cassandra",
@@ -351,7 +367,8 @@ func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 			corev1.EnvVar{Name: "HEAP_NEWSIZE", Value: fmt.Sprintf("%dM", cfg.NewHeapMiB)},
 			corev1.EnvVar{Name: "LOCAL_JMX", Value: "no"},
 			corev1.EnvVar{Name: "CASSANDRA_LOG_DIR", Value: "/var/log/cassandra"},
-			jmx.EnvVar("JMX_PASSWORD"),
+			jmx.Ref("control-password").EnvVar("JMX_CONTROL_PASSWORD"),
+			jmx.Ref("monitor-password").EnvVar("JMX_MONITOR_PASSWORD"),
 		),
 		Ports: []corev1.ContainerPort{
 			{Name: "cql", ContainerPort: CQLPort},
@@ -375,7 +392,8 @@ func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 	copyConf := corev1.Container{
 		Name:            "copy-config",
 		Image:           cfg.Image,
-		Command:         []string{"bash", "-c", "cp -a /etc/cassandra/. /conf/ && cp /scripts/exporter.yml /exporter/config.yml"},
+		Command:         []string{"bash", "-c", exporterInit},
+		Env:             []corev1.EnvVar{jmx.Ref("monitor-password").EnvVar("JMX_MONITOR_PASSWORD")},
 		Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
 		SecurityContext: stack.RestrictedContainerSecurityContext(true),
 		VolumeMounts: []corev1.VolumeMount{
@@ -388,11 +406,13 @@ func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 		Name:  "exporter",
 		Image: cfg.ExporterImage,
 		Env: []corev1.EnvVar{
+			// criteo/cassandra_exporter 2.3.8 docker/run.sh copies
+			// /etc/cassandra_exporter/config.yml to /tmp and sets each
+			// CASSANDRA_EXPORTER_CONFIG_<key> with sed; the password is
+			// already in the file (exporterInit), so none is passed here.
 			{Name: "CASSANDRA_EXPORTER_CONFIG_host", Value: fmt.Sprintf("127.0.0.1:%d", JMXPort)},
-			{Name: "CASSANDRA_EXPORTER_CONFIG_user", Value: "monitorRole"},
 			{Name: "CASSANDRA_EXPORTER_CONFIG_listenPort", Value: fmt.Sprint(ExporterPort)},
 			{Name: "JVM_OPTS", Value: "-Xmx128m"},
-			jmx.EnvVar("CASSANDRA_EXPORTER_CONFIG_password"),
 		},
 		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: ExporterPort}},
 		Resources:       stack.MustLimits("500m", "256Mi").Requirements(),
@@ -427,7 +447,7 @@ func rackSet(s *stack.Stack, c *stack.Component, cfg Config, letter, zone string
 }
 
 // schemaJob runs the schema script once the nodes answer.
-func schemaJob(s *stack.Stack, c *stack.Component, cfg Config, schema *corev1.ConfigMap, secret *stack.SecretSpec) (*batchv1.Job, error) {
+func schemaJob(s *stack.Stack, c *stack.Component, cfg Config, schema *corev1.ConfigMap, secret, jmx *stack.SecretSpec) (*batchv1.Job, error) {
 	job, err := sts.Job(s.Topology(), sts.JobSpec{
 		Name:     cfg.Name + "-schema", // renamed by Handle.render
 		Selector: c.SelectorFor("schema"), Pool: cfg.Pool,
@@ -438,7 +458,7 @@ func schemaJob(s *stack.Stack, c *stack.Component, cfg Config, schema *corev1.Co
 			Command: []string{"/schema/schema.sh"},
 			Env: []corev1.EnvVar{
 				secret.Ref("password").EnvVar("CASSANDRA_PASSWORD"),
-				secret.Ref("jmx-password").EnvVar("JMX_PASSWORD"),
+				jmx.Ref("control-password").EnvVar("JMX_CONTROL_PASSWORD"),
 				{Name: "HOME", Value: "/tmp"},
 				{Name: "CASSANDRA_LOG_DIR", Value: "/tmp"},
 			},

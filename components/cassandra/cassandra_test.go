@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/stack"
@@ -204,16 +206,21 @@ func TestSchemaScriptLogic(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	os.MkdirAll(bin, 0o755)
 	os.MkdirAll(state, 0o755)
-	// cqlsh HOST PORT -u USER -p PASS [--request-timeout=N] -e STMT
+	// cqlsh HOST PORT -u USER --credentials FILE [--request-timeout=N] [-e STMT];
+	// without -e the statement comes on stdin. Every argv is recorded.
 	cqlsh := `#!/bin/bash
 S="` + state + `"
-pass="$6"; stmt="${@: -1}"
+echo "$*" >> "$S/argv"
+creds=""; stmt=""
+while [ $# -gt 0 ]; do case "$1" in --credentials) creds="$2"; shift 2 ;; -e) stmt="$2"; shift 2 ;; *) shift ;; esac; done
+[ -n "$stmt" ] || stmt="$(cat)"
+pass="$(sed -n 's/^password = //p' "$creds")"
 if [ ! -f "$S/password" ]; then echo cassandra > "$S/password"; fi
 [ "$pass" = "$(cat "$S/password")" ] || { echo "AuthenticationFailed" >&2; exit 1; }
 echo "$stmt" >> "$S/log"
 case "$stmt" in
   "SELECT release_version"*) echo " 5.0.5"; echo "(1 rows)" ;;
-  "ALTER ROLE cassandra WITH PASSWORD = '"*) p="${stmt#*\'}"; echo "${p%\'}" > "$S/password" ;;
+  "ALTER ROLE cassandra WITH PASSWORD = '"*) p="${stmt#*\'}"; echo "${p%%\'*}" > "$S/password" ;;
   "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '"*)
     ks="${stmt#*= \'}"; ks="${ks%\'}"
     if [ -f "$S/ks-$ks" ]; then echo " {'class': '$(cut -d' ' -f1 "$S/ks-$ks")', 'datacenter1': '$(cut -d' ' -f2 "$S/ks-$ks")'}"; echo "(1 rows)"; else echo "(0 rows)"; fi ;;
@@ -223,8 +230,10 @@ case "$stmt" in
     echo "org.apache.cassandra.locator.NetworkTopologyStrategy $rf" > "$S/ks-$ks" ;;
 esac
 `
+	// nodetool records its argv and the password file it was given.
 	nodetool := `#!/bin/bash
 echo "$*" >> "` + state + `/repairs"
+while [ $# -gt 0 ]; do case "$1" in -pwf) cat "$2" >> "` + state + `/pwf"; shift 2 ;; *) shift ;; esac; done
 `
 	os.WriteFile(filepath.Join(bin, "cqlsh"), []byte(cqlsh), 0o755)
 	os.WriteFile(filepath.Join(bin, "nodetool"), []byte(nodetool), 0o755)
@@ -237,7 +246,7 @@ echo "$*" >> "` + state + `/repairs"
 		p := filepath.Join(dir, "schema.sh")
 		os.WriteFile(p, []byte(schemaScript(hosts, "datacenter1", 3, ks)), 0o755)
 		cmd := exec.Command("bash", p)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "CASSANDRA_PASSWORD=Secret1", "JMX_PASSWORD=jmx1")
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "CASSANDRA_PASSWORD=Secret1Pw", "JMX_CONTROL_PASSWORD=jmxControl1Pw")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("schema.sh: %v\n%s", err, out)
@@ -252,7 +261,7 @@ echo "$*" >> "` + state + `/repairs"
 			t.Errorf("first run lacks %q:\n%s", want, out)
 		}
 	}
-	if read("password") != "Secret1\n" {
+	if read("password") != "Secret1Pw\n" {
 		t.Errorf("password is %q", read("password"))
 	}
 	if got := strings.Count(read("repairs"), "repair --full system_auth"); got != 3 {
@@ -269,9 +278,106 @@ echo "$*" >> "` + state + `/repairs"
 		t.Errorf("RF change:\n%s", out)
 	}
 	for _, h := range hosts {
-		if !strings.Contains(read("repairs"), fmt.Sprintf("-h %s -p 7199 -u controlRole -pw jmx1 repair --full thingsboard", h)) {
+		if !strings.Contains(read("repairs"), fmt.Sprintf("-h %s -p 7199 -u controlRole -pwf ", h)) || !strings.Contains(read("repairs"), "repair --full thingsboard") {
 			t.Errorf("no repair on %s:\n%s", h, read("repairs"))
 		}
+	}
+	if !strings.Contains(read("pwf"), "controlRole jmxControl1Pw\n") {
+		t.Errorf("nodetool's password file holds %q; want controlRole's line", read("pwf"))
+	}
+	// No password on any command line or in the script's output.
+	for name, text := range map[string]string{"cqlsh argv": read("argv"), "nodetool argv": read("repairs"), "output": out} {
+		for _, pw := range []string{"Secret1Pw", "jmxControl1Pw"} {
+			if strings.Contains(text, pw) {
+				t.Errorf("password %s appears in %s:\n%s", pw, name, text)
+			}
+		}
+	}
+}
+
+// TestJMXRoles: controlRole and monitorRole have passwords of their own;
+// the exporter's containers hold monitorRole's only, and none as a
+// command-line argument; the access file keeps monitorRole from creating
+// or unregistering MBeans; no script passes a password as an argument.
+func TestJMXRoles(t *testing.T) {
+	_, _, out := synth(t, Config{})
+	var jmx *stack.SecretSpec
+	for i, sec := range out.Secrets {
+		if sec.Name == "cassandra-jmx" {
+			jmx = &out.Secrets[i]
+		}
+		if sec.Name == "cassandra-auth" && len(sec.Keys) != 1 {
+			t.Errorf("cassandra-auth keys %+v; want only the superuser password", sec.Keys)
+		}
+	}
+	if jmx == nil || len(jmx.Keys) != 2 || jmx.Keys[0].Key != "control-password" || jmx.Keys[1].Key != "monitor-password" {
+		t.Fatalf("Secret cassandra-jmx %+v; want keys control-password and monitor-password", jmx)
+	}
+	refs := func(c corev1.Container) map[string]string {
+		m := map[string]string{}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				m[e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key] = e.Name
+			}
+		}
+		return m
+	}
+	var sets int
+	for _, o := range out.Objects {
+		switch x := o.Object.(type) {
+		case *appsv1.StatefulSet:
+			sets++
+			spec := x.Spec.Template.Spec
+			for _, c := range append(spec.InitContainers, spec.Containers...) {
+				r := refs(c)
+				switch c.Name {
+				case "exporter":
+					if len(r) != 0 {
+						t.Errorf("exporter holds Secrets %v; its password is in its configuration file", r)
+					}
+				case "copy-config":
+					if len(r) != 1 || r["cassandra-jmx/monitor-password"] == "" {
+						t.Errorf("copy-config holds %v; want monitor-password only", r)
+					}
+				case "cassandra":
+					if r["cassandra-jmx/control-password"] == "" || r["cassandra-jmx/monitor-password"] == "" {
+						t.Errorf("cassandra holds %v; want both JMX passwords (it writes the password file)", r)
+					}
+				}
+				for _, arg := range append(append([]string{}, c.Command...), c.Args...) {
+					if strings.Contains(arg, "-pw \"") || strings.Contains(arg, "-p \"$") {
+						t.Errorf("%s passes a password as an argument: %s", c.Name, arg)
+					}
+				}
+			}
+		case *corev1.ConfigMap:
+			if x.Name != "cassandra-config" {
+				continue
+			}
+			access := x.Data["jmxremote.access"]
+			if !strings.Contains(access, "monitorRole readwrite\n") || strings.Contains(strings.SplitN(access, "\n", 2)[0], "create") {
+				t.Errorf("jmxremote.access:\n%s", access)
+			}
+			if !strings.Contains(x.Data["start.sh"], "-Dcom.sun.management.jmxremote.access.file=") {
+				t.Error("start.sh does not point the JVM at the access file: Cassandra would authorize nothing")
+			}
+			for name, script := range x.Data {
+				for _, line := range strings.Split(script, "\n") {
+					if strings.Contains(line, "PASSWORD") && !strings.Contains(line, "printf ") {
+						t.Errorf("%s uses a password outside printf: %s", name, line)
+					}
+					if strings.Contains(line, " -pw ") || strings.Contains(line, "set -x") {
+						t.Errorf("%s: %s", name, line)
+					}
+				}
+			}
+			if strings.Contains(x.Data["exporter.yml"], "password") {
+				t.Error("exporter.yml in the ConfigMap mentions a password")
+			}
+		}
+	}
+	if sets == 0 {
+		t.Fatal("no StatefulSet")
 	}
 }
 

@@ -43,6 +43,7 @@ type wiring struct {
 	pgHost      string
 	dbs         map[string]postgres.Database
 	minioSecret *stack.SecretSpec
+	mongoSecret *stack.SecretSpec
 }
 
 // New adds the dojot services of cfg to s, wired to the data tier.
@@ -233,7 +234,7 @@ func (w *wiring) simple(name string, port int32, memory string) func(*stack.Comp
 func (w *wiring) auth(c *stack.Component) ([]stack.Object, error) {
 	db := w.dbs["auth"]
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "KAFKA_GROUP_ID", "auth-group", "DOJOT_MANAGEMENT_USER", "auth",
-		"AUTH_DB_HOST", w.pgHost, "AUTH_DB_USER", db.User, "AUTH_KONG_URL", "http://"+w.s.ServiceHost("kong")+":8001",
+		"AUTH_DB_HOST", w.pgHost, "AUTH_DB_USER", db.User, "AUTH_KONG_URL", fmt.Sprintf("http://%s:%d", w.s.ServiceHost("kong"), adminGatePort),
 		"AUTH_CACHE_NAME", "redis", "AUTH_CACHE_HOST", "localhost", "AUTH_EMAIL_HOST", "NOEMAIL",
 		"AUTH_RESET_PWD_VIEW", "https://"+w.cfg.Domain+"/#/setPassword/")
 	vars = append(vars, db.Password.EnvVar("AUTH_DB_PWD"))
@@ -269,8 +270,17 @@ func (w *wiring) deviceManager(c *stack.Component) ([]stack.Object, error) {
 	return append(objs, redis...), err
 }
 
-// flowbroker deploys flow nodes as Deployments and Services of its own,
-// hence its Role (the v0.5.0 verbs, exactly).
+// flowbroker deploys remote flow nodes as Deployments and Services of its
+// own, hence its Role: exactly the calls of flowbroker v0.5.0's
+// kubernetes remote node (orchestrator/nodes/kubernetesRemoteNode/index.js,
+// kubernetes-client): it lists the deployments (GET on the collection;
+// get is kept for the same read through a named path), creates a
+// Deployment and a Service per node, scales a Deployment to 0 (PATCH)
+// and deletes it and its Service. It never reads, lists or patches
+// Services, so those verbs are gone. Names are generated per tenant and
+// node (flownode-<tenant><id>), so resourceNames cannot narrow them, and
+// RBAC cannot restrict what a created Deployment contains: see the
+// package doc for what remains.
 func (w *wiring) flowbroker(c *stack.Component) ([]stack.Object, error) {
 	vars := env("FLOWBROKER_CACHE_HOST", "localhost", "KAFKA_HOSTS", w.kafkaHosts, "CONTEXT_MANAGER_ADDRESS", "localhost",
 		"DEPLOY_ENGINE", "kubernetes", "KAFKA_GROUP_ID", "flowbroker-group", "DOJOT_MANAGEMENT_USER", "flowbroker")
@@ -288,27 +298,31 @@ func (w *wiring) flowbroker(c *stack.Component) ([]stack.Object, error) {
 	deploy := objs[0].(*appsv1.Deployment)
 	deploy.Spec.Template.Spec.ServiceAccountName = "flowbroker"
 	deploy.Spec.Template.Spec.AutomountServiceAccountToken = ptr.To(true)
-	verbs := []string{"get", "list", "create", "patch", "delete"}
 	return append(objs,
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, AutomountServiceAccountToken: ptr.To(false)},
-		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: verbs},
-			{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: verbs},
-		}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"}, Rules: flowbrokerRules()},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "flowbroker"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flowbroker"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "flowbroker"}}},
 	), nil
 }
 
+// flowbrokerRules is flowbroker's Role (see flowbroker).
+func flowbrokerRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"create", "delete"}},
+	}
+}
+
 func (w *wiring) history(c *stack.Component) ([]stack.Object, error) {
-	vars := env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "history", "HISTORY_DB_ADDRESS", w.s.ServiceHost("mongodb"))
+	vars := append(w.mongoLogin("history"), env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "history")...)
 	return w.deployment(c, "history", 8000, w.container("history", w.image("history"), 8000, "500m", "128Mi", vars))
 }
 
 func (w *wiring) persister(c *stack.Component) ([]stack.Object, error) {
-	vars := env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "persister",
-		"KAFKA_GROUP_ID", "persister-group", "KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost, "HISTORY_DB_ADDRESS", w.s.ServiceHost("mongodb"))
+	vars := append(w.mongoLogin("persister"), env("FALCON_SETTINGS_MODULE", "history.settings.docker", "DOJOT_MANAGEMENT_USER", "persister",
+		"KAFKA_GROUP_ID", "persister-group", "KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost)...)
 	c.Except("probes", "dojot's persister listens on no port and ships no health command; a failed Kafka or MongoDB session ends the process, which restarts it")
 	return w.deployment(c, "persister", 0, w.container("persister", w.image("persister"), 0, "500m", "128Mi", vars))
 }
@@ -402,17 +416,6 @@ func (w *wiring) store(c *stack.Component, name string, port int32, size string,
 	}
 	ports := []corev1.ServicePort{{Name: ct.Ports[0].Name, Port: port, TargetPort: intstr.FromString(ct.Ports[0].Name)}}
 	return []stack.Object{sts.Headless(name+"-headless", sel, ports), sts.Client(name, sel, ports), set}, nil
-}
-
-// MongoImage is the MongoDB the dojot services talk to: the last 4.4,
-// whose wire protocol still serves v0.5.0's drivers (6.0 dropped OP_QUERY).
-const MongoImage = "mongo:4.4.29"
-
-func (w *wiring) mongodb(c *stack.Component) ([]stack.Object, error) {
-	ct := w.containerPort("mongodb", MongoImage, "mongodb", 27017, "1", "512Mi", nil)
-	ct.ReadinessProbe = stack.ExecProbe(stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}, "mongo", "--quiet", "--eval", "db.adminCommand('ping').ok")
-	ct.LivenessProbe = stack.TCPProbe("mongodb", stack.ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 20})
-	return w.store(c, "mongodb", 27017, "2Gi", ct, "/data/db", stack.PodSecurity{UID: 999, GID: 999, FSGroup: 999})
 }
 
 func (w *wiring) minio(c *stack.Component) ([]stack.Object, error) {

@@ -47,15 +47,15 @@
 //
 // Deliberate choices: MongoDB runs mongo:4.4.29 (v0.5.0 used dojot/mongo
 // 3.2; 4.4 is the last release whose wire protocol still serves its
-// drivers); the routes Job runs curlimages/curl (dojot's curl image had no
-// tag) and upserts services and routes, adding plugins only when absent,
-// so it can run again; in the few-devices environment (Config.Lean) memory
-// requests are half the limits, because the guide's single 6 GB worker
-// holds every service.
+// drivers); the routes are configured by a sidecar of Kong running
+// curlimages/curl (dojot's curl image had no tag) that upserts services
+// and routes, adding plugins only when absent, so it can run again; in the
+// few-devices environment (Config.Lean) memory requests are half the
+// limits, because the guide's single 6 GB worker holds every service.
 //
 // Network policy (see reach.go): the data tier admits the services wired
 // to it, each store and companion Redis its consumers, Kong's upstreams
-// the gateway, Kong's admin API auth and the routes Job. What remains
+// the gateway, Kong's consumers gate (:8002) auth only. What remains
 // wide or open: every Kafka client may call auth, data-broker and
 // device-manager, because dojot-module calls them at its default
 // addresses and which service uses which call is not documented;
@@ -65,4 +65,38 @@
 // since no service of the set is wired to it; whether data-manager and
 // backstage call services other than through Kong at default addresses
 // is not verified, and they are admitted nowhere but Kong.
+//
+// Internal admin surfaces, narrowed, and what remains:
+//   - Kong's admin API (no authentication in Kong 2.0's open-source
+//     edition) listens on the pod's loopback only (KONG_ADMIN_LISTEN
+//     127.0.0.1:8001); the routes sidecar reaches it there. dojot's auth
+//     must still create and delete consumers and their JWT credentials
+//     (auth v0.5.0 kongUtils.py), so Kong's own nginx serves a consumers
+//     gate on :8002 (Service kong, port consumers) that passes exactly
+//     those four calls and refuses the rest with 403. What remains: any pod
+//     that reaches :8002 can create a consumer with a JWT credential (and
+//     so sign tokens Kong accepts) or delete one; the NetworkPolicy must
+//     admit only auth to kong:8002.
+//   - MongoDB runs with authentication. history (read) and persister
+//     (readWrite) on device_history, and x509-identity-mgmt (readWrite on
+//     its database), log in as users of their own with generated
+//     passwords (Secret mongodb-auth, and the CA's x509-identity-mgmt-mongo);
+//     a sidecar creates the administrator through MongoDB's localhost
+//     exception and keeps the users in step with the Secrets. What
+//     remains: history's and persister's password is part of their
+//     HISTORY_DB_ADDRESS (v0.5.0 accepts no separate password variable),
+//     visible to whoever can read the pod's environment; the
+//     administrator's password is only in the sidecar.
+//   - flowbroker's Role grants exactly the calls of its v0.5.0 kubernetes
+//     remote node: list, get, create, patch (scale to 0) and delete on
+//     Deployments, create and delete on Services. What remains: RBAC cannot
+//     constrain what a created Deployment contains, so a compromised
+//     flowbroker could start pods that mount any Secret or use any
+//     ServiceAccount of the namespace; the namespace's Pod Security
+//     "restricted" level still forbids privileged, host and root pods. A
+//     ValidatingAdmissionPolicy matching the flowbroker ServiceAccount
+//     (no Secret volumes or references, default ServiceAccount, flow node
+//     images only) would close it; it is not rendered yet. flowbroker
+//     v0.5.0 also hard-codes the namespace "dojot" in those calls, so
+//     remote flow nodes work only in a stack whose namespace is dojot.
 package dojot

@@ -13,7 +13,8 @@ var kafkaClients = []string{"auth", "cron", "data-broker", "device-manager", "fl
 // reach declares who may open which port of the dojot services (the
 // NetworkPolicies stack.Synth renders): the data tier from the handles,
 // the stores and companion Redis from their consumers, Kong's upstreams
-// from the routing table, Kong's admin API from auth and the routes Job.
+// from the routing table, Kong's consumers gate (:8002) from auth only; Kong's admin API
+// listens on the pod's loopback, for the routes sidecar.
 func (w *wiring) reach(comps map[string]*stack.Component) {
 	uses := func(consumer string, eps ...stack.Endpoint) { // from the service's own pods, not its companion Redis
 		if c := comps[consumer]; c != nil {
@@ -57,7 +58,7 @@ func (w *wiring) reach(comps map[string]*stack.Component) {
 		}
 	}
 	uses("backstage", port("kong", "http")...) // LOCAL_URL
-	uses("auth", port("kong", "admin")...)     // AUTH_KONG_URL
+	uses("auth", port("kong", "consumers")...) // AUTH_KONG_URL: the consumers gate (kong.go); the admin API is on loopback
 	uses("v2k-bridge", w.d.X509.API())         // V2K_APP_EJBCA_ADDRESS
 	for _, name := range []string{"k2v-bridge", "v2k-bridge"} {
 		// The bridges are VerneMQ's MQTT clients (Deps.VerneMQ), over TLS
@@ -66,7 +67,6 @@ func (w *wiring) reach(comps map[string]*stack.Component) {
 	}
 	if kong := comps["kong"]; kong != nil {
 		kong.Pods("migrations").Uses(w.d.Postgres.PrimaryEndpoint())
-		kong.Pods("routes").Uses(kong.Pods("").Port("admin"))
 		seen := map[string]bool{}
 		for _, r := range w.routes() { // Kong proxies to every upstream of its routing table
 			if seen[r.service] {

@@ -30,6 +30,29 @@
 // services (the <name>-config Service that keeps its Endpoints alive). No
 // ConfigMaps or Leases are used, so none are granted, and no wildcards.
 //
+// Admin surfaces and credentials: Patroni's REST API (:8008) requires
+// HTTP basic authentication (user patroni, password in the Secret
+// <name>-patroni-api) on every endpoint that changes something
+// (switchover, failover, restart, reinitialize, reload, configuration).
+// What remains open, and why: its GET endpoints (/liveness and /readiness
+// for the kubelet's probes, /patroni and /cluster that the members read
+// from each other during a leader race, /config, /history, /metrics)
+// answer without credentials, as Patroni designs them; they show roles,
+// lag and PostgreSQL settings, no credential. Who may connect to :8008 at
+// all is the NetworkPolicy's to narrow (the members of the cluster only).
+// The password reaches Patroni through SPILO_CONFIGURATION with a $(VAR)
+// reference the kubelet expands, because Spilo clears PATRONI_* variables
+// before starting Patroni (see restAPIPasswordVar).
+//
+// No password in a log or on a command line: the databases Job sets each
+// user's password with psql's \password, which computes the SCRAM-SHA-256
+// verifier in the Job and reads the password from stdin, in a session
+// whose statement logging is off (see databasesScript); the server's logs
+// (Spilo: log_statement ddl, csvlog) never see a password, nor does the
+// Job's output. The pooler writes its user list with shell builtins into
+// a 0600 file. What remains: the superuser password is in the Job's and
+// the exporter's environment (readable by whoever may exec into the pod).
+//
 // What it reproduces from the write-up: 3 instances with 3 CPU / 4 GiB,
 // 30 GiB volumes, max_connections 250, its tuning (synchronous_commit off,
 // shared_buffers 1 GB, work_mem 32 MB, maintenance_work_mem 320 MB,
@@ -343,14 +366,11 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		stack.SecretKey{Key: "superuser-password", Kind: stack.RandomPassword},
 		stack.SecretKey{Key: "replication-password", Kind: stack.RandomPassword},
 		stack.SecretKey{Key: "admin-password", Kind: stack.RandomPassword})
+	api := c.DeclareSecret(cfg.Name+"-patroni-api", stack.SecretKey{Key: "password", Kind: stack.RandomPassword})
 	sel := c.SelectorLabels()
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name}, AutomountServiceAccountToken: ptr.To(false)}
 	role, binding := rbac(cfg.Name)
-	config := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-config"},
-		Data:       map[string]string{"spilo.yaml": spiloConfiguration(cfg)},
-	}
-	set, err := instances(s, c, cfg, config, secret, sa.Name)
+	set, err := instances(s, c, cfg, secret, api, sa.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +406,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	c.Pods("pooler").Uses(h.PrimaryEndpoint())
 	c.Pods("databases").Uses(h.PrimaryEndpoint())
 	poolerSel := c.SelectorFor("pooler")
-	c.Add(sa, role, binding, config, h.script,
+	c.Add(sa, role, binding, h.script,
 		sts.Headless(cfg.Name+"-headless", sel, []corev1.ServicePort{port, sts.Port("patroni", PatroniPort)}),
 		primary,
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: h.Replicas}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: replicaSel, Ports: []corev1.ServicePort{port}}},
@@ -418,7 +438,7 @@ func rbac(name string) (*rbacv1.Role, *rbacv1.RoleBinding) {
 }
 
 // instances is the StatefulSet of Spilo pods, one per zone and host.
-func instances(s *stack.Stack, c *stack.Component, cfg Config, config *corev1.ConfigMap, secret *stack.SecretSpec, serviceAccount string) (*appsv1.StatefulSet, error) {
+func instances(s *stack.Stack, c *stack.Component, cfg Config, secret, api *stack.SecretSpec, serviceAccount string) (*appsv1.StatefulSet, error) {
 	sel := c.SelectorLabels()
 	env := append(sts.PodEnv(),
 		corev1.EnvVar{Name: "SCOPE", Value: cfg.Name},
@@ -435,8 +455,12 @@ func instances(s *stack.Stack, c *stack.Component, cfg Config, config *corev1.Co
 		secret.Ref("replication-password").EnvVar("PGPASSWORD_STANDBY"),
 		corev1.EnvVar{Name: "PGUSER_ADMIN", Value: "admin"},
 		secret.Ref("admin-password").EnvVar("PGPASSWORD_ADMIN"),
-		corev1.EnvVar{Name: "SPILO_CONFIGURATION", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: config.Name}, Key: "spilo.yaml"}}},
+		// The REST API password is referenced, not written, in
+		// SPILO_CONFIGURATION: the kubelet expands $(RESTAPI_PASSWORD)
+		// from the variable above it, so neither dist nor the
+		// StatefulSet holds the value (see restAPIAuthentication).
+		api.Ref("password").EnvVar(restAPIPasswordVar),
+		corev1.EnvVar{Name: "SPILO_CONFIGURATION", Value: spiloConfiguration(cfg) + restAPIAuthentication()},
 	)
 	server := corev1.Container{
 		Name:  "postgres",
@@ -483,7 +507,6 @@ func instances(s *stack.Stack, c *stack.Component, cfg Config, config *corev1.Co
 		PodAnnotations: sts.ScrapeAnnotations(ExporterPort, "/metrics"),
 		Containers:     []corev1.Container{server, exporter},
 		Volumes:        []corev1.Volume{shm},
-		Config:         []*corev1.ConfigMap{config},
 		Claims:         []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
 	})
 	if err != nil {

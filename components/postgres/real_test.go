@@ -105,6 +105,15 @@ func waitPort(t *testing.T, port int) {
 // authentication and superuser postgres/password.
 func startPostgres(t *testing.T, password string) int {
 	t.Helper()
+	port, _ := startPostgresWith(t, password)
+	return port
+}
+
+// startPostgresWith is startPostgres with extra server settings (-c
+// name=value); it returns the port and the directory holding the data
+// directory and the server's own output (server.log).
+func startPostgresWith(t *testing.T, password string, settings ...string) (int, string) {
+	t.Helper()
 	dir := serverDir(t)
 	data := filepath.Join(dir, "data")
 	pwfile := filepath.Join(dir, "pw")
@@ -113,13 +122,22 @@ func startPostgres(t *testing.T, password string) int {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	port := freePort(t)
-	cmd := asServer(t, dir, filepath.Join(pgBin, "postgres"), "-D", data, "-p", fmt.Sprint(port), "-k", dir, "-c", "listen_addresses=127.0.0.1")
+	args := []string{"-D", data, "-p", fmt.Sprint(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"}
+	for _, s := range settings {
+		args = append(args, "-c", s)
+	}
+	cmd := asServer(t, dir, filepath.Join(pgBin, "postgres"), args...)
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stop(cmd) })
+	t.Cleanup(func() { stop(cmd); logFile.Close() })
 	waitPort(t, port)
-	return port
+	return port, dir
 }
 
 func runScript(t *testing.T, script string, env ...string) (string, error) {

@@ -280,9 +280,13 @@ func installJob(s *stack.Stack, c *stack.Component, cfg Config, w wiring, upgrad
 		VolumeMounts:    []corev1.VolumeMount{{Name: "state", MountPath: "/state"}},
 	}
 	waitKeyspace := corev1.Container{
-		Name:            "wait-for-keyspace",
-		Image:           cassandra.Image,
-		Command:         []string{"bash", "-c", fmt.Sprintf(`until timeout 60 cqlsh %s 9042 -u %s -p "$CASSANDRA_PASSWORD" -e "DESCRIBE KEYSPACE %s" >/dev/null 2>&1; do echo "waiting for keyspace %s"; sleep 10; done`, hostOf(w.deps.Cassandra.ContactPoints[0]), w.deps.Cassandra.Username, w.keyspace.Name, w.keyspace.Name)},
+		Name:  "wait-for-keyspace",
+		Image: cassandra.Image,
+		// cqlsh reads the password from a credentials file (--credentials,
+		// cqlshlib/authproviderhandling.py: [PlainTextAuthProvider]
+		// password), written by printf, a builtin: never from -p, which
+		// would show it in the process list.
+		Command:         []string{"bash", "-c", fmt.Sprintf(`umask 077; printf '[PlainTextAuthProvider]\npassword = %%s\n' "$CASSANDRA_PASSWORD" > /tmp/cqlsh-credentials; until timeout 60 cqlsh %s 9042 -u %s --credentials /tmp/cqlsh-credentials -e "DESCRIBE KEYSPACE %s" >/dev/null 2>&1; do echo "waiting for keyspace %s"; sleep 10; done`, hostOf(w.deps.Cassandra.ContactPoints[0]), w.deps.Cassandra.Username, w.keyspace.Name, w.keyspace.Name)},
 		Env:             []corev1.EnvVar{w.deps.Cassandra.Password.EnvVar("CASSANDRA_PASSWORD"), {Name: "HOME", Value: "/tmp"}},
 		Resources:       stack.MustLimits("500m", "256Mi").Requirements(),
 		SecurityContext: stack.RestrictedContainerSecurityContext(true),

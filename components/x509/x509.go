@@ -8,10 +8,18 @@
 // EJBCA_PERFORM_DOJOT_SETUP). Where it differs: the database password comes
 // from the database's declared Secret instead of a literal, the addresses
 // from handles, and it runs non-root with the original's fsGroup 10001.
+//
+// MongoDB credentials: v0.5.0 reads MONGO_URI, MONGO_USER, MONGO_PASS and
+// MONGO_AUTH_DB (x509-identity-mgmt/js/src/config.js, mongo.conn, passed
+// to mongoose.connect as options), so the password stays out of the URI.
+// The CA logs in as MongoUser with a password from the Secret
+// <MongoUser>-mongo that it declares; whoever runs the MongoDB (dojot's
+// mongodb component) creates that user from the Handle.
 package x509
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,15 +48,29 @@ type Config struct {
 	// Storage is the persistent volume at /mnt/persistent; default 10Mi
 	// ReadWriteMany, as the guide's local volume.
 	Storage stack.Storage
-	// MongoURI is the MongoDB database URI (required).
+	// MongoURI is the MongoDB database URI (required), without
+	// credentials: they come from MongoUser and a generated Secret.
 	MongoURI string
 }
+
+// MongoUser is the MongoDB user the CA logs in as (authSource admin), and
+// MongoDatabase the database it owns.
+const (
+	MongoUser     = "x509-identity-mgmt"
+	MongoDatabase = "x509-identity-mgmt"
+)
 
 // Handle is what the broker and the bridges wire from.
 type Handle struct {
 	Component *stack.Component
 	// Address is host:port of the API (the brokers' EJBCA_ADDRESS).
 	Address string
+	// MongoUser logs in to MongoDB (authentication database admin) with
+	// the password in MongoPassword and needs readWrite on MongoDatabase:
+	// the MongoDB the CA uses must create that user.
+	MongoUser     string
+	MongoDatabase string
+	MongoPassword stack.SecretKeyRef
 }
 
 // API is the API's port, for a consumer's Uses (network policy) next to
@@ -68,6 +90,9 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 	}
 	if err := sts.CheckImages("x509", [2]string{"image", cfg.Image}); err != nil {
 		return nil, err
+	}
+	if strings.Contains(cfg.MongoURI, "@") {
+		return nil, fmt.Errorf("x509: mongoURI must not hold credentials (the part before '@'); the CA logs in as %q with a generated password", MongoUser)
 	}
 	if cfg.Resources.IsZero() {
 		cfg.Resources = stack.MustLimits("1", "1536Mi")
@@ -91,6 +116,7 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 	}
 	c.DependsOn(pg.Component)
 	c.Uses(pg.PrimaryEndpoint()) // DATABASE_JDBC_URL names the primary
+	mongoPassword := c.DeclareSecret(MongoUser+"-mongo", stack.SecretKey{Key: "password", Kind: stack.RandomPassword}).Ref("password")
 	sel := c.SelectorLabels()
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "x509-identity-mgmt"},
@@ -116,6 +142,9 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 				{Name: "EJBCA_PERFORM_DOJOT_SETUP", Value: "true"},
 				{Name: "NODE_ENV", Value: "production"},
 				{Name: "MONGO_URI", Value: cfg.MongoURI},
+				{Name: "MONGO_USER", Value: MongoUser},
+				mongoPassword.EnvVar("MONGO_PASS"),
+				{Name: "MONGO_AUTH_DB", Value: "admin"},
 			},
 			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: Port}},
 			Resources:       cfg.Resources.Requirements(),
@@ -142,5 +171,6 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 	}
 	svc := sts.Client("x509-identity-mgmt", sel, []corev1.ServicePort{{Name: "http", Port: Port, TargetPort: intstr.FromString("http")}})
 	c.Add(pvc, svc, deploy)
-	return &Handle{Component: c, Address: fmt.Sprintf("%s:%d", s.ServiceHost("x509-identity-mgmt"), Port)}, nil
+	return &Handle{Component: c, Address: fmt.Sprintf("%s:%d", s.ServiceHost("x509-identity-mgmt"), Port),
+		MongoUser: MongoUser, MongoDatabase: MongoDatabase, MongoPassword: mongoPassword}, nil
 }

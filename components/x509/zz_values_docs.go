@@ -10,7 +10,7 @@ func init() {
 			Doc: "Config configures the CA.",
 			Fields: map[string]string{
 				"Image":     "Image is dojot/x509-identity-mgmt at the dojot version (required).",
-				"MongoURI":  "MongoURI is the MongoDB database URI (required).",
+				"MongoURI":  "MongoURI is the MongoDB database URI (required), without credentials:\nthey come from MongoUser and a generated Secret.",
 				"Pool":      "Pool is the node pool.",
 				"Resources": "Resources default to 1 CPU / 1536 MiB limits (EJBCA is a Java\napplication server).",
 				"Storage":   "Storage is the persistent volume at /mnt/persistent; default 10Mi\nReadWriteMany, as the guide's local volume.",

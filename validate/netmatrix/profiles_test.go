@@ -412,7 +412,7 @@ func dojotStores(small bool) map[string][]string {
 		"mongodb/store:27017/mongodb":          sorted(mongo...),
 		"data-broker/redis:6379/redis":         {"data-broker/service"},
 		"kafka-ws/redis:6379/redis":            {"kafka-ws/service"},
-		"kong/api-gateway:8001/admin":          {"auth/service", "kong/routes"},
+		"kong/api-gateway:8002/consumers":      {"auth/service"},
 		"x509-identity-mgmt/ca:3000/http":      {"kong/api-gateway", "v2k-bridge/bridge", "vernemq/broker"},
 	}
 	if small {
