@@ -59,6 +59,17 @@ func FuzzLoad(f *testing.F) {
 			if diff := cmp.Diff(cfg, back, cmpOpts...); diff != "" {
 				t.Fatalf("render round trip (-loaded +reloaded):\n%s\n%s", diff, out)
 			}
+			ov, oerr := values.RenderOverrides(Defaults(), &cfg)
+			if oerr != nil {
+				t.Fatalf("RenderOverrides of a loaded value: %v", oerr)
+			}
+			again := Defaults()
+			if lerr := values.Load(&again, values.Doc{Name: "overrides.yaml", Data: ov}); lerr != nil {
+				t.Fatalf("the overrides do not load: %v\n%s", lerr, ov)
+			}
+			if diff := cmp.Diff(cfg, again, cmpOpts...); diff != "" {
+				t.Fatalf("overrides round trip (-loaded +reloaded):\n%s\n%s", diff, ov)
+			}
 		}
 
 		if !plainJSONData(text) {
@@ -153,6 +164,17 @@ func FuzzSet(f *testing.F) {
 		}
 		if diff := cmp.Diff(cfg, back, cmpOpts...); diff != "" {
 			t.Fatalf("after Set(%q), render round trip (-set +reloaded):\n%s", expr, diff)
+		}
+		ov, err := values.RenderOverrides(Defaults(), &cfg)
+		if err != nil {
+			t.Fatalf("RenderOverrides after Set(%q): %v", expr, err)
+		}
+		again := Defaults()
+		if err := values.Load(&again, values.Doc{Name: "overrides.yaml", Data: ov}); err != nil {
+			t.Fatalf("after Set(%q), the overrides do not load: %v\n%s", expr, err, ov)
+		}
+		if diff := cmp.Diff(cfg, again, cmpOpts...); diff != "" {
+			t.Fatalf("after Set(%q), overrides round trip (-set +reloaded):\n%s\n%s", expr, diff, ov)
 		}
 	})
 }
