@@ -90,7 +90,7 @@ func overrides(d, c reflect.Value, ti *typeInfo, depth int) (*yaml.Node, bool, e
 				return nil, false, err
 			}
 			if changed {
-				k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.key, HeadComment: fieldComment(f)}
+				k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.key, HeadComment: yamlComment(fieldComment(f))}
 				m.Content = append(m.Content, k, n)
 			}
 		}
