@@ -96,8 +96,8 @@ func TestValidate(t *testing.T) {
 	if err := values.Validate(v); err != nil {
 		t.Errorf("a valid value: got %v", err)
 	}
-	if err := values.Validate(3); err != nil {
-		t.Errorf("a non-struct: got %v", err)
+	if err := values.Validate(3); err == nil {
+		t.Error("a non-struct: no error")
 	}
 }
 
