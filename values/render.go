@@ -22,14 +22,7 @@ import (
 // Fields inside list items are commented in the first item only. The
 // output is deterministic, and Load of it onto a zero value gives back v.
 func Render(v any) ([]byte, error) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("values: Render wants a struct or a pointer to one, got %T", v)
-	}
-	ti, err := model(rv.Type())
+	rv, ti, err := structOf(v, "Render")
 	if err != nil {
 		return nil, err
 	}
