@@ -83,8 +83,8 @@ func FuzzLoad(f *testing.F) {
 		var fes values.Errors
 		errors.As(err, &fes)
 		for _, e := range fes {
-			if e.File == "" {
-				continue // a Validate method's error: not in the schema
+			if strings.Contains(e.Message, "exceeds brokers") {
+				continue // the demo's Validate method: not in the schema
 			}
 			if uq, uerr := strconv.Unquote(e.Value); uerr == nil && e.Path == "kafka.retention" && durationRE.MatchString(uq) {
 				// The documented limit: the pattern does not see overflow.
