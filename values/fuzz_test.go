@@ -87,7 +87,12 @@ func FuzzLoad(f *testing.F) {
 				continue // the demo's Validate method: not in the schema
 			}
 			if uq, uerr := strconv.Unquote(e.Value); uerr == nil && e.Path == "kafka.retention" && durationRE.MatchString(uq) {
-				// The documented limit: the pattern does not see overflow.
+				// A documented limit: the pattern does not see overflow.
+				return
+			}
+			if e.Path == "exposure.address" && strings.HasPrefix(e.Message, "not a valid netip.Addr") {
+				// A documented limit: the schema knows a text type only as
+				// a string.
 				return
 			}
 			decodeErr = true
