@@ -37,6 +37,7 @@ topology:
 	{name: "quantity forms", doc: "topology: {pools: [{name: a, arch: amd64, nodesPerZone: 1, cpu: 0.5, memory: 512Mi}, {name: b, arch: arm64, nodesPerZone: 1, cpu: 500m, memory: 1e9}]}\n"},
 	{name: "null resets pointer", doc: "kafka: {storage: null}\n"},
 	{name: "null deletes map entry", doc: "images: {tags: {kafka: null, redis: '7.4'}}\n"},
+	{name: "null on a struct without required keys", doc: "exposure: null\n"},
 	{name: "null resets scalar", doc: "namespace: null\nexposure: {requestScale: null}\n"},
 	{name: "duration", doc: "kafka: {retention: 1h30m}\n"},
 	{name: "zero duration", doc: "kafka: {retention: \"0\"}\n"},
@@ -96,6 +97,7 @@ topology:
 	{name: "missing required key in the second item", doc: "topology: {pools: [{name: a, arch: arm64, nodesPerZone: 1}, {name: b, nodesPerZone: 1}]}\n", path: "topology.pools[1].arch"},
 	{name: "a new map entry without its required key", doc: "kafka: {topics: {audit: {compact: true}}}\n", path: "kafka.topics.audit.partitions"},
 	{name: "a default map entry out of bounds", doc: "kafka: {topics: {events: {partitions: 0}}}\n", path: "kafka.topics.events.partitions"},
+	{name: "null on a struct with required keys", doc: "kafka: null\nimages: null\n", path: "images"},
 	{name: "null list item", doc: "topology: {zones: [a, null]}\n", path: "topology.zones[1]"},
 
 	// Only a Validate method sees it.

@@ -41,15 +41,15 @@ func ReadFile(path string) (Doc, error) {
 
 // Load decodes docs strictly, in order, onto the value into points to
 // (a non-nil pointer to a struct whose current value holds the defaults),
-// then runs the Validate methods (see Validate). It returns Errors holding
+// then validates the result as LoadAndSet does. It returns Errors holding
 // every problem found, and changes *into only when there is none.
 func Load(into any, docs ...Doc) error {
 	return LoadAndSet(into, docs, nil)
 }
 
 // Set applies --set overrides (PATH=VALUE, see the package doc) in order
-// onto *into, then runs the Validate methods. Like Load, it returns every
-// problem at once and changes *into only when there is none.
+// onto *into, then validates the result as LoadAndSet does. Like Load, it
+// returns every problem at once and changes *into only when there is none.
 func Set(into any, exprs ...string) error {
 	return LoadAndSet(into, nil, exprs)
 }

@@ -35,16 +35,22 @@
 //
 //	defaults ← values files (in the order given) ← --set PATH=VALUE (in order)
 //
-// and then, once, the Validate methods (see Validator). Within that merge:
+// and then, once, a check of every field against its tags and the
+// Validate methods (see Validator). Within that merge:
 //
 //   - structs and maps merge key by key: a document changes only the keys
 //     it names; a map entry absent from the document keeps its value;
 //   - lists replace: a list in a document replaces the whole list (as in
 //     Helm), and its items start from zero values, not from the items they
 //     replace; an empty list ([]) leaves the field an empty (nil) list;
+//   - what starts from zero (a list item, a new map entry, a pointer that
+//     was nil) must name every key whose zero value its tags forbid (an
+//     enum without "", min 1, ...): those keys are required there, and
+//     the schema lists them as required;
 //   - an explicit null resets a field to its zero value (a nil pointer, an
-//     empty list or map, 0, "", false); in a map, null deletes the entry;
-//     a list item cannot be null;
+//     empty list or map, 0, "", false), unless that value breaks the
+//     field's tags; in a map, null deletes the entry; a list item cannot
+//     be null;
 //   - an empty document (or one holding only comments) changes nothing;
 //     a file holds one YAML document; anchors, aliases and merge keys (<<)
 //     work as in YAML, within a bounded amount of work.
@@ -103,6 +109,32 @@
 // go run github.com/iotstack/iotstack/values/internal/docgen). Schema
 // writes a JSON Schema (draft 2020-12) that accepts the same documents as
 // Load, except for what only Validate methods check.
+//
+// # Wiring a profile
+//
+// A profile's package documents its config type, generates the docs file
+// and checks it in a test:
+//
+//	//go:generate go run github.com/iotstack/iotstack/values/internal/docgen
+//
+//	func TestValuesDocs(t *testing.T) {
+//		if err := docgen.Check(docgen.Config{Dir: "."}); err != nil {
+//			t.Fatal(err)
+//		}
+//	}
+//
+// and a command line does, per verb:
+//
+//	cfg := defaults()                                // today's dist
+//	var docs []values.Doc                            // -f, in order
+//	for _, f := range files { d, err := values.ReadFile(f); ...; docs = append(docs, d) }
+//	err := values.LoadAndSet(&cfg, docs, sets)       // --set, in order; a values.Errors lists every problem
+//	out, err := values.Render(&cfg)                  // iotstack values: the complete document, commented
+//	schema, err := values.Schema(&cfg, url)          // iotstack schema
+//	rec, err := values.RenderOverrides(defaults(), &cfg) // what a rendered directory records
+//
+// Loading rec onto the same defaults gives cfg back (RenderOverrides is
+// tested for that), so a directory can be re-synthesized and compared.
 //
 // # Limits
 //

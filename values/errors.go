@@ -72,6 +72,15 @@ func (es Errors) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the FieldErrors as errors, for errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // Errorf builds a validation error for a Validate method: path is relative
 // to the value whose Validate method returns it ("" for the value itself,
 // "zones", "pools[1].cpu"); value is the offending value (nil for none),

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -432,25 +433,31 @@ func editDistance(a, b string) int {
 }
 
 // zeroAllowed reports whether a field's tags allow its zero value, the
-// value null resets it to. A nil pointer is always allowed (not set).
+// value null resets it to. A nil pointer is always allowed (not set); a
+// struct's zero value is allowed when every field's is.
 func (fi *fieldInfo) zeroAllowed() bool {
-	if fi == nil {
+	return fi.zeroAllowedDepth(0)
+}
+
+func (fi *fieldInfo) zeroAllowedDepth(depth int) bool {
+	if fi == nil || depth > maxDepth {
 		return true
 	}
 	switch fi.info.kind {
 	case kPtr:
 		return true
+	case kStruct:
+		for _, f := range fi.info.fields {
+			if !f.zeroAllowedDepth(depth + 1) {
+				return false
+			}
+		}
 	case kInt, kUint, kFloat, kSlice, kMap:
 		zero := new(big.Rat)
 		return (fi.min == nil || fi.min.Cmp(zero) <= 0) && (fi.max == nil || fi.max.Cmp(zero) >= 0)
 	case kString, kText:
 		if e := fi.allowed(); e != nil {
-			for _, a := range e {
-				if a == "" {
-					return true
-				}
-			}
-			return false
+			return slices.Contains(e, "")
 		}
 	}
 	return true
@@ -473,29 +480,24 @@ func (ti *typeInfo) zeroText() string {
 
 // required reports whether a struct that starts from zero (a list item, a
 // new map entry, a new pointer) must name the field: its zero value breaks
-// its tags, or it is a struct with such a field.
+// its tags (for a struct: a field inside it does).
 func (fi *fieldInfo) required() bool {
-	return fi.requiredDepth(0)
-}
-
-func (fi *fieldInfo) requiredDepth(depth int) bool {
-	if !fi.zeroAllowed() {
-		return true
-	}
-	if fi.info.kind != kStruct || depth > maxDepth {
-		return false
-	}
-	for _, f := range fi.info.fields {
-		if f.requiredDepth(depth + 1) {
-			return true
-		}
-	}
-	return false
+	return !fi.zeroAllowed()
 }
 
 // constraint describes a field's enum or bounds in lower case, for
-// messages ("allowed values: a, b", "from 1 to 255").
+// messages ("allowed values: a, b", "from 1 to 255"); for a struct, its
+// required keys.
 func (fi *fieldInfo) constraint() string {
+	if fi.info.kind == kStruct {
+		var keys []string
+		for _, f := range fi.info.fields {
+			if f.required() {
+				keys = append(keys, f.key)
+			}
+		}
+		return "it requires " + strings.Join(keys, ", ")
+	}
 	if e := fi.allowed(); e != nil {
 		return "allowed values: " + strings.Join(e, ", ")
 	}
@@ -504,9 +506,6 @@ func (fi *fieldInfo) constraint() string {
 
 // whyRequired says why a field is required, for messages.
 func (fi *fieldInfo) whyRequired() string {
-	if fi.zeroAllowed() {
-		return "it has required keys"
-	}
 	return fmt.Sprintf("%s is not allowed (%s)", fi.info.zeroText(), fi.constraint())
 }
 

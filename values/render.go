@@ -22,14 +22,7 @@ import (
 // Fields inside list items are commented in the first item only. The
 // output is deterministic, and Load of it onto a zero value gives back v.
 func Render(v any) ([]byte, error) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("values: Render wants a struct or a pointer to one, got %T", v)
-	}
-	ti, err := model(rv.Type())
+	rv, ti, err := structOf(v, "Render")
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +31,7 @@ func Render(v any) ([]byte, error) {
 		return nil, err
 	}
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}
-	if d := rootDoc(rv.Type()); d != "" {
-		doc.HeadComment = d
-	}
+	doc.HeadComment = yamlComment(rootDoc(rv.Type()))
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -69,7 +60,7 @@ func encode(v reflect.Value, ti *typeInfo, comments bool, depth int) (*yaml.Node
 		for _, f := range ti.fields {
 			k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.key}
 			if comments {
-				k.HeadComment = fieldComment(f)
+				k.HeadComment = yamlComment(fieldComment(f))
 			}
 			val, err := encode(v.FieldByIndex(f.index), f.info, comments, depth+1)
 			if err != nil {
@@ -210,4 +201,22 @@ func boundsText(f *fieldInfo) string {
 		return fmt.Sprintf("At most %s%s.", f.max.RatString(), noun(f.max))
 	}
 	return ""
+}
+
+// yamlComment prefixes every line of a doc comment with "# " ("#" for an
+// empty line), so that paragraphs stay in one comment block and a line
+// that starts with # stays text.
+func yamlComment(doc string) string {
+	if doc == "" {
+		return ""
+	}
+	lines := strings.Split(doc, "\n")
+	for i, l := range lines {
+		if l == "" {
+			lines[i] = "#"
+		} else {
+			lines[i] = "# " + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }

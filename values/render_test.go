@@ -93,3 +93,39 @@ func TestRenderErrors(t *testing.T) {
 type unmarshalOnly struct{ s string }
 
 func (u *unmarshalOnly) UnmarshalText(b []byte) error { u.s = string(b); return nil }
+
+// commented has docs registered by TestRenderComments itself.
+type commented struct {
+	A int    `json:"a"`
+	B string `json:"b"`
+}
+
+func TestRenderComments(t *testing.T) {
+	values.RegisterDocs("github.com/iotstack/iotstack/values_test", map[string]values.TypeDocs{
+		"commented": {Doc: "Root.\n\nSecond paragraph.", Fields: map[string]string{
+			"A": "A has paragraphs.\n\n  a code block\n  # with a hash\n\nEnd.",
+			"B": "#not a heading",
+		}},
+	})
+	out, err := values.Render(commented{A: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# Root.
+#
+# Second paragraph.
+
+# A has paragraphs.
+#
+#   a code block
+#   # with a hash
+#
+# End.
+a: 1
+# #not a heading
+b: ""
+`
+	if diff := cmp.Diff(want, string(out)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

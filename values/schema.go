@@ -43,14 +43,7 @@ const SchemaDraft = "https://json-schema.org/draft/2020-12/schema"
 // not in the schema, and a type that implements encoding.TextUnmarshaler
 // is only known to be a string.
 func Schema(v any, id string) ([]byte, error) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("values: Schema wants a struct or a pointer to one, got %T", v)
-	}
-	ti, err := model(rv.Type())
+	rv, ti, err := structOf(v, "Schema")
 	if err != nil {
 		return nil, err
 	}

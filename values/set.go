@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -98,6 +99,11 @@ func parsePath(p string) ([]segment, error) {
 
 // applySet applies one PATH=VALUE override onto v.
 func applySet(v reflect.Value, ti *typeInfo, expr string, errs *Errors) {
+	if !utf8.ValidString(expr) {
+		*errs = append(*errs, FieldError{File: setFile, Value: shorten(strconv.Quote(expr)),
+			Message: "not valid UTF-8; values are UTF-8 text, as in a YAML document"})
+		return
+	}
 	p, val, ok := splitSet(expr)
 	if !ok {
 		*errs = append(*errs, FieldError{File: setFile, Value: shorten(strconv.Quote(expr)),

@@ -63,6 +63,7 @@ func TestSetErrors(t *testing.T) {
 		exprs []string
 		want  []string
 	}{
+		{name: "invalid UTF-8", exprs: []string{"namespace=\xee"}, want: []string{`--set: (document): "namespace=\xee"; not valid UTF-8; values are UTF-8 text, as in a YAML document`}},
 		{name: "no =", exprs: []string{"namespace"}, want: []string{`--set: (document): "namespace"; expected PATH=VALUE, such as namespace=prod or topology.zones[0]=us-east-1a`}},
 		{name: "empty path", exprs: []string{"=x"}, want: []string{`--set: (document): "=x"; expected PATH=VALUE, such as namespace=prod or topology.zones[0]=us-east-1a`}},
 		{name: "bad path", exprs: []string{"kafka..brokers=1"}, want: []string{`--set: kafka..brokers: not a values path: empty key at offset 6`}},

@@ -31,18 +31,14 @@ type ErrorValidator interface {
 
 // Validate checks every field of v (a struct or a pointer to one) against
 // its tags, then, if they hold, runs every Validator and ErrorValidator in
-// v, and returns the errors with full paths as Errors, or nil. The walk visits a value before the values inside it: fields in
-// declaration order, list items in order, map entries by sorted key; nil
-// pointers are skipped. Load, Set and LoadAndSet call it on their result.
+// v, and returns the errors with full paths as Errors, or nil. The walk
+// visits a value before the values inside it: fields in declaration
+// order, list items in order, map entries by sorted key; nil pointers are
+// skipped. Load, Set and LoadAndSet do the same on their result. (A
+// Validate method must not call Validate on its own value: that recurses
+// forever.)
 func Validate(v any) error {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if !rv.IsValid() || rv.Kind() != reflect.Struct {
-		return nil
-	}
-	ti, err := model(rv.Type())
+	rv, ti, err := structOf(v, "Validate")
 	if err != nil {
 		return err
 	}

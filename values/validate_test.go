@@ -92,12 +92,16 @@ func TestValidate(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	var first values.FieldError
+	if !errors.As(err, &first) || first.Path != "zones" {
+		t.Errorf("errors.As(FieldError): got %+v", first)
+	}
 	v = vRoot{Zones: []string{"a"}}
 	if err := values.Validate(v); err != nil {
 		t.Errorf("a valid value: got %v", err)
 	}
-	if err := values.Validate(3); err != nil {
-		t.Errorf("a non-struct: got %v", err)
+	if err := values.Validate(3); err == nil {
+		t.Error("a non-struct: no error")
 	}
 }
 
