@@ -202,7 +202,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	broker.Component.DependsOn(ca.Component)
 	broker.Component.Uses(ca.API()) // the brokers fetch their certificates at start (EJBCAAddress)
 	if err := dojot.New(s, dojot.Deps{Kafka: kf, ZooKeeper: zk, Postgres: pg, X509: ca, VerneMQ: broker}, dojot.Config{
-		Version: v.Version, Services: v.Services, Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean,
+		Version: v.Version, Services: v.Services, Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean, Domain: v.Domain,
 	}); err != nil {
 		return nil, err
 	}

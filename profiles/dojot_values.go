@@ -37,6 +37,10 @@ type DojotValues struct {
 	// configurations; null (the default) takes documentation addresses
 	// (192.0.2.0/24), one per node of the group's pool, to be replaced.
 	Backends *dojot.Backends `json:"backends"`
+	// Domain is the name users and devices reach dojot by (the load
+	// balancer's DNS name): auth's password-reset links name it. Empty
+	// keeps the guide's localhost.
+	Domain string `json:"domain"`
 	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS.
 	InsecureMQTT bool `json:"insecureMQTT"`
 	// Lean sets memory requests to half the limits, so the guide's one

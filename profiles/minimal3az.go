@@ -163,6 +163,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 		Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{},
 		LoadDemo: v.ThingsBoard.Demo, QueueReplicationFactor: v.ThingsBoard.QueueReplicationFactor,
 		Partitions: v.ThingsBoard.Partitions, Host: v.ThingsBoard.Host,
+		CertificateARN: v.ThingsBoard.CertificateARN, TLSSecret: v.ThingsBoard.TLSSecret,
 	}
 	if v.Topology.LoadBalancer == "generic" {
 		tb.Exposure = thingsboard.Generic

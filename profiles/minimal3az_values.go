@@ -66,6 +66,13 @@ type ThingsBoardValues struct {
 	// Host is the public DNS name of the web UI and API (Ingress host);
 	// empty serves any host.
 	Host string `json:"host"`
+	// CertificateARN is the ACM certificate the ALB serves HTTPS with
+	// (HTTP redirected to HTTPS); topology.loadBalancer aws only. Empty
+	// serves HTTP only, as the write-up did.
+	CertificateARN string `json:"certificateARN"`
+	// TLSSecret is the kubernetes.io/tls Secret the generic Ingress serves
+	// HTTPS for host with; topology.loadBalancer generic only.
+	TLSSecret string `json:"tlsSecret"`
 }
 
 // Credentials replace generated Secrets with Secrets the user provides.

@@ -28,6 +28,7 @@ func init() {
 				"Backends":     "Backends are the workers' addresses in the load balancers'\nconfigurations; null (the default) takes documentation addresses\n(192.0.2.0/24), one per node of the group's pool, to be replaced.",
 				"Bridges":      "Bridges is the number of k2v/v2k bridges and kafka-loopbacks; dojot ties\nits topics' partitions to it.",
 				"Credentials":  "Credentials name existing Secrets to use instead of generated ones.",
+				"Domain":       "Domain is the name users and devices reach dojot by (the load balancer's\nDNS name): auth's password-reset links name it. Empty keeps the guide's\nlocalhost.",
 				"Groups":       "Groups maps dojot's node groups (dojot, kafka, vernemq, x509) to the\ntopology's pools they run on.",
 				"InsecureMQTT": "InsecureMQTT serves plain MQTT on 1883 beside MQTTS.",
 				"Kafka":        "Kafka is the broker (named kafka-server, the name dojot's services\nexpect). Its numPartitions is the bridges'.",
@@ -94,12 +95,14 @@ func init() {
 		"ThingsBoardValues": {
 			Doc: "ThingsBoardValues are ThingsBoard's settings in minimal-3az.",
 			Fields: map[string]string{
+				"CertificateARN":         "CertificateARN is the ACM certificate the ALB serves HTTPS with (HTTP\nredirected to HTTPS); topology.loadBalancer aws only. Empty serves HTTP\nonly, as the write-up did.",
 				"Demo":                   "Demo loads ThingsBoard's demo tenant at install.",
 				"Host":                   "Host is the public DNS name of the web UI and API (Ingress host);\nempty serves any host.",
 				"Partitions":             "Partitions of ThingsBoard's topics; 0 is the component's default.",
 				"QueueReplicationFactor": "QueueReplicationFactor is the replication of ThingsBoard's topics;\n0 takes Kafka's default replication factor.",
 				"Registry":               "Registry is the image repository prefix of the ThingsBoard images\n(default thingsboard, Docker Hub's).",
 				"Services":               "Services override replicas and resources per service (tb-core,\ntb-rule-engine, tb-js-executor, tb-web-ui, tb-mqtt-transport,\ntb-http-transport, tb-vc-executor, tb-coap-transport,\ntb-lwm2m-transport, tb-snmp-transport); optional transports run only\nwhen enabled.",
+				"TLSSecret":              "TLSSecret is the kubernetes.io/tls Secret the generic Ingress serves\nHTTPS for host with; topology.loadBalancer generic only.",
 				"Version":                "Version is the ThingsBoard image tag of every service; changing it\nrenders a new install Job for that version.",
 			},
 		},

@@ -38,6 +38,17 @@ func ingress(cfg Config) *networkingv1.Ingress {
 			"alb.ingress.kubernetes.io/target-type":      "ip",
 			"alb.ingress.kubernetes.io/healthcheck-path": "/login",
 		}
+		if cfg.CertificateARN != "" {
+			// AWS Load Balancer Controller annotations (docs:
+			// guide/ingress/annotations.md, v2.x): HTTPS with the ACM
+			// certificate, HTTP answered with a redirect to HTTPS.
+			ing.Annotations["alb.ingress.kubernetes.io/certificate-arn"] = cfg.CertificateARN
+			ing.Annotations["alb.ingress.kubernetes.io/listen-ports"] = `[{"HTTP": 80}, {"HTTPS": 443}]`
+			ing.Annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
+		}
+	}
+	if cfg.TLSSecret != "" {
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{cfg.Host}, SecretName: cfg.TLSSecret}}
 	}
 	return ing
 }

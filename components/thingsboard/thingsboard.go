@@ -119,6 +119,14 @@ type Config struct {
 	// for the Ingress (empty: any host).
 	Exposure Exposure
 	Host     string
+	// CertificateARN is the ACM certificate the AWS ALB serves HTTPS with
+	// (listeners 80 and 443, HTTP redirected to HTTPS); empty serves HTTP
+	// only, as the write-up did. AWS exposure only.
+	CertificateARN string
+	// TLSSecret is the Secret (type kubernetes.io/tls, in the namespace)
+	// the generic Ingress serves HTTPS for Host with; it needs Host.
+	// Generic exposure only.
+	TLSSecret string
 }
 
 // Default fills zero fields with the defaults.
@@ -171,6 +179,14 @@ func (c *Config) Default(d Deps) {
 func (c Config) Validate(d Deps) error {
 	if d.Kafka == nil || d.ZooKeeper == nil || d.Cassandra == nil || d.Redis == nil || d.Postgres == nil {
 		return fmt.Errorf("thingsboard: deps: Kafka, ZooKeeper, Cassandra, Redis and Postgres handles are all required")
+	}
+	if c.CertificateARN != "" && (c.Exposure != AWS || !strings.HasPrefix(c.CertificateARN, "arn:") || strings.ContainsAny(c.CertificateARN, " \t\n,")) {
+		return fmt.Errorf("thingsboard: certificateARN %q; an ACM certificate ARN (arn:aws:acm:...), with AWS exposure only", c.CertificateARN)
+	}
+	if c.TLSSecret != "" {
+		if errs := validation.IsDNS1123Subdomain(c.TLSSecret); len(errs) > 0 || c.Exposure != Generic || c.Host == "" {
+			return fmt.Errorf("thingsboard: tlsSecret %q; a Secret name, with generic exposure and a host", c.TLSSecret)
+		}
 	}
 	if errs := validation.IsValidLabelValue(c.Version); len(errs) > 0 || c.Version == "" || c.Version == "latest" {
 		return fmt.Errorf("thingsboard: version %q; must be a pinned image tag such as %s", c.Version, Version)
