@@ -165,3 +165,12 @@ func TestFoldMageArgs(t *testing.T) {
 		t.Error("no profile accepted")
 	}
 }
+
+// TestValidateUSEast1 validates the us-east-1 environment offline: schemas
+// of every supported Kubernetes minor, Pod Security, the HA rules.
+func TestValidateUSEast1(t *testing.T) {
+	out, errs, code := run(t, "validate", "minimal-3az", "-f", "envs/us-east-1.yaml")
+	if code != 0 || !strings.Contains(out, ": 0 findings") {
+		t.Fatalf("validate: %d\n%s\n%s", code, out, errs)
+	}
+}

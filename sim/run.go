@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/cli"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/values"
@@ -217,6 +221,11 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 			names = append(names, c.Subject+" "+string(c.Action))
 		}
 		r.check(len(changes) == 0, "diff after apply reports no change (%s)", strings.Join(names, ", "))
+	}
+	// The CLI on the directory rendered from the same values: diff finds
+	// the applied stack unchanged.
+	if err := cliDiff(p, v, cl.Kubeconfig, r); err != nil {
+		return nil, err
 	}
 	// Writes are strictly validated: an unknown field is refused.
 	bad := &unstructured.Unstructured{Object: map[string]any{
@@ -659,4 +668,30 @@ func pruneCheck(ctx context.Context, eng *apply.Engine, out *stack.Output, drop 
 	r.check(len(deleted) == len(want) && len(unexpected) == 0,
 		"dropping component %s prunes exactly its %d objects (deleted %d: %s; other changes: %s)", drop, len(want), len(deleted), strings.Join(deleted, ", "), strings.Join(unexpected, ", "))
 	return nil
+}
+
+// cliDiff renders the values into a directory (with its record) and runs
+// `iotstack diff DIR` against the simulated cluster: the CLI re-renders
+// from the recorded values and must find nothing to change.
+func cliDiff(p profiles.Profile, v profiles.Values, kubeconfig string, r *Report) error {
+	dir, err := os.MkdirTemp("", "iotstack-sim-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	target := filepath.Join(dir, p.Name)
+	if _, err := profiles.WriteDirs(profiles.DirJob{Dir: target, Profile: p, Values: v}); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	cmd := cli.Command(&buf, &buf)
+	cmd.SetArgs([]string{"diff", target, "--kubeconfig", kubeconfig})
+	err = cmd.Execute()
+	r.check(err == nil && strings.Contains(buf.String(), "no changes"), "iotstack diff on the directory rendered from the same values finds no change (err: %v; %s)", err, lastLine(buf.String()))
+	return nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
