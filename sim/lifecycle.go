@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -497,4 +498,61 @@ func namespacedVersions(ctx context.Context, eng *apply.Engine, out *stack.Outpu
 		v["Secret/"+s.Name] = sec.ResourceVersion
 	}
 	return v, nil
+}
+
+// pruneAfterReady applies the stack again (the dropped component back),
+// then an update that drops that component and adds a Deployment that can
+// never be ready (its nodeSelector matches no node): the apply must fail
+// on readiness and prune nothing, so the dropped component's workloads
+// are still there. Prune runs only once the new objects are ready.
+func pruneAfterReady(ctx context.Context, cfg *rest.Config, eng *apply.Engine, out *stack.Output, r *Report, log io.Writer) error {
+	if _, err := eng.Apply(ctx, out); err != nil {
+		r.check(false, "apply with every component: %v", err)
+		return nil
+	}
+	var drop string
+	var broken *appsv1.Deployment
+	for _, o := range out.Objects {
+		if d, ok := o.Object.(*appsv1.Deployment); ok {
+			drop = o.Component
+			broken = d.DeepCopy()
+		}
+	}
+	if broken == nil {
+		return nil
+	}
+	broken.Name = "sim-never-ready"
+	broken.Spec.Template.Spec.NodeSelector = map[string]string{"iotstack.io/sim-no-such-node": "true"}
+	update := *out
+	update.Objects = nil
+	var dropped []stack.Rendered
+	for _, o := range out.Objects {
+		if o.Component == drop {
+			dropped = append(dropped, o)
+			continue
+		}
+		update.Objects = append(update.Objects, o)
+	}
+	update.Objects = append(update.Objects, stack.Rendered{Component: "sim-never-ready", GVK: appsv1.SchemeGroupVersion.WithKind("Deployment"),
+		Ref: stack.ObjectRef{Group: "apps", Kind: "Deployment", Namespace: out.Namespace, Name: broken.Name}, Object: broken})
+	short, err := apply.New(cfg, apply.Options{Timeout: 5 * time.Second, Interval: time.Second, Out: log})
+	if err != nil {
+		return err
+	}
+	_, applyErr := short.Apply(ctx, &update)
+	var gone []string
+	for _, o := range dropped {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(o.GVK)
+		if err := eng.Client().Get(ctx, client.ObjectKey{Namespace: o.Ref.Namespace, Name: o.Ref.Name}, u); err != nil || u.GetDeletionTimestamp() != nil {
+			gone = append(gone, o.Ref.Kind+"/"+o.Ref.Name)
+		}
+	}
+	r.check(applyErr != nil && strings.Contains(applyErr.Error(), "nothing was pruned") && len(gone) == 0,
+		"an update that never becomes ready prunes nothing: component %s's %d objects stay (gone: %s; apply: %s)", drop, len(dropped), strings.Join(gone, ", "), firstLine(fmt.Sprint(applyErr)))
+	// Back to the stack as rendered: the stuck Deployment is pruned.
+	if _, err := eng.Apply(ctx, out); err != nil {
+		r.check(false, "apply after the stuck update: %v", err)
+	}
+	return nil
 }

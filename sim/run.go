@@ -239,6 +239,9 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err := pruneCheck(ctx, eng, out, opts.Drop, r); err != nil {
 		return nil, err
 	}
+	if err := pruneAfterReady(ctx, cfg, eng, out, r, log); err != nil {
+		return nil, err
+	}
 	if err := lifecycle(ctx, cfg, cs, eng, profile, opts, out, r, log); err != nil {
 		return nil, err
 	}
