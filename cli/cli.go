@@ -405,17 +405,19 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt)
 }
 
-func diffCmd() *cobra.Command {
+// clusterVerb is a verb that resolves PROFILE|DIR, connects the apply
+// engine and runs against the cluster.
+type clusterVerb struct {
+	use, short, long, example string
+	prune                     bool
+	run                       func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error
+}
+
+func (v clusterVerb) command() *cobra.Command {
 	var vf valuesFlags
 	var cf clusterFlags
 	cmd := &cobra.Command{
-		Use:   "diff PROFILE|DIR",
-		Short: "Show what apply would change (server-side dry run); exit 3 when something would",
-		Long: `Dry-run the apply on the cluster: every object that would be created or configured (with a
-text diff and the fields it would take back from other field managers), every Secret that
-would be created or gain keys, every object prune would delete or release. Nothing changes.`,
-		Example: `  iotstack diff deploy/prod
-  iotstack diff minimal-3az -f prod.yaml --context prod-eu`,
+		Use: v.use, Short: v.short, Long: v.long, Example: v.example,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: profileNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -429,11 +431,29 @@ would be created or gain keys, every object prune would delete or release. Nothi
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			changes, err := e.Diff(ctx, t.out)
+			return v.run(ctx, cmd.OutOrStdout(), e, t.out)
+		},
+	}
+	vf.add(cmd)
+	cf.add(cmd, v.prune)
+	return cmd
+}
+
+func diffCmd() *cobra.Command {
+	return clusterVerb{
+		use:   "diff PROFILE|DIR",
+		short: "Show what apply would change (server-side dry run); exit 3 when something would",
+		long: `Dry-run the apply on the cluster: every object that would be created or configured (with a
+text diff and the fields it would take back from other field managers), every Secret that
+would be created or gain keys, every object prune would delete or release. Nothing changes.`,
+		example: `  iotstack diff deploy/prod
+  iotstack diff minimal-3az -f prod.yaml --context prod-eu`,
+		prune: true,
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			changes, err := e.Diff(ctx, out)
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			for _, c := range changes {
 				if c.Detail != "" {
 					fmt.Fprintf(w, "%s %s (%s)\n", c.Subject, c.Action, c.Detail)
@@ -448,91 +468,55 @@ would be created or gain keys, every object prune would delete or release. Nothi
 				}
 			}
 			if len(changes) > 0 {
-				return &ExitError{Code: ExitChanges, Err: fmt.Errorf("%s: %d objects would change", t.out.Stack, len(changes))}
+				return &ExitError{Code: ExitChanges, Err: fmt.Errorf("%s: %d objects would change", out.Stack, len(changes))}
 			}
-			fmt.Fprintf(w, "%s: no changes\n", t.out.Stack)
+			fmt.Fprintf(w, "%s: no changes\n", out.Stack)
 			return nil
 		},
-	}
-	vf.add(cmd)
-	cf.add(cmd, true)
-	return cmd
+	}.command()
 }
 
 func applyCmd() *cobra.Command {
-	var vf valuesFlags
-	var cf clusterFlags
-	cmd := &cobra.Command{
-		Use:   "apply PROFILE|DIR",
-		Short: "Apply a profile or rendered directory to the cluster and wait until it is ready",
-		Long: `Server-side apply of every object (cluster-scoped objects shared safely with other stacks),
+	return clusterVerb{
+		use:   "apply PROFILE|DIR",
+		short: "Apply a profile or rendered directory to the cluster and wait until it is ready",
+		long: `Server-side apply of every object (cluster-scoped objects shared safely with other stacks),
 the declared Secrets created with generated values (missing keys added, nothing rotated), a
 wait for readiness with progress lines, then prune of what is no longer rendered. Claims,
 the volumes bound to them and data Secrets are never pruned without --prune-data.`,
-		Example: `  iotstack apply deploy/prod
+		example: `  iotstack apply deploy/prod
   iotstack apply small --set namespace=lab --timeout 20m`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: profileNames,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := resolve(args[0], &vf)
+		prune: true,
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			res, err := e.Apply(ctx, out)
 			if err != nil {
 				return err
 			}
-			e, err := cf.engine(cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			res, err := e.Apply(ctx, t.out)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s applied; ready after %s\n", t.out.Namespace, t.out.Stack, res.Ready.Round(time.Second))
+			fmt.Fprintf(w, "%s/%s applied; ready after %s\n", out.Namespace, out.Stack, res.Ready.Round(time.Second))
 			return nil
 		},
-	}
-	vf.add(cmd)
-	cf.add(cmd, true)
-	return cmd
+	}.command()
 }
 
 func deleteCmd() *cobra.Command {
-	var vf valuesFlags
-	var cf clusterFlags
-	cmd := &cobra.Command{
-		Use:   "delete PROFILE|DIR",
-		Short: "Delete a stack from the cluster, keeping its data unless --prune-data",
-		Long: `Delete every object of the stack, workloads first, and return once they are gone. Claims,
+	return clusterVerb{
+		use:   "delete PROFILE|DIR",
+		short: "Delete a stack from the cluster, keeping its data unless --prune-data",
+		long: `Delete every object of the stack, workloads first, and return once they are gone. Claims,
 the volumes bound to them, data Secrets and the namespace holding them are kept (and listed
 with the reason) unless --prune-data; shared cluster-scoped objects other stacks hold are
 released, not deleted. Applying again brings the stack back on the same data.`,
-		Example: `  iotstack delete deploy/prod
+		example: `  iotstack delete deploy/prod
   iotstack delete small --set namespace=lab --prune-data`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: profileNames,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := resolve(args[0], &vf)
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			res, err := e.Delete(ctx, out)
 			if err != nil {
 				return err
 			}
-			e, err := cf.engine(cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			res, err := e.Delete(ctx, t.out)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s: %d objects deleted or released, %d kept\n", t.out.Namespace, t.out.Stack, len(res.Changes), len(res.Kept))
+			fmt.Fprintf(w, "%s/%s: %d objects deleted or released, %d kept\n", out.Namespace, out.Stack, len(res.Changes), len(res.Kept))
 			return nil
 		},
-	}
-	vf.add(cmd)
-	cf.add(cmd, false)
-	return cmd
+	}.command()
 }
 
 func secretsCmd() *cobra.Command {

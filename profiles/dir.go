@@ -141,20 +141,25 @@ func WriteDirs(jobs ...DirJob) ([]*stack.Output, error) {
 
 // render builds and synthesizes v with the RecordFile among the files.
 func (p Profile) render(v Values) (*stack.Output, error) {
+	_, out, err := p.buildAndRender(v)
+	return out, err
+}
+
+func (p Profile) buildAndRender(v Values) (*Built, *stack.Output, error) {
 	b, err := p.BuildValues(v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out, err := SynthBuilt(p.Name, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec, err := p.recordFile(v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out.Files = append(out.Files, rec)
-	return out, nil
+	return b, out, nil
 }
 
 // Rendered is a rendered directory read back: its profile, values, built
@@ -199,20 +204,11 @@ func ReadDir(dir string) (*Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", recPath, err)
 	}
-	b, err := p.BuildValues(v)
+	b, out, err := p.buildAndRender(v)
 	if err != nil {
 		return nil, err
 	}
-	out, err := SynthBuilt(p.Name, b)
-	if err != nil {
-		return nil, err
-	}
-	recFile, err := p.recordFile(v)
-	if err != nil {
-		return nil, err
-	}
-	files := append(append([]stack.File(nil), out.Files...), recFile)
-	if err := compareDir(dir, files); err != nil {
+	if err := compareDir(dir, out.Files); err != nil {
 		return nil, err
 	}
 	return &Rendered{Profile: p, Values: v, Built: b, Output: out}, nil
