@@ -17,7 +17,8 @@ import (
 )
 
 // Small and Hundred are dojot v0.5.0's two Kubernetes environments (the
-// install guide, seeds/000): few devices behind NGINX on one worker, and
+// installation guide "Dojot v0.5.0 – Guia de Instalação: Instalando a dojot no
+// Kubernetes", in Portuguese): few devices behind NGINX on one worker, and
 // 100,000 devices behind HAProxy on node groups.
 //
 // Both run a single Kafka broker, ZooKeeper server and PostgreSQL instance
@@ -47,7 +48,7 @@ func init() {
 	register(Profile{
 		Name:        Small,
 		Description: "dojot v0.5.0 for few devices: every service on one worker, NGINX in front",
-		Source:      "dojot v0.5.0 Kubernetes install guide, few-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
+		Source:      `dojot v0.5.0 installation guide "Guia de Instalação: Instalando a dojot no Kubernetes", few-devices environment`,
 		build:       func(v Values) (*Built, error) { return buildDojot(Small, v) },
 		defaults:    func() Values { return SmallDefaults() },
 		fromOptions: dojotFromOptions,
@@ -56,7 +57,7 @@ func init() {
 	register(Profile{
 		Name:        Hundred,
 		Description: "dojot v0.5.0 for 100k MQTT devices: VerneMQ x3, 9 bridges, node groups, HAProxy in front",
-		Source:      "dojot v0.5.0 Kubernetes install guide, 100k-devices environment (../shared/seeds/000_1acfbfba1cf21ce6.txt)",
+		Source:      `dojot v0.5.0 installation guide "Guia de Instalação: Instalando a dojot no Kubernetes", 100,000-devices environment`,
 		build:       func(v Values) (*Built, error) { return buildDojot(Hundred, v) },
 		defaults:    func() Values { return HundredDefaults() },
 		fromOptions: dojotFromOptions,

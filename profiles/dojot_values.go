@@ -15,7 +15,9 @@ import (
 
 // DojotValues is everything a user may change of the dojot profiles
 // (small and 100k, whose defaults differ: SmallDefaults, HundredDefaults,
-// which reproduce dist/small/ and dist/100k/ byte for byte). In the
+// which reproduce dist/small/ and dist/100k/ byte for byte): the two
+// environments of dojot's installation guide "Dojot v0.5.0 – Guia de
+// Instalação: Instalando a dojot no Kubernetes" (in Portuguese). In the
 // component sections a zero value means the component's own default.
 type DojotValues struct {
 	Common

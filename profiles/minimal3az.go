@@ -18,39 +18,39 @@ import (
 	"github.com/iotstack/iotstack/stack"
 )
 
-// Minimal3AZ is the ThingsBoard minimal three-zone cluster of the write-up
-// (seeds/003, "Cluster architecture"): three r7g.xlarge nodes (4 vCPU,
-// 32 GiB, arm64), one in each of eu-west-1a/b/c, labelled role=thingsboard
-// as in the write-up's eksctl node group. Fault tolerance: one of the three
-// nodes may be down at a time.
+// Minimal3AZ is the minimal three-zone cluster of the ThingsBoard article
+// "ThingsBoard k8s cluster - minimal design" (section "Cluster architecture"):
+// three r7g.xlarge nodes (4 vCPU, 32 GiB, arm64), one in each of eu-west-1a/b/c,
+// labelled role=thingsboard as in the ThingsBoard article's eksctl node group.
+// Fault tolerance: one of the three nodes may be down at a time.
 //
-// Every row of the write-up's pod table is rendered with its limits and
-// one replica per zone, except where the table cannot be followed as
-// written (TestMinimal3AZPodTable keeps this list honest):
+// Every row of the ThingsBoard article's pod table is rendered with its limits
+// and one replica per zone, except where the table cannot be followed as written
+// (TestMinimal3AZPodTable keeps this list honest):
 //   - tb-web-ui gets the table's 0.5 CPU / 0.5 GiB, not the 100Mi of the
-//     write-up's YAML;
+//     ThingsBoard article's YAML;
 //   - tb-integration-executor is a Professional Edition service: not in CE;
 //   - pgpool (1 pod) becomes PgBouncer with 2 pods in 2 zones, and
 //     Pgpool-exporter becomes postgres_exporter sidecars;
-//   - Prometheus, Grafana, Kafka-ui and the backup job are the write-up's
-//     wish list (monitoring, UI tools, backups), not rendered; Cassandra
-//     Reaper's repairs after replication changes are done by the Cassandra
-//     schema Job.
+//   - Prometheus, Grafana, Kafka-ui and the backup job are the ThingsBoard
+//     article's wish list (monitoring, UI tools, backups), not rendered;
+//     Cassandra Reaper's repairs after replication changes are done by the
+//     Cassandra schema Job.
 //
 // Options: Generic (no AWS annotations, no gp3 class: the cluster's default
 // StorageClass), ThingsBoardVersion, Replicas per ThingsBoard service,
-// KafkaReplicationFactor. The write-up's performance test (10 generator
-// pods, 100,000 devices) is rendered into dist/minimal-3az/loadtest/ with a
-// kustomization of its own, on a tainted client pool (m7g.medium,
-// role=client); it needs a Secret tb-loadtest-rest with a tenant
-// administrator's username and password.
+// KafkaReplicationFactor. The ThingsBoard article's performance test (10
+// generator pods, 100,000 devices) is rendered into dist/minimal-3az/loadtest/
+// with a kustomization of its own, on a tainted client pool (m7g.medium,
+// role=client); it needs a Secret tb-loadtest-rest with a tenant administrator's
+// username and password.
 const Minimal3AZ = "minimal-3az"
 
 func init() {
 	register(Profile{
 		Name:        Minimal3AZ,
 		Description: "ThingsBoard CE microservices on 3 zones x 1 r7g.xlarge, surviving the loss of one zone",
-		Source:      "ThingsBoard minimal 3-AZ cluster write-up (../shared/seeds/003_7faa3f9ee7366b78.txt)",
+		Source:      `ThingsBoard article "ThingsBoard k8s cluster - minimal design" (three-zone EKS cluster)`,
 		build:       buildMinimal3AZ,
 		defaults:    func() Values { return Minimal3AZDefaults() },
 		fromOptions: minimal3AZFromOptions,
@@ -61,10 +61,9 @@ func init() {
 // clientPool runs the load generators.
 const clientPool = "client"
 
-// Minimal3AZTopology is the profile's cluster shape: the three
-// r7g.xlarge nodes, and the write-up's client node group (m7g.medium,
-// role=client) for the performance test, tainted so nothing else lands
-// there.
+// Minimal3AZTopology is the profile's cluster shape: the three r7g.xlarge nodes,
+// and the ThingsBoard article's client node group (m7g.medium, role=client) for
+// the performance test, tainted so nothing else lands there.
 func Minimal3AZTopology() stack.Topology {
 	return stack.Topology{
 		Zones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"},
@@ -92,23 +91,24 @@ func Minimal3AZTopology() stack.Topology {
 // minimal3AZPool is the node pool every ThingsBoard workload runs on.
 const minimal3AZPool = "thingsboard"
 
-// buildMinimal3AZ builds the stack. The data tier follows the write-up's
-// Helm settings ("Setup databases with Helm"):
+// buildMinimal3AZ builds the stack. The data tier follows the ThingsBoard
+// article's Helm settings ("Setup databases with Helm"):
 //   - ZooKeeper: 3 servers, heap 256 MiB, 1 GiB data and log volumes,
 //     autopurge every 24 h (the component's defaults);
-//   - Kafka: 3 brokers, 20 GiB, offsets and transaction logs replicated 3
-//     times, defaultReplicationFactor 2 (ThingsBoard's
-//     TB_QUEUE_KAFKA_REPLICATION_FACTOR is 2 too); min.insync.replicas 1,
-//     the broker default the write-up keeps, so a partition stays writable
-//     with one of its two replicas down (ThingsBoard produces with acks=1);
+//   - Kafka: 3 brokers, 20 GiB, offsets and transaction logs replicated 3 times,
+//     defaultReplicationFactor 2 (ThingsBoard's
+//     TB_QUEUE_KAFKA_REPLICATION_FACTOR is 2 too); min.insync.replicas 1, the
+//     broker default the ThingsBoard article keeps, so a partition stays
+//     writable with one of its two replicas down (ThingsBoard produces with
+//     acks=1);
 //   - Redis Cluster: 6 nodes, 3 masters x 1 replica, AOF off, 2 GiB;
 //   - Cassandra: 3 nodes (one rack per zone), cluster "cassandra",
 //     datacenter "datacenter1", heap 2048/400 MiB, 50 GiB (the component's
 //     defaults); ThingsBoard declares its keyspace (RF 3, QUORUM);
 //   - PostgreSQL: 3 Patroni instances, 30 GiB, max_connections 250 and the
-//     write-up's override.conf tuning (the component's defaults), with
-//     PgBouncer in place of pgpool: 2 pooler pods in two zones where the
-//     write-up ran a single pgpool, its one point of failure.
+//     ThingsBoard article's override.conf tuning (the component's defaults),
+//     with PgBouncer in place of pgpool: 2 pooler pods in two zones where the
+//     ThingsBoard article ran a single pgpool, its one point of failure.
 func buildMinimal3AZ(vals Values) (*Built, error) {
 	v, ok := vals.(*Minimal3AZValues)
 	if !ok {
@@ -178,7 +178,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
 		return nil, err
 	}
-	// The write-up's performance test, as a separate kustomization in
+	// The ThingsBoard article's performance test, as a separate kustomization in
 	// dist/minimal-3az/loadtest/: applying the stack never starts load.
 	lo := v.stackOptions(Minimal3AZ+"-loadtest", "thingsboard")
 	lo.ExistingNamespace = true
@@ -217,11 +217,10 @@ func minimal3AZFromOptions(vals Values, opts Options) {
 // gp3 is the StorageClass of the AWS variant.
 const gp3 = "gp3"
 
-// addStorageClass renders the configured class when it is to be created
-// (the write-up's gp3: EBS CSI driver, volumes created in the zone of the
-// pod that first uses them, expandable, retained when their claim goes)
-// and returns the class name the claims use ("" for the cluster's
-// default).
+// addStorageClass renders the configured class when it is to be created (the
+// ThingsBoard article's gp3: EBS CSI driver, volumes created in the zone of the
+// pod that first uses them, expandable, retained when their claim goes) and
+// returns the class name the claims use ("" for the cluster's default).
 func addStorageClass(s *stack.Stack, sc StorageClass) (string, error) {
 	if !sc.Create {
 		if sc.Name != "" {

@@ -11,7 +11,8 @@ import (
 )
 
 // TestMinimal3AZPodTable compares what the profile renders with the
-// write-up's pod table (seeds/003, "Pod distribution across the cluster"):
+// ThingsBoard article's pod table (section "Pod distribution across the
+// cluster"):
 // every row is either rendered with the table's replicas per zone and
 // limits, or listed here as a documented deviation.
 func TestMinimal3AZPodTable(t *testing.T) {
@@ -34,11 +35,11 @@ func TestMinimal3AZPodTable(t *testing.T) {
 	deviations := map[string]string{
 		"tb-integration-executor": "a Professional Edition service; this profile is CE",
 		"Pgpool-exporter":         "PgBouncer replaces pgpool; PostgreSQL metrics come from postgres_exporter sidecars",
-		"Prometheus":              "monitoring is on the write-up's wish list, not in its cluster's scope here",
-		"Grafana":                 "monitoring is on the write-up's wish list, not in its cluster's scope here",
+		"Prometheus":              "monitoring is on the ThingsBoard article's wish list, not in its cluster's scope here",
+		"Grafana":                 "monitoring is on the ThingsBoard article's wish list, not in its cluster's scope here",
 		"Cassandra-reaper":        "repairs after replication changes are automated by the Cassandra schema Job",
 		"Kafka-ui":                "an optional UI tool, not part of the platform",
-		"Backup-job":              "backups are on the write-up's wish list; not implemented",
+		"Backup-job":              "backups are on the ThingsBoard article's wish list; not implemented",
 	}
 	p, _ := Get(Minimal3AZ)
 	s, err := p.Build(Options{})

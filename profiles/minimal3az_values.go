@@ -19,7 +19,9 @@ import (
 // defaults (Minimal3AZDefaults) reproduce dist/minimal-3az/ byte for
 // byte. In the component sections a zero value (0, "", an empty
 // resources block) means the component's own default, which each field's
-// documentation gives.
+// documentation gives. The defaults are the cluster of the ThingsBoard
+// article "ThingsBoard k8s cluster - minimal design", which the field
+// documentation calls the ThingsBoard article.
 type Minimal3AZValues struct {
 	Common
 	// ZooKeeper is the coordination ensemble (ThingsBoard's cluster
@@ -35,7 +37,7 @@ type Minimal3AZValues struct {
 	Postgres postgres.Config `json:"postgres"`
 	// ThingsBoard is the platform's microservices.
 	ThingsBoard ThingsBoardValues `json:"thingsboard"`
-	// LoadTest is the write-up's performance test, rendered into
+	// LoadTest is the ThingsBoard article's performance test, rendered into
 	// loadtest/ and applied separately.
 	LoadTest thingsboard.LoadTestConfig `json:"loadTest"`
 	// Credentials name existing Secrets to use instead of generated ones.
@@ -85,7 +87,8 @@ type Credentials struct {
 	ExistingSecrets map[string]string `json:"existingSecrets"`
 }
 
-// Minimal3AZDefaults are minimal-3az's values as the write-up has them.
+// Minimal3AZDefaults are minimal-3az's values as the ThingsBoard article has
+// them.
 func Minimal3AZDefaults() *Minimal3AZValues {
 	st := func(size string) resource.Quantity { return resource.MustParse(size) }
 	v := &Minimal3AZValues{

@@ -4,6 +4,13 @@
 // and composes component constructors into a stack.Stack; Synth and
 // WriteDist turn profiles into dist/<profile>/.
 //
+// Sources: minimal-3az reproduces the cluster of the ThingsBoard article
+// "ThingsBoard k8s cluster - minimal design" (called the ThingsBoard
+// article in these docs); small and 100k reproduce the two environments of
+// dojot's installation guide "Dojot v0.5.0 – Guia de Instalação: Instalando
+// a dojot no Kubernetes" (in Portuguese; the install guide). Profile.Source
+// names them.
+//
 // The profiles start with their namespace and topology; the component
 // packages fill them in.
 package profiles
@@ -39,7 +46,7 @@ type Options struct {
 	// (tb-core, tb-mqtt-transport, ...) in minimal-3az.
 	Replicas map[string]int32
 	// KafkaReplicationFactor overrides the Kafka default replication
-	// factor (minimal-3az: 2, the write-up's).
+	// factor (minimal-3az: 2, the ThingsBoard article's).
 	KafkaReplicationFactor int
 	// Bridges overrides the number of dojot k2v/v2k bridges and
 	// kafka-loopbacks (small: 1, 100k: 9); KafkaPartitions, when set, must

@@ -76,7 +76,7 @@ func TestOptions(t *testing.T) {
 func TestTopologies(t *testing.T) {
 	topo := Minimal3AZTopology()
 	if len(topo.Zones) != 3 || topo.Pools[0].CPU.String() != "4" || topo.Pools[0].Memory.String() != "32Gi" || topo.Pools[0].InstanceType != "r7g.xlarge" {
-		t.Errorf("minimal-3az topology %+v differs from the write-up: 3 zones x r7g.xlarge (4 vCPU, 32 GiB)", topo)
+		t.Errorf("minimal-3az topology %+v differs from the ThingsBoard article: 3 zones x r7g.xlarge (4 vCPU, 32 GiB)", topo)
 	}
 	h := HundredTopology()
 	if len(h.Pools) != 4 || h.Pools[0].Name != "vernemq" || h.Pools[0].Nodes(h) != 3 {

@@ -23,7 +23,7 @@ func init() {
 			},
 		},
 		"DojotValues": {
-			Doc: "DojotValues is everything a user may change of the dojot profiles (small\nand 100k, whose defaults differ: SmallDefaults, HundredDefaults, which\nreproduce dist/small/ and dist/100k/ byte for byte). In the component\nsections a zero value means the component's own default.",
+			Doc: "DojotValues is everything a user may change of the dojot profiles\n(small and 100k, whose defaults differ: SmallDefaults, HundredDefaults,\nwhich reproduce dist/small/ and dist/100k/ byte for byte): the two\nenvironments of dojot's installation guide \"Dojot v0.5.0 – Guia de\nInstalação: Instalando a dojot no Kubernetes\" (in Portuguese). In the\ncomponent sections a zero value means the component's own default.",
 			Fields: map[string]string{
 				"Backends":     "Backends are the workers' addresses in the load balancers'\nconfigurations; null (the default) takes documentation addresses\n(192.0.2.0/24), one per node of the group's pool, to be replaced.",
 				"Bridges":      "Bridges is the number of k2v/v2k bridges and kafka-loopbacks; dojot ties\nits topics' partitions to it.",
@@ -50,12 +50,12 @@ func init() {
 			},
 		},
 		"Minimal3AZValues": {
-			Doc: "Minimal3AZValues is everything a user may change of minimal-3az. Its\ndefaults (Minimal3AZDefaults) reproduce dist/minimal-3az/ byte for byte.\nIn the component sections a zero value (0, \"\", an empty resources block)\nmeans the component's own default, which each field's documentation\ngives.",
+			Doc: "Minimal3AZValues is everything a user may change of minimal-3az.\nIts defaults (Minimal3AZDefaults) reproduce dist/minimal-3az/ byte\nfor byte. In the component sections a zero value (0, \"\", an empty\nresources block) means the component's own default, which each field's\ndocumentation gives. The defaults are the cluster of the ThingsBoard\narticle \"ThingsBoard k8s cluster - minimal design\", which the field\ndocumentation calls the ThingsBoard article.",
 			Fields: map[string]string{
 				"Cassandra":   "Cassandra stores time series.",
 				"Credentials": "Credentials name existing Secrets to use instead of generated ones.",
 				"Kafka":       "Kafka is the queue (KRaft).",
-				"LoadTest":    "LoadTest is the write-up's performance test, rendered into loadtest/ and\napplied separately.",
+				"LoadTest":    "LoadTest is the ThingsBoard article's performance test, rendered into\nloadtest/ and applied separately.",
 				"Postgres":    "Postgres stores entities (Patroni on Spilo, PgBouncer in front).",
 				"Redis":       "Redis is the cache (Redis Cluster on Valkey).",
 				"ThingsBoard": "ThingsBoard is the platform's microservices.",

@@ -430,11 +430,11 @@ func quantityOr(l corev1.ResourceList, name corev1.ResourceName) string {
 	return q.String()
 }
 
-// drill is the write-up's fault test: cordon and drain the first zone's
-// nodes through the eviction API (which enforces the PDBs), check that
-// every quorum service keeps a majority and every stateless one at least
-// two ready pods, that evicting from a second zone is refused by the PDBs,
-// then uncordon and wait for everything to be ready again.
+// drill is the ThingsBoard article's fault test: cordon and drain the first
+// zone's nodes through the eviction API (which enforces the PDBs), check that
+// every quorum service keeps a majority and every stateless one at least two
+// ready pods, that evicting from a second zone is refused by the PDBs, then
+// uncordon and wait for everything to be ready again.
 func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out *stack.Output, r *Report, timeout time.Duration, log io.Writer) error {
 	topo := out.Topology
 	if len(topo.Zones) < 2 {

@@ -5,7 +5,8 @@
 // applies the profile through the apply engine and proves, offline, what a
 // rollout on the real topology would do: every object accepted by the API
 // server, every workload ready, placement across zones, requests fitting
-// the nodes, and the write-up's zone-loss drill against the real PDBs.
+// the nodes, and the zone-loss drill of the ThingsBoard article
+// "ThingsBoard k8s cluster - minimal design" against the real PDBs.
 //
 // Containers never run: probes, images and the services' own behaviour are
 // out of its reach (that is mage e2e on kind).

@@ -10,7 +10,7 @@ import (
 // namespace, CRDs, RBAC and ServiceAccounts, configuration, storage,
 // networking, disruption budgets, workloads, Jobs, then exposure. It follows
 // the order Helm and Tanka use (pkg/process/sort.go in grafana/tanka),
-// grouped as the foundation issue lists them. Unknown kinds (custom
+// grouped as the README lists them. Unknown kinds (custom
 // resources) sort last, after the CRDs that define them are established.
 var kindOrder = func() map[string]int {
 	groups := [][]string{

@@ -16,10 +16,11 @@ type Resources struct {
 	MemoryLimit   resource.Quantity
 }
 
-// FromLimits applies the ThingsBoard write-up's sizing rule ("x10 fewer cpu
-// requests and exact 1:1 memory requests", seeds/003, Considerations): the
-// CPU request is a tenth of the limit and the memory request equals the
-// limit, so memory is never overcommitted and idle CPU is shared.
+// FromLimits applies the sizing rule of the ThingsBoard article "ThingsBoard k8s
+// cluster - minimal design" ("x10 fewer cpu requests and exact 1:1 memory
+// requests", section Considerations): the CPU request is a tenth of the limit
+// and the memory request equals the limit, so memory is never overcommitted and
+// idle CPU is shared.
 func FromLimits(cpuLimit, memoryLimit resource.Quantity) Resources {
 	return Resources{
 		CPURequest:    *resource.NewMilliQuantity(cpuLimit.MilliValue()/10, resource.DecimalSI),

@@ -11,9 +11,9 @@ import (
 
 // The swagger.json checked into k8s.io/kubernetes carries no enum: the
 // allowed values of fields such as podManagementPolicy or imagePullPolicy
-// reach only the spec a running API server serves (measured in
-// ../shared/notes/validation.md: the checked-in v1.34.2 spec has none, a
-// live server's has 90). The server builds that spec from
+// reach only the spec a running API server serves (measured when this
+// validator was written: the checked-in v1.34.2 spec has none, a live
+// server's has 90). The server builds that spec from
 // pkg/generated/openapi/zz_generated.openapi.go, which ships in the same
 // module zip and lists every enum as a Go literal. Reading that file's
 // syntax tree (never compiling or running it) gives the schemas the same

@@ -9,7 +9,7 @@ import (
 )
 
 // TestStackTopology decodes straight into stack.Topology, which has no
-// json tags: its Go names in lowerCamel case are the issue's fixed keys
+// json tags: its Go names in lowerCamel case are the values documents' fixed keys
 // (topology.zones, topology.pools[].name|instanceType|arch|cpu|memory|
 // nodesPerZone|labels|taints), corev1.Taint brings its own json tags, and
 // its `Validate() error` runs as an ErrorValidator at "topology".

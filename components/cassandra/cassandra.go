@@ -2,12 +2,12 @@
 // cassandra image, one rack per zone, with password authentication and
 // keyspaces that consumers declare through the handle.
 //
-// What it reproduces: the cluster of the ThingsBoard write-up (Bitnami
-// chart: 3 nodes, cluster "cassandra", datacenter "datacenter1", heap
-// 2048 MiB with a 400 MiB young generation, 50 GiB volumes, 3 CPU / 4 GiB
-// limits, hard anti-affinity, PDB maxUnavailable 1) and its fault-tolerance
-// steps: keyspace replication 3 with QUORUM reads and writes, then
-// `nodetool repair --full` after the replication change.
+// What it reproduces: the cluster of the ThingsBoard article "ThingsBoard k8s
+// cluster - minimal design" (Bitnami chart: 3 nodes, cluster "cassandra",
+// datacenter "datacenter1", heap 2048 MiB with a 400 MiB young generation, 50
+// GiB volumes, 3 CPU / 4 GiB limits, hard anti-affinity, PDB maxUnavailable 1)
+// and its fault-tolerance steps: keyspace replication 3 with QUORUM reads and
+// writes, then `nodetool repair --full` after the replication change.
 //
 // Where it differs:
 //   - The official image instead of bitnami/cassandra (gone since 2025).
@@ -19,11 +19,11 @@
 //     zone, with GossipingPropertyFileSnitch and the zone as the rack, so
 //     the replicas of every token range land in different zones; the first
 //     node of each rack is a seed (one per rack).
-//   - The schema is a Job, not manual cqlsh: it sets the superuser password
-//     from a Secret (replacing cassandra/cassandra on a new cluster),
-//     replicates system_auth to every rack, creates or alters each declared
-//     keyspace with NetworkTopologyStrategy, and runs a full repair on every
-//     node when a replication factor changed: the write-up's manual steps,
+//   - The schema is a Job, not manual cqlsh: it sets the superuser password from
+//     a Secret (replacing cassandra/cassandra on a new cluster), replicates
+//     system_auth to every rack, creates or alters each declared keyspace with
+//     NetworkTopologyStrategy, and runs a full repair on every node when a
+//     replication factor changed: the ThingsBoard article's manual steps,
 //     automated and idempotent.
 //   - JMX is remote with authentication and an access file: controlRole
 //     (nodetool in the probes, in preStop (drain) and in the Job's
@@ -95,10 +95,10 @@ type Config struct {
 	Image, ExporterImage string
 	// Pool is the node pool the nodes run on; empty means any node.
 	Pool string
-	// Resources default to the write-up's 3 CPU / 4 GiB limits.
+	// Resources default to the ThingsBoard article's 3 CPU / 4 GiB limits.
 	Resources stack.Resources
 	// MaxHeapMiB and NewHeapMiB size the JVM heap; defaults 2048 and 400
-	// (the write-up's). The heap must stay within three quarters of the
+	// (the ThingsBoard article's). The heap must stay within three quarters of the
 	// memory limit: Cassandra also uses off-heap memory.
 	MaxHeapMiB, NewHeapMiB int
 	// Data is each node's volume; default 50Gi on the default class.

@@ -168,7 +168,7 @@ func sortedServices(s []string) []string {
 }
 
 // lean returns limits with CPU requests a tenth and memory requests half of
-// the limit (Config.Lean), or the write-up's rule (memory request = limit).
+// the limit (Config.Lean), or stack.FromLimits's rule (memory request = limit).
 func (c Config) resources(cpu, memory string) stack.Resources {
 	r := stack.MustLimits(cpu, memory)
 	if c.Lean {

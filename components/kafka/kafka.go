@@ -2,27 +2,27 @@
 // official apache/kafka image: combined controller+broker nodes, highly
 // available across zones.
 //
-// What it reproduces: the cluster the ThingsBoard write-up installs with
-// the Bitnami chart (3 brokers, 20 GiB volumes, 3 CPU / 2 GiB limits with
-// 300m / 2 GiB requests, hard anti-affinity, PDB maxUnavailable 1, offsets
-// and transaction logs replicated 3 times) and the static quorum of
-// thingsboard-ce-k8s (controller.quorum.voters 0@kafka-0…:9093,…).
+// What it reproduces: the cluster the ThingsBoard article "ThingsBoard k8s
+// cluster - minimal design" installs with the Bitnami chart (3 brokers, 20 GiB
+// volumes, 3 CPU / 2 GiB limits with 300m / 2 GiB requests, hard anti-affinity,
+// PDB maxUnavailable 1, offsets and transaction logs replicated 3 times) and the
+// static quorum of thingsboard-ce-k8s (controller.quorum.voters
+// 0@kafka-0…:9093,…).
 //
 // Where it differs: the official image instead of bitnami/kafka or
 // bitnamilegacy/kafka, so a start script of ours writes server.properties:
-// node.id is the pod ordinal (and a data volume formatted for another id
-// stops the pod with a clear message instead of joining under a wrong
-// identity), advertised listeners are the pod's own name behind the
-// headless Service, and the storage is formatted once with the cluster ID
-// from a Secret the apply step creates (never a literal in the YAML, as
-// ce-k8s has it). Listeners are PLAINTEXT inside the cluster, as the
-// write-up's ThingsBoard configuration expects. Metrics come from
-// kafka_exporter (the write-up's Kafka-exporter row: topics, partitions,
-// under-replicated partitions, consumer-group lag) rather than a JMX
-// exporter agent, which the official image does not ship and which would
-// have to be downloaded at start. Probes ask the broker for its API
-// versions; liveness only checks the client port, with a long threshold,
-// so that a slow broker is taken out of the Service, not restarted.
+// node.id is the pod ordinal (and a data volume formatted for another id stops
+// the pod with a clear message instead of joining under a wrong identity),
+// advertised listeners are the pod's own name behind the headless Service, and
+// the storage is formatted once with the cluster ID from a Secret the apply step
+// creates (never a literal in the YAML, as ce-k8s has it). Listeners are
+// PLAINTEXT inside the cluster, as the article's ThingsBoard configuration
+// expects. Metrics come from kafka_exporter (the ThingsBoard article's
+// Kafka-exporter row: topics, partitions, under-replicated partitions,
+// consumer-group lag) rather than a JMX exporter agent, which the official image
+// does not ship and which would have to be downloaded at start. Probes ask the
+// broker for its API versions; liveness only checks the client port, with a long
+// threshold, so that a slow broker is taken out of the Service, not restarted.
 //
 // What remains: every broker is a controller voter, so the cluster is
 // bounded to MaxVoters (9) brokers; a larger cluster needs dedicated
@@ -85,8 +85,8 @@ type Config struct {
 	Image, ExporterImage string
 	// Pool is the node pool the brokers run on; empty means any node.
 	Pool string
-	// Resources default to the write-up's 3 CPU / 2 GiB limits (requests
-	// 300m / 2 GiB).
+	// Resources default to the ThingsBoard article's 3 CPU / 2 GiB limits
+	// (requests 300m / 2 GiB).
 	Resources stack.Resources
 	// HeapMiB is the broker heap; default half the memory limit, leaving
 	// the rest to the page cache and the JVM.

@@ -21,7 +21,7 @@ func init() {
 				"NumPartitions":                 "NumPartitions is num.partitions for topics created without a count;\ndefault 3.",
 				"OffsetsTopicReplicationFactor": "OffsetsTopicReplicationFactor, TransactionStateLogReplicationFactor and\nTransactionStateLogMinISR size the internal topics; defaults 3, 3 and 2.",
 				"Pool":                          "Pool is the node pool the brokers run on; empty means any node.",
-				"Resources":                     "Resources default to the write-up's 3 CPU / 2 GiB limits (requests 300m\n/ 2 GiB).",
+				"Resources":                     "Resources default to the ThingsBoard article's 3 CPU / 2 GiB limits\n(requests 300m / 2 GiB).",
 				"RetentionHours":                "RetentionHours is log.retention.hours; default 168.",
 			},
 		},

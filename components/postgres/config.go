@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// spiloConfiguration is SPILO_CONFIGURATION: Patroni's bootstrap
-// (cluster-wide, stored in the DCS on first start) and local PostgreSQL
-// settings. Parameters that must match across the cluster go to the
-// bootstrap DCS section; the write-up's tuning goes to both, so that a
-// restarted instance keeps it.
+// spiloConfiguration is SPILO_CONFIGURATION: Patroni's bootstrap (cluster-wide,
+// stored in the DCS on first start) and local PostgreSQL settings. Parameters
+// that must match across the cluster go to the bootstrap DCS section; the
+// ThingsBoard article's tuning goes to both, so that a restarted instance keeps
+// it.
 func spiloConfiguration(cfg Config) string {
 	t := cfg.Tuning
 	params := fmt.Sprintf(`max_connections: %d

@@ -20,10 +20,10 @@
 // is on). The read-only Service <name>-repl selects replicas by the role
 // label Patroni keeps on the pods.
 //
-// The pooler is PgBouncer (transaction pooling) rather than pgpool: it
-// only pools, so failover stays Patroni's job and pgpool's own failover
-// logic, the source of the write-up's instability (ce-k8s#22, #23), is not
-// in the path; consumers connect to <name>-pooler:5432.
+// The pooler is PgBouncer (transaction pooling) rather than pgpool: it only
+// pools, so failover stays Patroni's job and pgpool's own failover logic, the
+// source of the instability the ThingsBoard article reports (ce-k8s#22, #23), is
+// not in the path; consumers connect to <name>-pooler:5432.
 //
 // RBAC: exactly what Patroni's Kubernetes DCS uses in Endpoints mode —
 // endpoints (leader lock, config, sync), pods (role labels), and create on
@@ -53,12 +53,13 @@
 // a 0600 file. What remains: the superuser password is in the Job's and
 // the exporter's environment (readable by whoever may exec into the pod).
 //
-// What it reproduces from the write-up: 3 instances with 3 CPU / 4 GiB,
-// 30 GiB volumes, max_connections 250, its tuning (synchronous_commit off,
-// shared_buffers 1 GB, work_mem 32 MB, maintenance_work_mem 320 MB,
-// huge_pages try, effective_cache_size 2 GB), a 1 CPU / 1 GiB pooler,
-// hard anti-affinity and PDB maxUnavailable 1; a postgres_exporter sidecar
-// takes the place of the chart's metrics container.
+// What it reproduces from the ThingsBoard article "ThingsBoard k8s cluster -
+// minimal design": 3 instances with 3 CPU / 4 GiB, 30 GiB volumes,
+// max_connections 250, its tuning (synchronous_commit off, shared_buffers 1 GB,
+// work_mem 32 MB, maintenance_work_mem 320 MB, huge_pages try,
+// effective_cache_size 2 GB), a 1 CPU / 1 GiB pooler, hard anti-affinity and PDB
+// maxUnavailable 1; a postgres_exporter sidecar takes the place of the chart's
+// metrics container.
 package postgres
 
 import (
@@ -111,10 +112,10 @@ const (
 	clusterLabel = "postgres.iotstack.io/cluster"
 )
 
-// Tuning is the PostgreSQL configuration the write-up overrides.
+// Tuning is the PostgreSQL configuration the ThingsBoard article overrides.
 type Tuning struct {
-	// SynchronousCommit is synchronous_commit; default "off" (the
-	// write-up's: a crash may lose the last transactions, never corrupt).
+	// SynchronousCommit is synchronous_commit; default "off" (the ThingsBoard
+	// article's: a crash may lose the last transactions, never corrupt).
 	SynchronousCommit string
 	// SharedBuffers, WorkMem, MaintenanceWorkMem and EffectiveCacheSize
 	// default to 1GB, 32MB, 320MB and 2GB.
@@ -139,8 +140,8 @@ type Config struct {
 	Image, PoolerImage, ExporterImage, ClientImage string
 	// Pool is the node pool; empty means any node.
 	Pool string
-	// Resources default to the write-up's 3 CPU / 4 GiB; PoolerResources
-	// to 1 CPU / 1 GiB.
+	// Resources default to the ThingsBoard article's 3 CPU / 4 GiB;
+	// PoolerResources to 1 CPU / 1 GiB.
 	Resources, PoolerResources stack.Resources
 	// PoolerReplicas is the number of PgBouncer pods; default 2, in
 	// different zones, so losing a zone never loses the pooler.
@@ -152,7 +153,7 @@ type Config struct {
 	MaxClientConnections int
 	// Data is each instance's volume; default 30Gi on the default class.
 	Data stack.Storage
-	// Tuning is the write-up's PostgreSQL tuning.
+	// Tuning is the ThingsBoard article's PostgreSQL tuning.
 	Tuning Tuning
 }
 

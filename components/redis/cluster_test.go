@@ -112,7 +112,7 @@ func TestCreateScriptAgainstRedis(t *testing.T) {
 	masters := addrs[:3]
 	nodes := []clusterNode{
 		{addrs[0], -1}, {addrs[1], -1}, {addrs[2], -1},
-		{addrs[3], 2}, {addrs[4], 0}, {addrs[5], 1}, // the write-up's pairing
+		{addrs[3], 2}, {addrs[4], 0}, {addrs[5], 1}, // the ThingsBoard article's pod table's pairing
 	}
 	script := createScriptFor(masters, nodes)
 	env := []string{"CLI=" + cli, "REDIS_PASSWORD=" + password}

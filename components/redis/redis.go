@@ -2,11 +2,12 @@
 // default) highly available across zones: masters and their replicas in
 // different zones, formed by an idempotent Job.
 //
-// What it reproduces: the cache the ThingsBoard write-up installs with the
-// Bitnami redis-cluster chart (6 nodes, 3 masters with one replica each,
-// 1 CPU / 1 GiB, 2 GiB volumes, AOF off, PDB maxUnavailable 1) and its pod
-// table, where zone A holds master A and the replica of C, zone B master B
-// and the replica of A, zone C master C and the replica of B.
+// What it reproduces: the cache the ThingsBoard article "ThingsBoard k8s cluster
+// - minimal design" installs with the Bitnami redis-cluster chart (6 nodes, 3
+// masters with one replica each, 1 CPU / 1 GiB, 2 GiB volumes, AOF off, PDB
+// maxUnavailable 1) and its pod table, where zone A holds master A and the
+// replica of C, zone B master B and the replica of A, zone C master C and the
+// replica of B.
 //
 // Where it differs:
 //   - The official valkey/valkey image instead of bitnami/redis-cluster
@@ -82,12 +83,12 @@ type Config struct {
 	Image, ExporterImage string
 	// Pool is the node pool the nodes run on; empty means any node.
 	Pool string
-	// Resources default to the write-up's 1 CPU / 1 GiB limits.
+	// Resources default to the ThingsBoard article's 1 CPU / 1 GiB limits.
 	Resources stack.Resources
 	// Data is each node's volume; default 2Gi on the default class.
 	Data stack.Storage
-	// AppendOnly turns on AOF persistence (the write-up turns it off for a
-	// cache). Default false.
+	// AppendOnly turns on AOF persistence (the ThingsBoard article turns it off
+	// for a cache). Default false.
 	AppendOnly bool
 	// MaxMemoryPercent is maxmemory as a percentage of the memory limit;
 	// default 75. The policy is allkeys-lru: this is a cache.

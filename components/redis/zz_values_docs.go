@@ -9,7 +9,7 @@ func init() {
 		"Config": {
 			Doc: "Config configures the cluster. Zero fields take the defaults in Default.",
 			Fields: map[string]string{
-				"AppendOnly":        "AppendOnly turns on AOF persistence (the write-up turns it off for a\ncache). Default false.",
+				"AppendOnly":        "AppendOnly turns on AOF persistence (the ThingsBoard article turns it\noff for a cache). Default false.",
 				"Data":              "Data is each node's volume; default 2Gi on the default class.",
 				"ExporterImage":     "Image and ExporterImage override the pinned images.",
 				"Image":             "Image and ExporterImage override the pinned images.",
@@ -20,7 +20,7 @@ func init() {
 				"Pool":              "Pool is the node pool the nodes run on; empty means any node.",
 				"Replicas":          "Replicas is the number of replicas per master; default 1. Use\nReplicasSet to ask for 0.",
 				"ReplicasSet":       "ReplicasSet says Replicas is meant even when it is 0.",
-				"Resources":         "Resources default to the write-up's 1 CPU / 1 GiB limits.",
+				"Resources":         "Resources default to the ThingsBoard article's 1 CPU / 1 GiB limits.",
 			},
 		},
 	})

@@ -17,7 +17,8 @@ import (
 	"github.com/iotstack/iotstack/stack"
 )
 
-// uid is the thingsboard user of the images (the write-up's runAsUser).
+// uid is the thingsboard user of the images (the ThingsBoard article's
+// runAsUser).
 const uid = 799
 
 // Names of the shared ConfigMaps.

@@ -10,8 +10,8 @@ import (
 	"github.com/iotstack/iotstack/stack"
 )
 
-// ingress routes HTTP as the write-up's ALB does: /api/v1/ to the HTTP
-// transport, /static/rulenode/ to tb-core, /static/ and /index.html to the
+// ingress routes HTTP as the ThingsBoard article's ALB does: /api/v1/ to the
+// HTTP transport, /static/rulenode/ to tb-core, /static/ and /index.html to the
 // web UI, everything else to tb-core.
 func ingress(cfg Config) *networkingv1.Ingress {
 	path := func(p string, t networkingv1.PathType, svc Service) networkingv1.HTTPIngressPath {

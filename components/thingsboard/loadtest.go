@@ -19,8 +19,8 @@ const LoadTestImage = "thingsboard/tb-ce-performance-test:3.3.3"
 // connections one client IP can open (thingsboard/performance-tests).
 const maxConnectionsPerPod = 60000
 
-// LoadTestConfig configures the write-up's performance test: MQTT devices
-// sending SMART_METER telemetry (3 data points per message).
+// LoadTestConfig configures the ThingsBoard article's performance test: MQTT
+// devices sending SMART_METER telemetry (3 data points per message).
 type LoadTestConfig struct {
 	// Replicas is the number of generator pods; default 10.
 	Replicas int32
@@ -28,7 +28,7 @@ type LoadTestConfig struct {
 	// default 100000.
 	Devices int
 	// MessagesPerSecond is the total rate over all pods; default 6667
-	// (the write-up's 20,000 data points per second).
+	// (the ThingsBoard article's 20,000 data points per second).
 	MessagesPerSecond int
 	// DurationSeconds is how long each pod sends; default 3600.
 	DurationSeconds int

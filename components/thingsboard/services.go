@@ -36,7 +36,7 @@ func (s Service) Optional() bool {
 type spec struct {
 	image       string // thingsboard/<image>
 	serviceType string // TB_SERVICE_TYPE
-	// limits from the write-up's pod table (CPU, memory).
+	// limits from the ThingsBoard article's pod table (CPU, memory).
 	cpu, memory string
 	jvm         bool
 	ports       []corev1.ContainerPort
@@ -54,12 +54,12 @@ func udp(name string, port int32) corev1.ContainerPort {
 	return corev1.ContainerPort{Name: name, ContainerPort: port, Protocol: corev1.ProtocolUDP}
 }
 
-// specs are the microservices as the write-up runs them. Readiness asks
-// the service (GET /login, /livenessProbe, /index.html); liveness only
-// checks that the process accepts connections, so a slow dependency takes
-// a pod out of the Service without restarting it (pod table limits;
-// web-ui at the table's 0.5 / 0.5, not the YAML's 100Mi, which the
-// Angular server outgrows under load).
+// specs are the microservices as the ThingsBoard article runs them. Readiness
+// asks the service (GET /login, /livenessProbe, /index.html); liveness only
+// checks that the process accepts connections, so a slow dependency takes a pod
+// out of the Service without restarting it (pod table limits; web-ui at the
+// table's 0.5 / 0.5, not the YAML's 100Mi, which the Angular server outgrows
+// under load).
 var specs = map[Service]spec{
 	Core: {image: "tb-node", serviceType: "tb-core", cpu: "3", memory: "3Gi", jvm: true,
 		ports:       []corev1.ContainerPort{tcp("http", 8080), tcp("edge", 7070)},
@@ -109,8 +109,8 @@ var specs = map[Service]spec{
 		live:  stack.TCPProbe("metrics", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6})},
 }
 
-// DefaultResources returns the service's limits from the write-up's pod
-// table with requests of a tenth of the CPU and all of the memory.
+// DefaultResources returns the service's limits from the ThingsBoard article's
+// pod table with requests of a tenth of the CPU and all of the memory.
 func DefaultResources(s Service) stack.Resources {
 	sp := specs[s]
 	return stack.MustLimits(sp.cpu, sp.memory)

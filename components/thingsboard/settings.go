@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// clusterSettings is tb-cluster-stack-config: the write-up's settings,
-// with every address taken from a handle. No password is in it.
+// clusterSettings is tb-cluster-stack-config: the ThingsBoard article's
+// settings, with every address taken from a handle. No password is in it.
 func clusterSettings(cfg Config, w wiring) map[string]string {
 	d := w.deps
 	var cassandraHosts []string
@@ -99,8 +99,8 @@ func clusterSettings(cfg Config, w wiring) map[string]string {
 	}
 }
 
-// thingsboardConf is /config/thingsboard.conf: the write-up's JVM flags
-// (G1, exit on OOM) after the heap each container sets in JAVA_OPTS; GC
+// thingsboardConf is /config/thingsboard.conf: the ThingsBoard article's JVM
+// flags (G1, exit on OOM) after the heap each container sets in JAVA_OPTS; GC
 // and heap dumps go to the logs emptyDir.
 const thingsboardConf = `export JAVA_OPTS="$JAVA_OPTS -Dplatform=deb -Dinstall.data_dir=/usr/share/thingsboard/data"
 export JAVA_OPTS="$JAVA_OPTS -Xlog:gc*,heap*,age*,safepoint=debug:file=/var/log/thingsboard/gc.log:time,uptime,level,tags:filecount=10,filesize=10M"

@@ -3,7 +3,8 @@
 // tb-vc-executor and, optionally, the CoAP, LwM2M and SNMP transports —
 // wired to the data tier only through the components' handles.
 //
-// What it reproduces: the write-up's minimal 3-AZ cluster (seeds/003):
+// What it reproduces: the minimal three-zone cluster of the ThingsBoard
+// article "ThingsBoard k8s cluster - minimal design":
 // its pod table (three replicas of each service, one per zone, with the
 // table's CPU and memory limits, requests CPU/10 and memory 1:1), its
 // tb-cluster-stack-config tuning (queue partitions, Kafka batching,
@@ -21,7 +22,8 @@
 //     already installed, and fails when the installer does not report
 //     success (the official scripts report success after a failure);
 //   - JAVA_OPTS heap is two thirds of each service's memory limit (the
-//     write-up's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB transport);
+//     ThingsBoard article's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB
+//     transport);
 //   - logs go to stdout only, through a logback configuration of ours;
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
@@ -82,7 +84,7 @@ type Exposure string
 // The exposure variants.
 const (
 	// AWS: an ALB Ingress (AWS Load Balancer Controller) for HTTP and an
-	// NLB Service for MQTT, as in the write-up.
+	// NLB Service for MQTT, as in the ThingsBoard article.
 	AWS Exposure = "aws"
 	// Generic: a plain Ingress and a LoadBalancer Service without cloud
 	// annotations, for kind and other clusters.
@@ -102,14 +104,14 @@ type Config struct {
 	// Keyspace and Database name the Cassandra keyspace and PostgreSQL
 	// database; default "thingsboard" for both.
 	Keyspace, Database string
-	// KeyspaceReplication is the keyspace's replication factor; default 3
-	// with QUORUM reads and writes (the write-up's fault-tolerance step).
+	// KeyspaceReplication is the keyspace's replication factor; default 3 with
+	// QUORUM reads and writes (the ThingsBoard article's fault-tolerance step).
 	KeyspaceReplication int
 	// QueueReplicationFactor is TB_QUEUE_KAFKA_REPLICATION_FACTOR; default
 	// the Kafka cluster's default replication factor.
 	QueueReplicationFactor int
 	// Partitions is TB_QUEUE_CORE_PARTITIONS and TB_QUEUE_RE_*_PARTITIONS;
-	// default 6 (the write-up's).
+	// default 6 (the ThingsBoard article's).
 	Partitions int
 	// LoadDemo loads the demo tenant and devices at install.
 	LoadDemo bool

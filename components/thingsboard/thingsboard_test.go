@@ -134,7 +134,8 @@ func TestWiring(t *testing.T) {
 	}
 }
 
-// TestPodTable: each service's replicas and limits are the write-up's.
+// TestPodTable: each service's replicas and limits are the ThingsBoard
+// article's.
 func TestPodTable(t *testing.T) {
 	s, _, out := build(t, Config{Pool: "main"})
 	table := map[string][2]string{

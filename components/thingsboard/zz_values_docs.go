@@ -7,13 +7,13 @@ import "github.com/iotstack/iotstack/values"
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/thingsboard", map[string]values.TypeDocs{
 		"LoadTestConfig": {
-			Doc: "LoadTestConfig configures the write-up's performance test: MQTT devices\nsending SMART_METER telemetry (3 data points per message).",
+			Doc: "LoadTestConfig configures the ThingsBoard article's performance test:\nMQTT devices sending SMART_METER telemetry (3 data points per message).",
 			Fields: map[string]string{
 				"CredentialsSecret": "CredentialsSecret names the Secret with keys username and password\nof a tenant administrator (with LOAD_DEMO: tenant@thingsboard.org);\nit is not generated: create it before starting the test. Default\n\"tb-loadtest-rest\".",
 				"Devices":           "Devices is the total number of devices, split evenly over the pods;\ndefault 100000.",
 				"DurationSeconds":   "DurationSeconds is how long each pod sends; default 3600.",
 				"Image":             "Image overrides the pinned image.",
-				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 6667 (the\nwrite-up's 20,000 data points per second).",
+				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 6667 (the\nThingsBoard article's 20,000 data points per second).",
 				"Pool":              "Pool is the client node pool; default \"client\".",
 				"Replicas":          "Replicas is the number of generator pods; default 10.",
 				"Resources":         "Resources default to 1 CPU / 768 MiB limits.",

@@ -1,8 +1,9 @@
 // Package zookeeper renders an Apache ZooKeeper ensemble from the official
 // Docker image (zookeeper, docker-library), highly available across zones.
 //
-// What it reproduces: the ensemble the ThingsBoard write-up installs with
-// the Bitnami chart (3 servers, 1 GiB data and 1 GiB transaction-log
+// What it reproduces: the ensemble the ThingsBoard article
+// "ThingsBoard k8s cluster - minimal design" installs with the Bitnami
+// chart (3 servers, 1 GiB data and 1 GiB transaction-log
 // volumes, heap 256 MiB, autopurge every 24 h, 0.5 CPU / 512 MiB, hard
 // anti-affinity, PDB maxUnavailable 1, -Dzookeeper.electionPortBindRetry=0).
 //
@@ -60,11 +61,11 @@ type Config struct {
 	Image string
 	// Pool is the node pool the servers run on; empty means any node.
 	Pool string
-	// Resources default to the write-up's 0.5 CPU / 512 MiB limits with
+	// Resources default to the ThingsBoard article's 0.5 CPU / 512 MiB limits with
 	// requests of a tenth of the CPU and all of the memory.
 	Resources stack.Resources
-	// HeapMiB is the JVM heap; default 256 (the write-up's heapSize). It
-	// must leave room below the memory limit for the JVM's own memory.
+	// HeapMiB is the JVM heap; default 256 (the ThingsBoard article's heapSize).
+	// It must leave room below the memory limit for the JVM's own memory.
 	HeapMiB int
 	// Data is the snapshot volume; default 1Gi on the default class.
 	Data stack.Storage
@@ -74,8 +75,8 @@ type Config struct {
 	TickTime int
 	// InitLimit and SyncLimit are in ticks; defaults 10 and 5.
 	InitLimit, SyncLimit int
-	// AutopurgeHours is autopurge.purgeInterval; default 24 (the
-	// write-up's). SnapRetainCount is autopurge.snapRetainCount; default 3.
+	// AutopurgeHours is autopurge.purgeInterval; default 24 (the ThingsBoard
+	// article's). SnapRetainCount is autopurge.snapRetainCount; default 3.
 	AutopurgeHours, SnapRetainCount int
 }
 
