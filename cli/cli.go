@@ -48,7 +48,10 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitStatus is the exit code; Mage's targets exit with it too.
+func (e *ExitError) ExitStatus() int { return e.Code }
+func (e *ExitError) Unwrap() error   { return e.Err }
 
 func usage(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
 
@@ -193,7 +196,7 @@ func profilesCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, n := range profiles.Names() {
 				p, _ := profiles.Get(n)
-				fmt.Fprintf(cmd.OutOrStdout(), "%-12s %s\n", n, p.Description)
+				fmt.Fprintf(cmd.OutOrStdout(), "%-12s %s\n             source: %s\n", n, p.Description, p.Source)
 			}
 			return nil
 		},

@@ -124,15 +124,14 @@ func (v *DojotValues) Validate() []values.FieldError {
 	if v.Topology.LoadBalancer != "generic" {
 		errs = append(errs, values.Errorf("topology.loadBalancer", v.Topology.LoadBalancer, "dojot is fronted by its own NGINX or HAProxy on the NodePorts; allowed: generic"))
 	}
-	pools := map[string]bool{}
-	for _, p := range v.Topology.Pools {
-		pools[p.Name] = true
-	}
+	refs := map[string]string{}
 	for _, g := range []string{"dojot", "kafka", "vernemq", "x509"} {
-		if !pools[v.Groups[g]] {
-			errs = append(errs, values.Errorf("groups."+g, v.Groups[g], "not a pool of topology.pools"))
+		if v.Groups[g] == "" {
+			errs = append(errs, values.Errorf("groups."+g, "", "required: the pool of topology.pools the group runs on"))
 		}
+		refs["groups."+g] = v.Groups[g]
 	}
+	errs = append(errs, checkPools(v.Topology, refs)...)
 	for _, g := range sortedKeys(v.Groups) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":

@@ -70,7 +70,7 @@ type ThingsBoardValues struct {
 	Host string `json:"host"`
 	// CertificateARN is the ACM certificate the ALB serves HTTPS with
 	// (HTTP redirected to HTTPS); topology.loadBalancer aws only. Empty
-	// serves HTTP only, as the write-up did.
+	// serves HTTP only, as the ThingsBoard article did.
 	CertificateARN string `json:"certificateARN"`
 	// TLSSecret is the kubernetes.io/tls Secret the generic Ingress serves
 	// HTTPS for host with; topology.loadBalancer generic only.
@@ -138,6 +138,10 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf(fmt.Sprintf("thingsboard.services.%s.replicas", name), svc.Replicas, "allowed 0 (the default) or more"))
 		}
 	}
+	errs = append(errs, checkPools(v.Topology, map[string]string{
+		"zookeeper.pool": v.ZooKeeper.Pool, "kafka.pool": v.Kafka.Pool, "redis.pool": v.Redis.Pool,
+		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,
+	})...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

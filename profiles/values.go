@@ -257,3 +257,21 @@ func useExisting(s *stack.Stack, c Credentials, path string) error {
 	}
 	return nil
 }
+
+// checkPools reports every pool reference (values path → pool name) that
+// names no pool of the topology; an empty name is the component's default.
+func checkPools(t Topology, refs map[string]string) []values.FieldError {
+	pools := map[string]bool{}
+	var names []string
+	for _, p := range t.Pools {
+		pools[p.Name] = true
+		names = append(names, p.Name)
+	}
+	var errs []values.FieldError
+	for _, path := range sortedKeys(refs) {
+		if name := refs[path]; name != "" && !pools[name] {
+			errs = append(errs, values.Errorf(path, name, "not a pool of topology.pools (%s)", strings.Join(names, ", ")))
+		}
+	}
+	return errs
+}

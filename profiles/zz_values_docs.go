@@ -95,7 +95,7 @@ func init() {
 		"ThingsBoardValues": {
 			Doc: "ThingsBoardValues are ThingsBoard's settings in minimal-3az.",
 			Fields: map[string]string{
-				"CertificateARN":         "CertificateARN is the ACM certificate the ALB serves HTTPS with (HTTP\nredirected to HTTPS); topology.loadBalancer aws only. Empty serves HTTP\nonly, as the write-up did.",
+				"CertificateARN":         "CertificateARN is the ACM certificate the ALB serves HTTPS with (HTTP\nredirected to HTTPS); topology.loadBalancer aws only. Empty serves HTTP\nonly, as the ThingsBoard article did.",
 				"Demo":                   "Demo loads ThingsBoard's demo tenant at install.",
 				"Host":                   "Host is the public DNS name of the web UI and API (Ingress host);\nempty serves any host.",
 				"Partitions":             "Partitions of ThingsBoard's topics; 0 is the component's default.",

@@ -123,7 +123,7 @@ type Config struct {
 	Host     string
 	// CertificateARN is the ACM certificate the AWS ALB serves HTTPS with
 	// (listeners 80 and 443, HTTP redirected to HTTPS); empty serves HTTP
-	// only, as the write-up did. AWS exposure only.
+	// only, as the ThingsBoard article did. AWS exposure only.
 	CertificateARN string
 	// TLSSecret is the Secret (type kubernetes.io/tls, in the namespace)
 	// the generic Ingress serves HTTPS for Host with; it needs Host.
