@@ -313,8 +313,46 @@ func TestLoadTest(t *testing.T) {
 	for _, e := range set.Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e.Value
 	}
-	if *set.Spec.Replicas != 10 || env["DEVICE_COUNT"] != "10000" || env["MESSAGES_PER_SECOND"] != "666" || env["USE_INSTANCE_IDX"] != "true" || env["MQTT_HOST"] != target.MQTTHost {
+	// The write-up's manifest: 10 pods, 100k devices, 1,000 msg/s in all,
+	// the wide local port range, the current image.
+	if *set.Spec.Replicas != 10 || env["DEVICE_COUNT"] != "10000" || env["MESSAGES_PER_SECOND"] != "100" || env["USE_INSTANCE_IDX"] != "true" || env["MQTT_HOST"] != target.MQTTHost {
 		t.Errorf("load test env %v", env)
+	}
+	if sc := set.Spec.Template.Spec.SecurityContext; len(sc.Sysctls) != 1 || sc.Sysctls[0] != (corev1.Sysctl{Name: "net.ipv4.ip_local_port_range", Value: "1024 65535"}) {
+		t.Errorf("sysctls %v", sc.Sysctls)
+	}
+	if img := set.Spec.Template.Spec.Containers[0].Image; img != "thingsboard/tb-ce-performance-test:4.0.1" {
+		t.Errorf("image %s", img)
+	}
+	// The peak: 10 % of the devices (the first 10,000, not created again)
+	// at 10x the rate, over 5 pods.
+	s = stacktest.NewStack(t, topo)
+	if err := NewLoadTest(s, target, LoadTestConfig{Peak: PeakConfig{Enabled: true}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := map[string]*appsv1.StatefulSet{}
+	for _, o := range out.Objects {
+		if x, ok := o.Object.(*appsv1.StatefulSet); ok {
+			sets[x.Name] = x
+		}
+	}
+	peak := sets["tb-ce-performance-test-peak"]
+	if len(sets) != 2 || peak == nil {
+		t.Fatalf("statefulsets %v", sets)
+	}
+	penv := map[string]string{}
+	for _, e := range peak.Spec.Template.Spec.Containers[0].Env {
+		penv[e.Name] = e.Value
+	}
+	if *peak.Spec.Replicas != 5 || penv["DEVICE_COUNT"] != "2000" || penv["MESSAGES_PER_SECOND"] != "2000" || penv["DEVICE_CREATE_ON_START"] != "false" || penv["DURATION_IN_SECONDS"] != "600" {
+		t.Errorf("peak env %v", penv)
+	}
+	if peak.Spec.Selector.MatchLabels[stack.LabelComponent] == set.Spec.Selector.MatchLabels[stack.LabelComponent] {
+		t.Errorf("peak and base generators share a selector: %v", peak.Spec.Selector)
 	}
 	for _, tc := range []struct {
 		cfg  LoadTestConfig
@@ -324,6 +362,10 @@ func TestLoadTest(t *testing.T) {
 		{LoadTestConfig{Replicas: 3}, "loadtest: devices 100000 do not split evenly over 3 pods"},
 		{LoadTestConfig{MessagesPerSecond: 5}, "loadtest: messagesPerSecond 5 is below one per pod (10 pods)"},
 		{LoadTestConfig{Image: "thingsboard/tb-ce-performance-test"}, `loadtest: image: "thingsboard/tb-ce-performance-test" has no tag`},
+		{LoadTestConfig{Peak: PeakConfig{Enabled: true, Replicas: 3}}, "loadtest: peak: 10 % of 100000 devices do not split evenly over peak.replicas 3"},
+		{LoadTestConfig{Peak: PeakConfig{Enabled: true, DevicesPercent: 101}}, "loadtest: peak.devicesPercent 101; allowed 1 to 100"},
+		{LoadTestConfig{Peak: PeakConfig{Enabled: true, DevicesPercent: 100, Replicas: 1}}, "loadtest: peak: 100000 devices per pod; keep it at most 60000"},
+		{LoadTestConfig{Peak: PeakConfig{Enabled: true, RateMultiplier: -1}}, "loadtest: peak.rateMultiplier -1; allowed 1 to 100"},
 	} {
 		s := stacktest.NewStack(t, topo)
 		if err := NewLoadTest(s, target, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
