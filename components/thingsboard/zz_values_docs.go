@@ -7,16 +7,27 @@ import "github.com/iotstack/iotstack/values"
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/thingsboard", map[string]values.TypeDocs{
 		"LoadTestConfig": {
-			Doc: "LoadTestConfig configures the write-up's performance test: MQTT devices\nsending SMART_METER telemetry (3 data points per message).",
+			Doc: "LoadTestConfig configures the write-up's performance test: MQTT\ndevices sending SMART_METER telemetry (3 data points per message:\npulseCounter, leakage, batteryLevel; performance-tests v4.0.1,\nSmartMeterTelemetryGenerator.java).\n\nThe defaults are the write-up's manifest (performance-test.yml): 10\ngenerators sharing 100,000 devices and 1,000 messages per second, with\nits 900m / 500Mi limits, on the three 1-vCPU m7g.medium client nodes.\nThe article's result, 20,000 data points per second, is the target the\ncluster was sized for: with SMART_METER's 3 data points per message that\nis about 6,700 messages per second (messagesPerSecond 6700), which the\nmanifest as published does not send.",
 			Fields: map[string]string{
 				"CredentialsSecret": "CredentialsSecret names the Secret with keys username and password\nof a tenant administrator (with LOAD_DEMO: tenant@thingsboard.org);\nit is not generated: create it before starting the test. Default\n\"tb-loadtest-rest\".",
 				"Devices":           "Devices is the total number of devices, split evenly over the pods;\ndefault 100000.",
 				"DurationSeconds":   "DurationSeconds is how long each pod sends; default 3600.",
 				"Image":             "Image overrides the pinned image.",
-				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 6667 (the\nwrite-up's 20,000 data points per second).",
+				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 1000 (the\nwrite-up's TOTAL_MESSAGES_PER_SECOND).",
+				"Peak":              "Peak is the write-up's peak-load test, off by default.",
 				"Pool":              "Pool is the client node pool; default \"client\".",
 				"Replicas":          "Replicas is the number of generator pods; default 10.",
-				"Resources":         "Resources default to 1 CPU / 768 MiB limits.",
+				"Resources":         "Resources default to the write-up's limits, 900m CPU / 500 MiB.",
+			},
+		},
+		"PeakConfig": {
+			Doc: "PeakConfig is the write-up's peak-load test (\"Handle peak loads\":\nreconnect 10 % of the devices and send 10 times the rate, 10k messages\nper second): a second StatefulSet, tb-ce-performance-test-peak,\nwhose pods connect the first DevicesPercent of the devices again (the\nbase generators created them; the same device names and credentials) and\nsend RateMultiplier times MessagesPerSecond between them. Enable it and\napply the loadtest directory again while the base test runs; disable\nit and apply again to end the peak. Pass criteria (the write-up's):\nthe system stays responsive, Kafka builds a lag during the peak and\nresolves it after.",
+			Fields: map[string]string{
+				"DevicesPercent":  "DevicesPercent of Devices reconnect; default 10.",
+				"DurationSeconds": "DurationSeconds is how long the peak lasts; default 600 (ours: the\nwrite-up gives no duration).",
+				"Enabled":         "Enabled renders the peak generators.",
+				"RateMultiplier":  "RateMultiplier times MessagesPerSecond is the peak's total rate;\ndefault 10.",
+				"Replicas":        "Replicas is the number of peak generator pods; default 5.",
 			},
 		},
 		"ServiceConfig": {
