@@ -260,6 +260,12 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 		set, err := sts.StatefulSet(s.Topology(), sts.Spec{
 			Name: name, Service: "tb-ce-performance-test", Replicas: replicas, Parallel: true, Selector: sel,
 			Placement:   stack.Placement{Pool: cfg.Pool, SpreadZones: true},
+			// UNVERIFIED: the image runs as user "thingsboard", which its
+			// package's preinst creates with adduser --system unless the
+			// base image (thingsboard/openjdk17:bookworm-slim) has it
+			// (performance-tests v4.0.1, src/main/scripts/control/deb/
+			// preinst, docker/Dockerfile: USER ${pkg.user}); that its uid is
+			// 799, like ThingsBoard's images, is not checked.
 			Security:    stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
 			GracePeriod: 30,
 			Containers: []corev1.Container{{
