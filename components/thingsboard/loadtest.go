@@ -259,7 +259,7 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 		}
 		set, err := sts.StatefulSet(s.Topology(), sts.Spec{
 			Name: name, Service: "tb-ce-performance-test", Replicas: replicas, Parallel: true, Selector: sel,
-			Placement:   stack.Placement{Pool: cfg.Pool, SpreadZones: true},
+			Placement: stack.Placement{Pool: cfg.Pool, SpreadZones: true},
 			// UNVERIFIED: the image runs as user "thingsboard", which its
 			// package's preinst creates with adduser --system unless the
 			// base image (thingsboard/openjdk17:bookworm-slim) has it
