@@ -294,7 +294,11 @@ func NewLoadTest(s *stack.Stack, target *Handle, cfg LoadTestConfig) error {
 	}
 	c.Add(sts.Headless("tb-ce-performance-test", sel, nil), set, stack.PDB("tb-ce-performance-test", sel, 0))
 	if cfg.Peak.Enabled {
-		// The peak's pods reconnect devices the base generators created.
+		// The peak's pods reconnect devices the base generators created:
+		// without DEVICE_CREATE_ON_START a generator connects devices
+		// DW<idx, 8 digits> of its range with that name as the access
+		// token (AbstractAPITest.getToken, MqttDeviceAPITest.
+		// connectDevices, performance-tests v4.0.1).
 		peakSel := c.SelectorFor("peak-generator")
 		peak, err := generators("tb-ce-performance-test-peak", peakSel, cfg.Peak.Replicas, cfg.peakDevices(), cfg.peakRate(), cfg.Peak.DurationSeconds, false)
 		if err != nil {
