@@ -405,3 +405,15 @@ func FuzzConfig(f *testing.F) {
 		})
 	})
 }
+
+func FuzzLoadTestConfig(f *testing.F) {
+	f.Add(int32(10), 100000, 1000, true, 10, 10, int32(5), 600)
+	f.Add(int32(0), 0, 0, false, 0, 0, int32(0), 0)
+	f.Add(int32(3), 7, -1, true, 101, -3, int32(7), -1)
+	f.Fuzz(func(t *testing.T, replicas int32, devices, mps int, peak bool, pct, mult int, peakReplicas int32, peakDuration int) {
+		cfg := LoadTestConfig{Pool: "main", Replicas: replicas, Devices: devices, MessagesPerSecond: mps,
+			Peak: PeakConfig{Enabled: peak, DevicesPercent: pct, RateMultiplier: mult, Replicas: peakReplicas, DurationSeconds: peakDuration}}
+		target := &Handle{RESTURL: "http://tb-core.iot.svc.cluster.local:8080", MQTTHost: "tb-mqtt-transport.iot.svc.cluster.local"}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { return NewLoadTest(s, target, cfg) })
+	})
+}
