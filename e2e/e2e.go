@@ -40,7 +40,9 @@ type Options struct {
 // Run creates the kind cluster for the profile, applies its laptop
 // variant (Generic, requests scaled, ThingsBoard demo tenant), waits for
 // every workload, runs the profile's smoke check and deletes the cluster
-// unless Keep is set. Without a container engine it fails at once with
+// unless Keep is set. minimal-3az is installed at UpgradeFromVersion,
+// then upgraded to thingsboard.Version by applying again, and checked
+// (the recorded version, the smoke check) once more. Without a container engine it fails at once with
 // ErrNoEngine.
 func Run(ctx context.Context, profile string, opts Options) error {
 	log := opts.Log
@@ -57,7 +59,13 @@ func Run(ctx context.Context, profile string, opts Options) error {
 	if opts.RequestScale == 0 {
 		opts.RequestScale = 0.1
 	}
-	outs, err := profiles.Synth(profiles.Options{Generic: true, RequestScale: opts.RequestScale, Demo: profile == profiles.Minimal3AZ}, profile)
+	popts := profiles.Options{Generic: true, RequestScale: opts.RequestScale, Demo: profile == profiles.Minimal3AZ}
+	if profile == profiles.Minimal3AZ {
+		// ThingsBoard is installed at an earlier release and upgraded
+		// after the first smoke check (upgradeThingsBoard).
+		popts.ThingsBoardVersion = UpgradeFromVersion
+	}
+	outs, err := profiles.Synth(popts, profile)
 	if err != nil {
 		return err
 	}
@@ -109,7 +117,13 @@ func Run(ctx context.Context, profile string, opts Options) error {
 		return err
 	}
 	fmt.Fprintf(log, "%s ready after %s\n", profile, res.Ready.Round(time.Second))
-	return smoke(ctx, cfg, profile, out.Namespace, log)
+	if err := smoke(ctx, cfg, profile, out.Namespace, log); err != nil {
+		return err
+	}
+	if profile == profiles.Minimal3AZ {
+		return upgradeThingsBoard(ctx, cfg, eng, popts, UpgradeFromVersion, upgradeTarget, log)
+	}
+	return nil
 }
 
 // smoke runs the profile's smoke check through port-forwards.

@@ -159,7 +159,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 		return nil, err
 	}
 	tb := thingsboard.Config{
-		Pool: minimal3AZPool, Version: v.ThingsBoard.Version, Registry: v.ThingsBoard.Registry,
+		Pool: minimal3AZPool, Version: v.ThingsBoard.Version, UpgradeFrom: v.ThingsBoard.UpgradeFrom, Registry: v.ThingsBoard.Registry,
 		Exposure: thingsboard.AWS, Services: map[thingsboard.Service]thingsboard.ServiceConfig{},
 		LoadDemo: v.ThingsBoard.Demo, QueueReplicationFactor: v.ThingsBoard.QueueReplicationFactor,
 		Partitions: v.ThingsBoard.Partitions, Host: v.ThingsBoard.Host,

@@ -46,9 +46,21 @@ type Minimal3AZValues struct {
 
 // ThingsBoardValues are ThingsBoard's settings in minimal-3az.
 type ThingsBoardValues struct {
-	// Version is the ThingsBoard image tag of every service; changing it
-	// renders a new install Job for that version.
+	// Version is the ThingsBoard release of every service (a release
+	// number such as 4.3.1 or 4.3.1.3, compared with the version the
+	// database records). Changing it renders the Job of the new version,
+	// which upgrades from the version the database records (ThingsBoard's
+	// tb_schema_settings) and refuses a downgrade; the services of the new
+	// version wait until the database records it. Upgrade one supported
+	// step at a time (ThingsBoard 4.3.1 upgrades from 4.2.1.x and 4.2.2.x)
+	// and take a backup first: schema upgrades are one-way.
 	Version string `json:"version"`
+	// UpgradeFrom is for recovery only: set, the Job reruns the upgrade to
+	// version even when the database records version already, with
+	// FROM_VERSION set to it and ThingsBoard's schema version check
+	// skipped. Empty (the default): the upgrade starts from the recorded
+	// version. Must be an earlier release than version.
+	UpgradeFrom string `json:"upgradeFrom"`
 	// Registry is the image repository prefix of the ThingsBoard images
 	// (default thingsboard, Docker Hub's).
 	Registry string `json:"registry"`

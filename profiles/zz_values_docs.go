@@ -103,7 +103,8 @@ func init() {
 				"Registry":               "Registry is the image repository prefix of the ThingsBoard images\n(default thingsboard, Docker Hub's).",
 				"Services":               "Services override replicas and resources per service (tb-core,\ntb-rule-engine, tb-js-executor, tb-web-ui, tb-mqtt-transport,\ntb-http-transport, tb-vc-executor, tb-coap-transport,\ntb-lwm2m-transport, tb-snmp-transport); optional transports run only\nwhen enabled.",
 				"TLSSecret":              "TLSSecret is the kubernetes.io/tls Secret the generic Ingress serves\nHTTPS for host with; topology.loadBalancer generic only.",
-				"Version":                "Version is the ThingsBoard image tag of every service; changing it\nrenders a new install Job for that version.",
+				"UpgradeFrom":            "UpgradeFrom is for recovery only: set, the Job reruns the upgrade\nto version even when the database records version already, with\nFROM_VERSION set to it and ThingsBoard's schema version check skipped.\nEmpty (the default): the upgrade starts from the recorded version.\nMust be an earlier release than version.",
+				"Version":                "Version is the ThingsBoard release of every service (a release number\nsuch as 4.3.1 or 4.3.1.3, compared with the version the database\nrecords). Changing it renders the Job of the new version, which upgrades\nfrom the version the database records (ThingsBoard's tb_schema_settings)\nand refuses a downgrade; the services of the new version wait until the\ndatabase records it. Upgrade one supported step at a time (ThingsBoard\n4.3.1 upgrades from 4.2.1.x and 4.2.2.x) and take a backup first:\nschema upgrades are one-way.",
 			},
 		},
 		"Topology": {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -96,18 +95,11 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: clusterConfig}, Data: clusterSettings(cfg, w)},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: nodeConfig}, Data: map[string]string{"thingsboard.conf": thingsboardConf, "logback.xml": logbackXML}},
 	)
-	install, err := installJob(s, shared, cfg, w, false)
+	install, err := installJob(s, shared, cfg, w)
 	if err != nil {
 		return nil, err
 	}
 	shared.Add(install)
-	if cfg.UpgradeFrom != "" {
-		upgrade, err := installJob(s, shared, cfg, w, true)
-		if err != nil {
-			return nil, err
-		}
-		shared.Add(upgrade)
-	}
 
 	h := &Handle{Core: string(Core), MQTT: string(MQTTTransport), HTTP: string(HTTPTransport), Components: map[Service]*stack.Component{},
 		RESTURL: fmt.Sprintf("http://%s:8080", s.ServiceHost(string(Core))), MQTTHost: s.ServiceHost(string(MQTTTransport))}
@@ -177,11 +169,16 @@ func service(s *stack.Stack, c *stack.Component, cfg Config, svc Service, sc Ser
 		}
 		annotations = sts.ScrapeAnnotations(metricsPort, "/actuator/prometheus")
 	}
+	var initContainers []corev1.Container
+	if sp.jvm { // a JVM service starts on the schema of its own version only
+		initContainers = []corev1.Container{waitForSchema(cfg, w)}
+	}
 	pod := corev1.PodSpec{
 		AutomountServiceAccountToken:  ptr.To(false),
 		EnableServiceLinks:            ptr.To(false),
 		SecurityContext:               stack.RestrictedPodSecurityContext(stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid}),
 		TerminationGracePeriodSeconds: ptr.To(int64(60)),
+		InitContainers:                initContainers,
 		Containers:                    []corev1.Container{container},
 		Volumes:                       volumes,
 	}
@@ -257,98 +254,6 @@ func serviceEnv(cfg Config, svc Service, sc ServiceConfig, w wiring) []corev1.En
 			corev1.EnvVar{Name: "HTTP_BIND_PORT", Value: "8081"})
 	}
 	return env
-}
-
-// installJob is the schema install (or, with upgrade, the upgrade) Job.
-func installJob(s *stack.Stack, c *stack.Component, cfg Config, w wiring, upgrade bool) (*batchv1.Job, error) {
-	name := "tb-install-" + dashed(cfg.Version)
-	mode := []corev1.EnvVar{{Name: "INSTALL_TB", Value: "true"}, {Name: "LOAD_DEMO", Value: fmt.Sprint(cfg.LoadDemo)}}
-	if upgrade {
-		name = "tb-upgrade-" + dashed(cfg.UpgradeFrom) + "-to-" + dashed(cfg.Version)
-		mode = []corev1.EnvVar{{Name: "UPGRADE_TB", Value: "true"}, {Name: "FROM_VERSION", Value: cfg.UpgradeFrom}}
-	}
-	db := w.database
-	wait := corev1.Container{
-		Name:    "wait-for-databases",
-		Image:   postgres.ClientImage,
-		Command: []string{"bash", "-c", waitScript()},
-		Env: []corev1.EnvVar{
-			db.Password.EnvVar("PGPASSWORD"),
-			{Name: "PGHOST", Value: db.Host}, {Name: "PGPORT", Value: fmt.Sprint(db.Port)}, {Name: "PGUSER", Value: db.User}, {Name: "PGDATABASE", Value: db.Name},
-		},
-		Resources:       stack.MustLimits("200m", "128Mi").Requirements(),
-		SecurityContext: stack.RestrictedContainerSecurityContext(true),
-		VolumeMounts:    []corev1.VolumeMount{{Name: "state", MountPath: "/state"}},
-	}
-	waitKeyspace := corev1.Container{
-		Name:  "wait-for-keyspace",
-		Image: cassandra.Image,
-		// cqlsh reads the password from a credentials file (--credentials,
-		// cqlshlib/authproviderhandling.py: [PlainTextAuthProvider]
-		// password), written by printf, a builtin: never from -p, which
-		// would show it in the process list.
-		Command:         []string{"bash", "-c", fmt.Sprintf(`umask 077; printf '[PlainTextAuthProvider]\npassword = %%s\n' "$CASSANDRA_PASSWORD" > /tmp/cqlsh-credentials; until timeout 60 cqlsh %s 9042 -u %s --credentials /tmp/cqlsh-credentials -e "DESCRIBE KEYSPACE %s" >/dev/null 2>&1; do echo "waiting for keyspace %s"; sleep 10; done`, hostOf(w.deps.Cassandra.ContactPoints[0]), w.deps.Cassandra.Username, w.keyspace.Name, w.keyspace.Name)},
-		Env:             []corev1.EnvVar{w.deps.Cassandra.Password.EnvVar("CASSANDRA_PASSWORD"), {Name: "HOME", Value: "/tmp"}},
-		Resources:       stack.MustLimits("500m", "256Mi").Requirements(),
-		SecurityContext: stack.RestrictedContainerSecurityContext(true),
-		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
-	}
-	sc := ServiceConfig{Resources: DefaultResources(Core)}
-	env := append([]corev1.EnvVar{
-		{Name: "TB_SERVICE_ID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-		{Name: "JAVA_OPTS", Value: fmt.Sprintf("-Xmx%dm", sc.Resources.HeapMiB(66))},
-	}, mode...)
-	env = append(env, w.secretEnv()...)
-	job, err := sts.Job(s.Topology(), sts.JobSpec{
-		Name: name, Selector: c.SelectorFor("install"), Pool: cfg.Pool,
-		Security: stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
-		Container: corev1.Container{
-			Name:            "install",
-			Image:           fmt.Sprintf("%s/tb-node:%s", cfg.Registry, cfg.Version),
-			Command:         []string{"bash", "-c", installScript(upgrade)},
-			Env:             env,
-			EnvFrom:         []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: clusterConfig}}}},
-			Resources:       sc.Resources.Requirements(),
-			SecurityContext: stack.RestrictedContainerSecurityContext(true),
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "state", MountPath: "/state"}, {Name: "tmp", MountPath: "/tmp"},
-				{Name: "config", MountPath: "/config"}, {Name: "logs", MountPath: "/var/log/thingsboard"},
-			},
-		},
-		Volumes: []corev1.Volume{sts.EmptyDir("state"), sts.EmptyDir("tmp"), sts.EmptyDir("logs"),
-			{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: nodeConfig}}}}},
-		BackoffLimit: 3, DeadlineSeconds: 3600,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("thingsboard: %w", err)
-	}
-	job.Spec.Template.Spec.InitContainers = []corev1.Container{wait, waitKeyspace}
-	return job, nil
-}
-
-// waitScript waits for the database through the pooler and records in
-// /state whether ThingsBoard is installed already.
-func waitScript() string {
-	return `until pg_isready -q; do echo "waiting for PostgreSQL at ${PGHOST}"; sleep 5; done
-until psql -tAc 'SELECT 1' >/dev/null 2>&1; do echo "waiting for database ${PGDATABASE}"; sleep 5; done
-if [ "$(psql -tAc "SELECT 1 FROM information_schema.tables WHERE table_name = 'tb_schema_settings'")" = 1 ]; then
-  touch /state/installed
-fi`
-}
-
-// installScript runs the image's installer and fails unless it reports
-// success; an install over an installed database does nothing.
-func installScript(upgrade bool) string {
-	if upgrade {
-		return `set -o pipefail
-[ -f /state/installed ] || { echo "ThingsBoard is not installed: nothing to upgrade" >&2; exit 1; }
-start-tb-node.sh 2>&1 | tee /tmp/upgrade.log
-grep -q "Upgrade finished successfully" /tmp/upgrade.log || { echo "the upgrade did not report success" >&2; exit 1; }`
-	}
-	return `set -o pipefail
-if [ -f /state/installed ]; then echo "ThingsBoard is installed already: nothing to do"; exit 0; fi
-start-tb-node.sh 2>&1 | tee /tmp/install.log
-grep -q "Installation finished successfully" /tmp/install.log || { echo "the installer did not report success" >&2; exit 1; }`
 }
 
 func dashed(v string) string { return strings.ReplaceAll(strings.ToLower(v), ".", "-") }

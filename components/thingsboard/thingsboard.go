@@ -18,9 +18,16 @@
 //     URL of the database it declares); passwords come from Secret
 //     references only, never from a ConfigMap;
 //   - the schema install is a Job, named after the version, that waits
-//     for the keyspace and the database, does nothing when ThingsBoard is
-//     already installed, and fails when the installer does not report
-//     success (the official scripts report success after a failure);
+//     for the keyspace and the database and reads the version ThingsBoard
+//     records in tb_schema_settings: it installs into an empty database,
+//     upgrades from the recorded version when that is older, does nothing
+//     when it is the same and refuses a downgrade; it fails when the
+//     installer does not report success (the official scripts report
+//     success after a failure). Every JVM service waits in an init
+//     container (bounded, one hour) until the database records its
+//     version, so new pods never start on an old schema. Versions must be
+//     ThingsBoard release numbers (4.3.1, 4.3.1.3) for that comparison: a
+//     custom tag such as 4.3.1-mine is refused;
 //   - JAVA_OPTS heap is two thirds of each service's memory limit (the
 //     ThingsBoard article's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB
 //     transport);
@@ -115,7 +122,18 @@ type Config struct {
 	Partitions int
 	// LoadDemo loads the demo tenant and devices at install.
 	LoadDemo bool
-	// UpgradeFrom, when set, adds an upgrade Job from that version.
+	// UpgradeFrom is for recovery only. Left empty, the install Job of
+	// Version reads the version the database records
+	// (tb_schema_settings) and installs, upgrades from it, does nothing
+	// or refuses a downgrade. Set, the Job (named
+	// tb-upgrade-<from>-to-<version>) runs the upgrade even when the
+	// record already says Version, with FROM_VERSION=UpgradeFrom and
+	// ThingsBoard's schema version check skipped
+	// (SKIP_SCHEMA_VERSION_CHECK): to rerun an upgrade whose data steps
+	// must be repeated. ThingsBoard 4.x itself upgrades from the recorded
+	// version and reads FROM_VERSION only for its
+	// cassandra-latest-to-postgres migration (ThingsboardInstallService,
+	// v4.3.1). It must be an earlier release than Version.
 	UpgradeFrom string
 	// Exposure is AWS (default) or Generic; Host is the HTTP host name
 	// for the Ingress (empty: any host).
@@ -193,6 +211,10 @@ func (c Config) Validate(d Deps) error {
 	if errs := validation.IsValidLabelValue(c.Version); len(errs) > 0 || c.Version == "" || c.Version == "latest" {
 		return fmt.Errorf("thingsboard: version %q; must be a pinned image tag such as %s", c.Version, Version)
 	}
+	want, err := SchemaVersion(c.Version)
+	if err != nil { // the install Job and the services compare it with ThingsBoard's record
+		return fmt.Errorf("thingsboard: %w", err)
+	}
 	for s := range c.Services {
 		if _, ok := specs[s]; !ok {
 			return fmt.Errorf("thingsboard: services: unknown service %q; known: %v", s, Services)
@@ -224,8 +246,8 @@ func (c Config) Validate(d Deps) error {
 		}
 	}
 	if c.UpgradeFrom != "" {
-		if errs := validation.IsValidLabelValue(c.UpgradeFrom); len(errs) > 0 || c.UpgradeFrom == c.Version {
-			return fmt.Errorf("thingsboard: upgradeFrom %q; must be an earlier version than %s", c.UpgradeFrom, c.Version)
+		if from, err := SchemaVersion(c.UpgradeFrom); err != nil || from >= want {
+			return fmt.Errorf("thingsboard: upgradeFrom %q; must be an earlier ThingsBoard release than version %s (or empty: the upgrade starts from the version the database records)", c.UpgradeFrom, c.Version)
 		}
 	}
 	return nil

@@ -7,16 +7,27 @@ import "github.com/iotstack/iotstack/values"
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/thingsboard", map[string]values.TypeDocs{
 		"LoadTestConfig": {
-			Doc: "LoadTestConfig configures the ThingsBoard article's performance test:\nMQTT devices sending SMART_METER telemetry (3 data points per message).",
+			Doc: "LoadTestConfig configures the ThingsBoard article's performance test:\nMQTT devices sending SMART_METER telemetry (3 data points per message:\npulseCounter, leakage, batteryLevel; performance-tests v4.0.1,\nSmartMeterTelemetryGenerator.java).\n\nThe defaults are the ThingsBoard article's manifest\n(performance-test.yml): 10 generators sharing 100,000 devices and 1,000\nmessages per second, with its 900m / 500Mi limits, on the three 1-vCPU\nm7g.medium client nodes. The article's result, 20,000 data points per\nsecond, is the target the cluster was sized for: with SMART_METER's\n3 data points per message that is about 6,700 messages per second\n(messagesPerSecond 6700), which the manifest as published does not send.",
 			Fields: map[string]string{
 				"CredentialsSecret": "CredentialsSecret names the Secret with keys username and password\nof a tenant administrator (with LOAD_DEMO: tenant@thingsboard.org);\nit is not generated: create it before starting the test. Default\n\"tb-loadtest-rest\".",
 				"Devices":           "Devices is the total number of devices, split evenly over the pods;\ndefault 100000.",
 				"DurationSeconds":   "DurationSeconds is how long each pod sends; default 3600.",
 				"Image":             "Image overrides the pinned image.",
-				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 6667 (the\nThingsBoard article's 20,000 data points per second).",
+				"MessagesPerSecond": "MessagesPerSecond is the total rate over all pods; default 1000 (the\nThingsBoard article's TOTAL_MESSAGES_PER_SECOND).",
+				"Peak":              "Peak is the ThingsBoard article's peak-load test, off by default.",
 				"Pool":              "Pool is the client node pool; default \"client\".",
 				"Replicas":          "Replicas is the number of generator pods; default 10.",
-				"Resources":         "Resources default to 1 CPU / 768 MiB limits.",
+				"Resources":         "Resources default to the ThingsBoard article's limits, 900m CPU / 500\nMiB.",
+			},
+		},
+		"PeakConfig": {
+			Doc: "PeakConfig is the ThingsBoard article's peak-load test (\"Handle peak\nloads\": reconnect 10 % of the devices and send 10 times the rate, 10k\nmessages per second): a second StatefulSet, tb-ce-performance-test-peak,\nwhose pods connect the first DevicesPercent of the devices again (the\nbase generators created them; the same device names and credentials) and\nsend RateMultiplier times MessagesPerSecond between them. Enable it and\napply the loadtest directory again while the base test runs; disable\nit and apply again to end the peak. Pass criteria (the ThingsBoard\narticle's): the system stays responsive, Kafka builds a lag during the\npeak and resolves it after.",
+			Fields: map[string]string{
+				"DevicesPercent":  "DevicesPercent of Devices reconnect; default 10.",
+				"DurationSeconds": "DurationSeconds is how long the peak lasts; default 600 (ours: the\nThingsBoard article gives no duration).",
+				"Enabled":         "Enabled renders the peak generators.",
+				"RateMultiplier":  "RateMultiplier times MessagesPerSecond is the peak's total rate;\ndefault 10.",
+				"Replicas":        "Replicas is the number of peak generator pods; default 5.",
 			},
 		},
 		"ServiceConfig": {
