@@ -127,6 +127,9 @@ type Config struct {
 	// the generic Ingress serves HTTPS for Host with; it needs Host.
 	// Generic exposure only.
 	TLSSecret string
+	// MQTTS serves MQTT over TLS on port 8883 with a key pair from a
+	// Secret or from cert-manager; zero serves plain MQTT (1883) only.
+	MQTTS MQTTS
 }
 
 // Default fills zero fields with the defaults.
@@ -155,6 +158,7 @@ func (c *Config) Default(d Deps) {
 	if c.Exposure == "" {
 		c.Exposure = AWS
 	}
+	c.MQTTS.defaults()
 	services := map[Service]ServiceConfig{}
 	for s, sc := range c.Services {
 		services[s] = sc // unknown names stay, for Validate to report
@@ -187,6 +191,9 @@ func (c Config) Validate(d Deps) error {
 		if errs := validation.IsDNS1123Subdomain(c.TLSSecret); len(errs) > 0 || c.Exposure != Generic || c.Host == "" {
 			return fmt.Errorf("thingsboard: tlsSecret %q; a Secret name, with generic exposure and a host", c.TLSSecret)
 		}
+	}
+	if err := c.MQTTS.validate(); err != nil {
+		return err
 	}
 	if errs := validation.IsValidLabelValue(c.Version); len(errs) > 0 || c.Version == "" || c.Version == "latest" {
 		return fmt.Errorf("thingsboard: version %q; must be a pinned image tag such as %s", c.Version, Version)
