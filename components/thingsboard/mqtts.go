@@ -34,7 +34,8 @@ type CertManager struct {
 	// Issuer is the name of the Issuer (in the namespace) or
 	// ClusterIssuer that signs the certificate.
 	Issuer string
-	// Kind is Issuer (default) or ClusterIssuer.
+	// Kind is Issuer or ClusterIssuer; required in values documents (in
+	// Go an empty Kind means Issuer).
 	Kind IssuerKind
 	// DNSNames are the names devices connect to (the MQTT load
 	// balancer's DNS name or a CNAME of it); at least one.
@@ -76,9 +77,13 @@ func (m MQTTS) secretName() string {
 	return m.Secret
 }
 
+// defaults fills the issuer kind on a copy, leaving the caller's
+// CertManager as it was given.
 func (m *MQTTS) defaults() {
 	if m.CertManager != nil && m.CertManager.Kind == "" {
-		m.CertManager.Kind = Issuer
+		cm := *m.CertManager
+		cm.Kind = Issuer
+		m.CertManager = &cm
 	}
 }
 

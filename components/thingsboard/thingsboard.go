@@ -9,6 +9,9 @@
 // tb-cluster-stack-config tuning (queue partitions, Kafka batching,
 // 1M-device cache specs, transport limits, QUORUM consistency), the ALB
 // routing and the MQTT NLB, the install step, and the performance test.
+// Where the upstream images are concerned, the facts come from
+// thingsboard/thingsboard v4.3.1 (start scripts, config files, poms) and
+// thingsboard/thingsboard-ce-k8s at 4.3.1, cited where they are used.
 //
 // Where it differs:
 //   - every connection string comes from a handle (Kafka bootstrap
@@ -23,6 +26,29 @@
 //   - JAVA_OPTS heap is two thirds of each service's memory limit (the
 //     write-up's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB transport);
 //   - logs go to stdout only, through a logback configuration of ours;
+//   - the JVM flags (G1, ExitOnOutOfMemoryError, heap dumps) are in the
+//     file each image's start script sources, /config/${pkg.name}.conf:
+//     thingsboard.conf for tb-node, tb-<t>-transport.conf and
+//     tb-vc-executor.conf for the others (jvm.go); the write-up gave the
+//     transports theirs but none to tb-vc-executor;
+//   - tb-js-executor gets the cluster's queue settings (replication
+//     factor, topic properties, acks) like the official manifests, and
+//     the write-up's batching; compression goes through
+//     TB_QUEUE_KAFKA_COMPRESSION, the name it reads (the write-up's
+//     TB_KAFKA_COMPRESSION_TYPE had no effect there); its script sandbox
+//     stays on (upstream's default), where the write-up turned it off
+//     for speed: without it a tenant's script runs unconfined and without
+//     a timeout;
+//   - the MQTT NLB is internet-facing and handed to the AWS Load Balancer
+//     Controller (type external, ip targets, client IP preserved) rather
+//     than the legacy in-tree "nlb" type of thingsboard-ce-k8s; each ALB
+//     backend Service carries its own health check path;
+//   - MQTTS (8883) is served by tb-mqtt-transport from a kubernetes.io/tls
+//     Secret or a cert-manager Certificate (Config.MQTTS); without it no
+//     container, Service, load balancer or NetworkPolicy opens 8883. The
+//     transport reads the key pair when it starts: a renewed certificate
+//     is served after the pods restart (ThingsBoard's reloading of PEM
+//     files is not verified here);
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
 //   - Deployments roll one pod at a time with no surge, since every pod

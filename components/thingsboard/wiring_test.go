@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
 )
 
 func findDeployment(t *testing.T, objs []any, svc Service) *appsv1.Deployment {
@@ -313,4 +314,63 @@ func TestMQTTSPortOnlyWhenServed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMQTTSValidation: bad MQTTS settings are refused with the field, the
+// value and what is allowed.
+func TestMQTTSValidation(t *testing.T) {
+	cm := func(issuer string, kind IssuerKind, names ...string) MQTTS {
+		return MQTTS{CertManager: &CertManager{Issuer: issuer, Kind: kind, DNSNames: names}}
+	}
+	for _, tc := range []struct {
+		m    MQTTS
+		want string
+	}{
+		{MQTTS{Secret: "Bad_Name"}, `thingsboard: mqtts.secret "Bad_Name" is not a Secret name`},
+		{MQTTS{Secret: "a", CertManager: &CertManager{Issuer: "x", DNSNames: []string{"a.example.com"}}}, `mqtts: secret "a" and certManager are exclusive`},
+		{cm("", Issuer, "a.example.com"), `mqtts.certManager.issuer ""`},
+		{cm("x", "Cluster", "a.example.com"), `mqtts.certManager.kind "Cluster"; allowed "Issuer", "ClusterIssuer"`},
+		{cm("x", Issuer), "mqtts.certManager.dnsNames is empty"},
+		{cm("x", Issuer, "a.example.com", "not a name"), `mqtts.certManager.dnsNames[1] "not a name" is not a DNS name`},
+	} {
+		s := stacktest.NewStack(t, stacktest.ThreeZones())
+		d := dataTier(t, s)
+		before := len(s.Components())
+		if _, err := New(s, d, Config{Pool: "main", MQTTS: tc.m}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v; want %q", err, tc.want)
+		}
+		if len(s.Components()) != before {
+			t.Errorf("%+v: a rejected Config added components", tc.m)
+		}
+	}
+	// An empty kind means Issuer, without changing the caller's value.
+	given := &CertManager{Issuer: "x", DNSNames: []string{"*.example.com"}}
+	objs := objectsOf(t, Config{Pool: "main", MQTTS: MQTTS{CertManager: given}})
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == "Certificate" {
+			if kind, _, _ := unstructured.NestedString(u.Object, "spec", "issuerRef", "kind"); kind != "Issuer" {
+				t.Errorf("issuerRef.kind %q; want Issuer", kind)
+			}
+		}
+	}
+	if given.Kind != "" {
+		t.Errorf("New changed the caller's CertManager.Kind to %q", given.Kind)
+	}
+}
+
+func FuzzMQTTS(f *testing.F) {
+	f.Add("", "", "", "")
+	f.Add("mqtt-tls", "", "", "")
+	f.Add("", "letsencrypt", "ClusterIssuer", "mqtt.example.com")
+	f.Add("x", "Bad Issuer", "Other", "*.")
+	f.Fuzz(func(t *testing.T, secret, issuer, kind, name string) {
+		m := MQTTS{Secret: secret}
+		if issuer != "" || kind != "" || name != "" {
+			m.CertManager = &CertManager{Issuer: issuer, Kind: IssuerKind(kind), DNSNames: []string{name}}
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			_, err := New(s, dataTier(t, s), Config{Pool: "main", MQTTS: m})
+			return err
+		})
+	})
 }

@@ -6,6 +6,14 @@ import "github.com/iotstack/iotstack/values"
 
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/thingsboard", map[string]values.TypeDocs{
+		"CertManager": {
+			Doc: "CertManager selects the cert-manager issuer of the MQTTS certificate.",
+			Fields: map[string]string{
+				"DNSNames": "DNSNames are the names devices connect to (the MQTT load balancer's DNS\nname or a CNAME of it); at least one.",
+				"Issuer":   "Issuer is the name of the Issuer (in the namespace) or ClusterIssuer\nthat signs the certificate.",
+				"Kind":     "Kind is Issuer or ClusterIssuer; required in values documents (in Go an\nempty Kind means Issuer).",
+			},
+		},
 		"LoadTestConfig": {
 			Doc: "LoadTestConfig configures the write-up's performance test: MQTT devices\nsending SMART_METER telemetry (3 data points per message).",
 			Fields: map[string]string{
@@ -17,6 +25,13 @@ func init() {
 				"Pool":              "Pool is the client node pool; default \"client\".",
 				"Replicas":          "Replicas is the number of generator pods; default 10.",
 				"Resources":         "Resources default to 1 CPU / 768 MiB limits.",
+			},
+		},
+		"MQTTS": {
+			Doc: "MQTTS serves MQTT over TLS on tb-mqtt-transport's port 8883, with a key\npair from a Secret the user provides (Secret) or one cert-manager issues\n(CertManager). Zero: no MQTTS, and port 8883 is exposed nowhere (not by\nthe container, its Service, the load balancer or the NetworkPolicy).",
+			Fields: map[string]string{
+				"CertManager": "CertManager has cert-manager (installed in the cluster, API\ncert-manager.io/v1) issue the key pair into the Secret tb-mqtts-tls\ninstead; exclusive with Secret.",
+				"Secret":      "Secret names a kubernetes.io/tls Secret in the namespace (keys tls.crt,\nthe certificate chain, and tls.key, an unencrypted PEM key) that\ntb-mqtt-transport serves MQTTS with. Create it before applying;\nthe transport reads it when it starts.",
 			},
 		},
 		"ServiceConfig": {
