@@ -21,11 +21,14 @@ type MQTTS struct {
 	// Secret names a kubernetes.io/tls Secret in the namespace (keys
 	// tls.crt, the certificate chain, and tls.key, an unencrypted PEM
 	// key) that tb-mqtt-transport serves MQTTS with. Create it before
-	// applying; the transport reads it when it starts.
+	// applying. The transport reads it once: after replacing the key
+	// pair, restart tb-mqtt-transport.
 	Secret string
 	// CertManager has cert-manager (installed in the cluster, API
 	// cert-manager.io/v1) issue the key pair into the Secret tb-mqtts-tls
-	// instead; exclusive with Secret.
+	// instead; exclusive with Secret. The transport reads the key pair
+	// once: restart tb-mqtt-transport after each renewal, before the old
+	// certificate expires.
 	CertManager *CertManager
 }
 

@@ -45,10 +45,12 @@
 //     backend Service carries its own health check path;
 //   - MQTTS (8883) is served by tb-mqtt-transport from a kubernetes.io/tls
 //     Secret or a cert-manager Certificate (Config.MQTTS); without it no
-//     container, Service, load balancer or NetworkPolicy opens 8883. The
-//     transport reads the key pair when it starts: a renewed certificate
-//     is served after the pods restart (ThingsBoard's reloading of PEM
-//     files is not verified here);
+//     container, Service, load balancer or NetworkPolicy opens 8883. What
+//     remains: the transport builds its SSL context once and keeps it
+//     (common/transport/mqtt/.../MqttSslHandlerProvider.java, v4.3.1), so
+//     a certificate renewed in the Secret is served only after
+//     `kubectl rollout restart deployment/tb-mqtt-transport`, which must
+//     happen before the old one expires; nothing here restarts it;
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
 //   - Deployments roll one pod at a time with no surge, since every pod

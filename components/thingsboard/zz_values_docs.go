@@ -30,8 +30,8 @@ func init() {
 		"MQTTS": {
 			Doc: "MQTTS serves MQTT over TLS on tb-mqtt-transport's port 8883, with a key\npair from a Secret the user provides (Secret) or one cert-manager issues\n(CertManager). Zero: no MQTTS, and port 8883 is exposed nowhere (not by\nthe container, its Service, the load balancer or the NetworkPolicy).",
 			Fields: map[string]string{
-				"CertManager": "CertManager has cert-manager (installed in the cluster, API\ncert-manager.io/v1) issue the key pair into the Secret tb-mqtts-tls\ninstead; exclusive with Secret.",
-				"Secret":      "Secret names a kubernetes.io/tls Secret in the namespace (keys tls.crt,\nthe certificate chain, and tls.key, an unencrypted PEM key) that\ntb-mqtt-transport serves MQTTS with. Create it before applying;\nthe transport reads it when it starts.",
+				"CertManager": "CertManager has cert-manager (installed in the cluster, API\ncert-manager.io/v1) issue the key pair into the Secret tb-mqtts-tls\ninstead; exclusive with Secret. The transport reads the key pair once:\nrestart tb-mqtt-transport after each renewal, before the old certificate\nexpires.",
+				"Secret":      "Secret names a kubernetes.io/tls Secret in the namespace (keys tls.crt,\nthe certificate chain, and tls.key, an unencrypted PEM key) that\ntb-mqtt-transport serves MQTTS with. Create it before applying.\nThe transport reads it once: after replacing the key pair, restart\ntb-mqtt-transport.",
 			},
 		},
 		"ServiceConfig": {
