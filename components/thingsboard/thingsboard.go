@@ -29,8 +29,8 @@
 //   - the JVM flags (G1, ExitOnOutOfMemoryError, heap dumps) are in the
 //     file each image's start script sources, /config/${pkg.name}.conf:
 //     thingsboard.conf for tb-node, tb-<t>-transport.conf and
-//     tb-vc-executor.conf for the others (jvm.go); the write-up gave the
-//     transports theirs but none to tb-vc-executor;
+//     tb-vc-executor.conf for the others (jvm.go), where the write-up's
+//     YAML gives only the MQTT and HTTP transports theirs;
 //   - tb-js-executor gets the cluster's queue settings (replication
 //     factor, topic properties, acks) like the official manifests, and
 //     the write-up's batching; compression goes through
