@@ -14,6 +14,29 @@ import (
 // the public documents by title instead.
 var internalCitations = []string{"../shared", "seeds/0", "write-up", "the issue"}
 
+// citesInternal reports the internal citation line holds, matching whole
+// words ("the issuer" is not "the issue").
+func citesInternal(line string) string {
+	for _, bad := range internalCitations {
+		for i := strings.Index(line, bad); i >= 0; {
+			end := i + len(bad)
+			if end >= len(line) || !isWordByte(line[end]) {
+				return bad
+			}
+			next := strings.Index(line[end:], bad)
+			if next < 0 {
+				break
+			}
+			i = end + next
+		}
+	}
+	return ""
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
 // TestSourcesCitePublicDocuments: every profile names its source document
 // by title, and no internal path.
 func TestSourcesCitePublicDocuments(t *testing.T) {
@@ -76,10 +99,8 @@ func TestDocsCitePublicDocuments(t *testing.T) {
 			}
 		}
 		for n, line := range strings.Split(text, "\n") {
-			for _, bad := range internalCitations {
-				if strings.Contains(line, bad) {
-					t.Errorf("%s:%d cites internal material (%q); cite the public document by title: %s", path, n+1, bad, strings.TrimSpace(line))
-				}
+			if bad := citesInternal(line); bad != "" {
+				t.Errorf("%s:%d cites internal material (%q); cite the public document by title: %s", path, n+1, bad, strings.TrimSpace(line))
 			}
 		}
 		return nil

@@ -17,7 +17,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/redis", Types: []string{"Config"}},
 	{Dir: "../components/cassandra", Types: []string{"Config"}},
 	{Dir: "../components/postgres", Types: []string{"Config", "Tuning"}},
-	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig"}},
+	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig", "MQTTS", "CertManager"}},
 	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends"}},
 	{Dir: "../components/x509", Types: []string{"Config"}},
 	{Dir: "../components/vernemq", Types: []string{"Config"}},

@@ -164,6 +164,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 		LoadDemo: v.ThingsBoard.Demo, QueueReplicationFactor: v.ThingsBoard.QueueReplicationFactor,
 		Partitions: v.ThingsBoard.Partitions, Host: v.ThingsBoard.Host,
 		CertificateARN: v.ThingsBoard.CertificateARN, TLSSecret: v.ThingsBoard.TLSSecret,
+		MQTTS: v.ThingsBoard.MQTTS,
 	}
 	if v.Topology.LoadBalancer == "generic" {
 		tb.Exposure = thingsboard.Generic

@@ -87,6 +87,13 @@ type ThingsBoardValues struct {
 	// TLSSecret is the kubernetes.io/tls Secret the generic Ingress serves
 	// HTTPS for host with; topology.loadBalancer generic only.
 	TLSSecret string `json:"tlsSecret"`
+	// MQTTS serves MQTT over TLS on port 8883 (passed through the
+	// load balancer to tb-mqtt-transport) with a key pair from an
+	// existing kubernetes.io/tls Secret ({secret: NAME}) or issued by
+	// cert-manager ({certManager: {issuer: NAME, kind: ClusterIssuer,
+	// dnsNames: [mqtt.example.com]}}). Empty: plain MQTT on 1883 only,
+	// and port 8883 is exposed nowhere.
+	MQTTS thingsboard.MQTTS `json:"mqtts"`
 }
 
 // Credentials replace generated Secrets with Secrets the user provides.

@@ -98,6 +98,7 @@ func init() {
 				"CertificateARN":         "CertificateARN is the ACM certificate the ALB serves HTTPS with (HTTP\nredirected to HTTPS); topology.loadBalancer aws only. Empty serves HTTP\nonly, as the ThingsBoard article did.",
 				"Demo":                   "Demo loads ThingsBoard's demo tenant at install.",
 				"Host":                   "Host is the public DNS name of the web UI and API (Ingress host);\nempty serves any host.",
+				"MQTTS":                  "MQTTS serves MQTT over TLS on port 8883 (passed through the load\nbalancer to tb-mqtt-transport) with a key pair from an existing\nkubernetes.io/tls Secret ({secret: NAME}) or issued by cert-manager\n({certManager: {issuer: NAME, kind: ClusterIssuer, dnsNames:\n[mqtt.example.com]}}). Empty: plain MQTT on 1883 only, and port 8883 is\nexposed nowhere.",
 				"Partitions":             "Partitions of ThingsBoard's topics; 0 is the component's default.",
 				"QueueReplicationFactor": "QueueReplicationFactor is the replication of ThingsBoard's topics;\n0 takes Kafka's default replication factor.",
 				"Registry":               "Registry is the image repository prefix of the ThingsBoard images\n(default thingsboard, Docker Hub's).",

@@ -238,11 +238,12 @@ func (s *Stack) PodHost(pod, headlessService string) string {
 // External declares that an object the stack references lives outside it:
 // a Secret the user provides, the cluster's StorageClass, a ClusterRole.
 // kind is the object's kind (e.g. "StorageClass"); namespaced kinds are
-// looked up in the stack's namespace. reason is kept for the rendered
+// looked up in the stack's namespace (a CRD-backed cluster-scoped kind must
+// be declared with ClusterScoped first). reason is kept for the rendered
 // kustomization and for reviewers.
 func (s *Stack) External(kind, name, reason string) {
 	ref := ObjectRef{Kind: kind, Name: name}
-	if !isClusterScopedKind(kind) {
+	if !isClusterScopedKind(kind) && !s.declaredClusterScoped(kind) {
 		ref.Namespace = s.opts.Namespace
 	}
 	s.externals[ref] = reason
@@ -253,6 +254,17 @@ func (s *Stack) External(kind, name, reason string) {
 // pod template carries it. Validation matches such selectors on their
 // other labels. reason says who sets the label.
 func (s *Stack) RuntimeLabel(key, reason string) { s.runtime[key] = reason }
+
+// declaredClusterScoped reports whether kind was declared with
+// ClusterScoped (a CRD-backed kind such as cert-manager's ClusterIssuer).
+func (s *Stack) declaredClusterScoped(kind string) bool {
+	for gk := range s.crdScopes {
+		if gk.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
 
 // ClusterScoped declares a CRD-backed kind whose CRD is not in the stack as
 // cluster-scoped, so the stack does not give its objects a namespace.

@@ -16,6 +16,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -261,6 +262,26 @@ func TestExternalsSatisfyReferences(t *testing.T) {
 	k := string(out.File("kustomization.yaml").Data)
 	if !strings.Contains(k, "#   StorageClass.storage.k8s.io/gp3: provided by the EBS CSI driver") && !strings.Contains(k, "#   StorageClass/gp3: provided by the EBS CSI driver") {
 		t.Errorf("kustomization does not list the external:\n%s", k)
+	}
+}
+
+// TestExternalClusterScopedCustomKind: an external of a CRD-backed kind
+// declared cluster-scoped (cert-manager's ClusterIssuer) has no namespace;
+// an undeclared custom kind (Issuer) is namespaced.
+func TestExternalClusterScopedCustomKind(t *testing.T) {
+	s := newTestStack(t)
+	addEcho(t, s, "echo")
+	s.ClusterScoped(schema.GroupKind{Group: "cert-manager.io", Kind: "ClusterIssuer"})
+	s.External("ClusterIssuer", "letsencrypt", "cert-manager issuer")
+	s.External("Issuer", "local", "cert-manager issuer")
+	out, err := s.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := string(out.File("kustomization.yaml").Data)
+	ns := s.Namespace()
+	if !strings.Contains(k, "#   ClusterIssuer/letsencrypt: ") || !strings.Contains(k, "#   Issuer/"+ns+"/local: ") {
+		t.Errorf("kustomization externals:\n%s", k)
 	}
 }
 

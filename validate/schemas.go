@@ -196,12 +196,20 @@ func strict(s map[string]any) {
 
 // CheckSchemas validates every rendered document of out against each
 // version's schemas with kubeconform, strictly; a document without a
-// schema is a finding too (kubeconform would otherwise skip it).
+// schema is a finding too (kubeconform would otherwise skip it). Custom
+// resources are checked against crdSchemas.
 func CheckSchemas(profile string, out *stack.Output, dirs map[string]string) ([]Finding, error) {
 	var findings []Finding
 	docs, _ := documents(out) // a mismatch is the strict-decode rule's finding
 	for _, v := range sortedKeys(dirs) {
-		val, err := validator.New([]string{filepath.Join(dirs[v], "{{ .ResourceKind }}{{ .KindSuffix }}.json")}, validator.Opts{Strict: true})
+		crds, err := crdSchemaDir(dirs[v])
+		if err != nil {
+			return nil, err
+		}
+		val, err := validator.New([]string{
+			filepath.Join(dirs[v], "{{ .ResourceKind }}{{ .KindSuffix }}.json"),
+			filepath.Join(crds, "{{ .ResourceKind }}{{ .KindSuffix }}.json"),
+		}, validator.Opts{Strict: true})
 		if err != nil {
 			return nil, err
 		}

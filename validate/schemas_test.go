@@ -26,6 +26,7 @@ func schemaDirs(t *testing.T) map[string]string {
 func TestSchemaCorpus(t *testing.T) {
 	dirs := schemaDirs(t)
 	const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: kafka\nspec:\n  serviceName: kafka\n  selector:\n    matchLabels:\n      app: kafka\n  template:\n    metadata:\n      labels:\n        app: kafka\n    spec:\n      containers:\n      - name: kafka\n        image: apache/kafka:4.1.0\n"
+	const cert = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: tb-mqtts\nspec:\n  secretName: tb-mqtts-tls\n  dnsNames:\n  - mqtt.example.com\n  issuerRef:\n    name: letsencrypt\n    kind: ClusterIssuer\n    group: cert-manager.io\n  usages:\n  - server auth\n"
 	cases := []struct{ name, doc, want string }{
 		{"valid", sts, ""},
 		{"valid enums", strings.Replace(sts, "spec:\n  serviceName", "spec:\n  podManagementPolicy: Parallel\n  serviceName", 1) + "        imagePullPolicy: IfNotPresent\n", ""},
@@ -36,6 +37,9 @@ func TestSchemaCorpus(t *testing.T) {
 		{"enum typo in a container", sts + "        imagePullPolicy: Alwayz\n", "imagePullPolicy"},
 		{"enum typo in a list", strings.Replace(sts, "        image: apache/kafka:4.1.0\n", "        image: apache/kafka:4.1.0\n        ports:\n        - containerPort: 9092\n          protocol: tcp\n", 1), "protocol"},
 		{"no schema", "apiVersion: example.org/v1\nkind: Fleet\nmetadata:\n  name: one\n", "could not find schema for Fleet"},
+		{"cert-manager Certificate", cert, ""},
+		{"Certificate field typo", strings.Replace(cert, "secretName", "secretNme", 1), "secretNme"},
+		{"Certificate usage typo", strings.Replace(cert, "server auth", "server-auth", 1), "usages"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

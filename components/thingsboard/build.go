@@ -93,7 +93,7 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 	shared.Uses(w.dataTier()...)
 	shared.Add(
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: clusterConfig}, Data: clusterSettings(cfg, w)},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: nodeConfig}, Data: map[string]string{"thingsboard.conf": thingsboardConf, "logback.xml": logbackXML}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: nodeConfig}, Data: nodeConfigData(cfg)},
 	)
 	install, err := installJob(s, shared, cfg, w)
 	if err != nil {
@@ -124,6 +124,9 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 			return nil, err
 		}
 		c.Add(objs...)
+		if svc == MQTTTransport {
+			c.Add(mqttsObjects(s, cfg.MQTTS)...)
+		}
 		h.Components[svc] = c
 	}
 	exposure, err := s.AddComponent("thingsboard-exposure", stack.Meta{App: "thingsboard", Role: "exposure", Version: cfg.Version})
@@ -149,10 +152,13 @@ func service(s *stack.Stack, c *stack.Component, cfg Config, svc Service, sc Ser
 		SecurityContext: stack.RestrictedContainerSecurityContext(true),
 		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 	}
+	volumes := []corev1.Volume{sts.EmptyDir("tmp")}
+	if svc == MQTTTransport {
+		withMQTTS(cfg.MQTTS, &container, &volumes)
+	}
 	startup := *sp.probe
 	startup.InitialDelaySeconds, startup.PeriodSeconds, startup.FailureThreshold = 20, 10, 60
 	container.StartupProbe = &startup
-	volumes := []corev1.Volume{sts.EmptyDir("tmp")}
 	var annotations map[string]string
 	if sp.jvm {
 		container.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: clusterConfig}}}}
@@ -197,16 +203,18 @@ func service(s *stack.Stack, c *stack.Component, cfg Config, svc Service, sc Ser
 		},
 	}
 	objs := []stack.Object{deploy, stack.PDB(string(svc), sel, 1)}
-	if len(sp.clientPorts) > 0 {
+	if clientPorts := serviceClientPorts(cfg, svc); len(clientPorts) > 0 {
 		var ports []corev1.ServicePort
-		for _, name := range sp.clientPorts {
-			for _, p := range sp.ports {
+		for _, name := range clientPorts {
+			for _, p := range container.Ports {
 				if p.Name == name {
 					ports = append(ports, corev1.ServicePort{Name: name, Port: p.ContainerPort, Protocol: p.Protocol, TargetPort: intstr.FromString(name)})
 				}
 			}
 		}
-		objs = append(objs, sts.Client(string(svc), sel, ports))
+		client := sts.Client(string(svc), sel, ports)
+		client.Annotations = albHealthCheck(cfg, svc)
+		objs = append(objs, client)
 	}
 	return objs, nil
 }
@@ -218,14 +226,7 @@ func serviceEnv(cfg Config, svc Service, sc ServiceConfig, w wiring) []corev1.En
 	podName := corev1.EnvVar{Name: "TB_SERVICE_ID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}
 	switch svc {
 	case JSExecutor:
-		return []corev1.EnvVar{
-			{Name: "TB_KAFKA_SERVERS", Value: w.deps.Kafka.BootstrapServers()},
-			{Name: "REMOTE_JS_EVAL_REQUEST_TOPIC", Value: "js_eval.requests"},
-			{Name: "HTTP_PORT", Value: "8888"},
-			{Name: "KAFKA_CLIENT_ID", ValueFrom: podName.ValueFrom},
-			{Name: "NODE_OPTIONS", Value: fmt.Sprintf("--max-old-space-size=%d", sc.Resources.HeapMiB(60))},
-			{Name: "LOGGER_LEVEL", Value: "info"},
-		}
+		return jsExecutorEnv(cfg, sc, w)
 	case WebUI:
 		return []corev1.EnvVar{
 			{Name: "HTTP_BIND_ADDRESS", Value: "0.0.0.0"},

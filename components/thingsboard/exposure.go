@@ -33,10 +33,11 @@ func ingress(cfg Config) *networkingv1.Ingress {
 	}
 	if cfg.Exposure == AWS {
 		ing.Spec.IngressClassName = ptr.To("alb")
+		// The health check path is each backend Service's own
+		// (albHealthCheck), not one path for all.
 		ing.Annotations = map[string]string{
-			"alb.ingress.kubernetes.io/scheme":           "internet-facing",
-			"alb.ingress.kubernetes.io/target-type":      "ip",
-			"alb.ingress.kubernetes.io/healthcheck-path": "/login",
+			"alb.ingress.kubernetes.io/scheme":      "internet-facing",
+			"alb.ingress.kubernetes.io/target-type": "ip",
 		}
 		if cfg.CertificateARN != "" {
 			// AWS Load Balancer Controller annotations (docs:
@@ -53,28 +54,80 @@ func ingress(cfg Config) *networkingv1.Ingress {
 	return ing
 }
 
-// mqttLoadBalancer exposes MQTT 1883 and MQTTS 8883 (TLS passed through to
-// the transport): an NLB with cross-zone balancing and source-IP
-// stickiness on AWS, a plain LoadBalancer elsewhere; traffic stays on the
-// node that received it so device addresses are preserved.
+// albHealthChecks are the paths the ALB checks each Ingress backend on,
+// one a path the service answers 200 on without authentication, on its
+// traffic port (target-type ip):
+//   - tb-core: /login, which application/.../config/WebConfig.java
+//     (thingsboard v4.3.1) forwards to the UI's index.html, as the
+//     readiness probe of tb-node in thingsboard-ce-k8s
+//     aws/microservices/tb-services.yml (4.3.1) asks;
+//   - tb-web-ui: /index.html, served from the UI's files by
+//     msa/web-ui/server.ts (v4.3.1), as tb-web-ui's liveness probe in
+//     tb-services.yml;
+//   - tb-http-transport: /actuator/prometheus. Its device API
+//     (/api/v1/{token}/...) needs a device token, so no path under it
+//     answers 200; the metrics endpoint is served on the same port
+//     (transport/http/.../tb-http-transport.yml: server.port
+//     HTTP_BIND_PORT, management.endpoints.web.exposure.include
+//     METRICS_ENDPOINTS_EXPOSE, "prometheus" in tb-cluster-stack-config)
+//     and is not routed by the Ingress, so the check reaches it only
+//     from inside the VPC.
+var albHealthChecks = map[Service]string{
+	Core:          "/login",
+	WebUI:         "/index.html",
+	HTTPTransport: "/actuator/prometheus",
+}
+
+// albHealthCheck annotates an ALB backend Service with its health check
+// path (AWS Load Balancer Controller: the health check annotations may be
+// set on the Service, where they take precedence over the Ingress's;
+// guide/ingress/annotations.md, v2.x). Nil for the other services and for
+// generic exposure.
+func albHealthCheck(cfg Config, svc Service) map[string]string {
+	path, ok := albHealthChecks[svc]
+	if !ok || cfg.Exposure != AWS {
+		return nil
+	}
+	return map[string]string{"alb.ingress.kubernetes.io/healthcheck-path": path}
+}
+
+// mqttLoadBalancer exposes MQTT 1883 and, with MQTTS configured, 8883 (TLS
+// passed through to the transport); nothing else, so no port is open that
+// nothing serves. Traffic stays on the node that received it so device
+// addresses are preserved.
+//
+// On AWS it is an internet-facing NLB owned by the AWS Load Balancer
+// Controller, with the annotations of thingsboard-ce-k8s
+// aws/microservices/receipts/mqtt-load-balancer.yml (cross-zone, source-IP
+// stickiness, the ThingsBoardClusterELB tag, scheme internet-facing), in
+// the controller's form (docs guide/service/nlb.md and annotations.md,
+// v2.5+): type "external" with nlb-target-type "ip" hands the Service to
+// the controller, which provisions an internal NLB unless the scheme says
+// internet-facing. With ip targets an NLB keeps the client's address only
+// with preserve_client_ip.enabled (off by default for TCP ip target
+// groups, AWS NLB target group attributes).
 func mqttLoadBalancer(cfg Config, mqtt *stack.Component) *corev1.Service {
+	ports := []corev1.ServicePort{{Name: "mqtt", Port: 1883, TargetPort: intstr.FromString("mqtt")}}
+	if cfg.MQTTS.Enabled() {
+		ports = append(ports, corev1.ServicePort{Name: "mqtts", Port: 8883, TargetPort: intstr.FromString("mqtts")})
+	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "tb-mqtt-loadbalancer"},
 		Spec: corev1.ServiceSpec{
 			Type:                  corev1.ServiceTypeLoadBalancer,
 			ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
 			Selector:              mqtt.SelectorLabels(),
-			Ports: []corev1.ServicePort{
-				{Name: "mqtt", Port: 1883, TargetPort: intstr.FromString("mqtt")},
-				{Name: "mqtts", Port: 8883, TargetPort: intstr.FromString("mqtts")},
-			},
+			Ports:                 ports,
 		},
 	}
 	if cfg.Exposure == AWS {
 		svc.Annotations = map[string]string{
-			"service.beta.kubernetes.io/aws-load-balancer-type":                              "nlb",
+			"service.beta.kubernetes.io/aws-load-balancer-type":                              "external",
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type":                   "ip",
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":                            "internet-facing",
 			"service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
-			"service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":           "stickiness.enabled=true,stickiness.type=source_ip",
+			"service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":           "stickiness.enabled=true,stickiness.type=source_ip,preserve_client_ip.enabled=true",
+			"service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":          "ThingsBoardClusterELB=ThingsBoardMqtt",
 		}
 	}
 	return svc

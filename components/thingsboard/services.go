@@ -80,10 +80,10 @@ var specs = map[Service]spec{
 		live:        stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6}),
 		clientPorts: []string{"http"}},
 	MQTTTransport: {image: "tb-mqtt-transport", serviceType: "tb-transport", cpu: "1", memory: "1536Mi", jvm: true,
-		ports:       []corev1.ContainerPort{tcp("mqtt", 1883), tcp("mqtts", 8883), tcp("metrics", 8081)},
+		ports:       []corev1.ContainerPort{tcp("mqtt", 1883), tcp("metrics", 8081)}, // mqtts 8883 with MQTTS only
 		probe:       stack.TCPProbe("mqtt", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}),
 		live:        stack.HTTPProbe("/actuator/prometheus", "metrics", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 10, FailureThreshold: 6}),
-		clientPorts: []string{"mqtt", "mqtts"}},
+		clientPorts: []string{"mqtt"}},
 	HTTPTransport: {image: "tb-http-transport", serviceType: "tb-transport", cpu: "1", memory: "1Gi", jvm: true,
 		ports:       []corev1.ContainerPort{tcp("http", 8080)},
 		probe:       stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 5}),
@@ -107,6 +107,16 @@ var specs = map[Service]spec{
 		ports: []corev1.ContainerPort{udp("snmp", 1620), tcp("metrics", 8081)},
 		probe: stack.HTTPProbe("/actuator/prometheus", "metrics", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 10}),
 		live:  stack.TCPProbe("metrics", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6})},
+}
+
+// serviceClientPorts are the ports of the service's Service: its spec's,
+// and MQTTS on tb-mqtt-transport when it is configured.
+func serviceClientPorts(cfg Config, svc Service) []string {
+	ports := specs[svc].clientPorts
+	if svc == MQTTTransport && cfg.MQTTS.Enabled() {
+		ports = append(append([]string(nil), ports...), "mqtts")
+	}
+	return ports
 }
 
 // DefaultResources returns the service's limits from the ThingsBoard article's

@@ -27,12 +27,12 @@ func clusterSettings(cfg Config, w wiring) map[string]string {
 		"TB_QUEUE_TYPE":                               "kafka",
 		"TB_KAFKA_SERVERS":                            d.Kafka.BootstrapServers(),
 		"TB_QUEUE_KAFKA_REPLICATION_FACTOR":           fmt.Sprint(cfg.QueueReplicationFactor),
-		"TB_KAFKA_ACKS":                               "1",
+		"TB_KAFKA_ACKS":                               kafkaAcks,
 		"TB_KAFKA_BATCH_SIZE":                         "65536",
 		"TB_KAFKA_LINGER_MS":                          "5",
-		"TB_KAFKA_COMPRESSION_TYPE":                   "gzip",
+		"TB_KAFKA_COMPRESSION_TYPE":                   kafkaCompression,
 		"TB_QUEUE_KAFKA_MAX_POLL_RECORDS":             "4096",
-		"TB_QUEUE_KAFKA_JE_TOPIC_PROPERTIES":          "partitions:12;retention.ms:604800000;segment.bytes:26214400;retention.bytes:104857600",
+		"TB_QUEUE_KAFKA_JE_TOPIC_PROPERTIES":          jsTopicProperties,
 		"TB_QUEUE_KAFKA_TA_TOPIC_PROPERTIES":          "partitions:12;retention.ms:604800000;segment.bytes:26214400;retention.bytes:104857600",
 		"TB_QUEUE_CORE_PARTITIONS":                    p,
 		"TB_QUEUE_RE_MAIN_PARTITIONS":                 p,
@@ -98,19 +98,6 @@ func clusterSettings(cfg Config, w wiring) map[string]string {
 		"JSON_TYPE_CAST_ENABLED":                   "false",
 	}
 }
-
-// thingsboardConf is /config/thingsboard.conf: the ThingsBoard article's JVM
-// flags (G1, exit on OOM) after the heap each container sets in JAVA_OPTS; GC
-// and heap dumps go to the logs emptyDir.
-const thingsboardConf = `export JAVA_OPTS="$JAVA_OPTS -Dplatform=deb -Dinstall.data_dir=/usr/share/thingsboard/data"
-export JAVA_OPTS="$JAVA_OPTS -Xlog:gc*,heap*,age*,safepoint=debug:file=/var/log/thingsboard/gc.log:time,uptime,level,tags:filecount=10,filesize=10M"
-export JAVA_OPTS="$JAVA_OPTS -XX:+IgnoreUnrecognizedVMOptions -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath=/var/log/thingsboard/heapdump.bin"
-export JAVA_OPTS="$JAVA_OPTS -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem -XX:+UseCondCardMark"
-export JAVA_OPTS="$JAVA_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=500 -XX:+UseStringDeduplication -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=10"
-export JAVA_OPTS="$JAVA_OPTS -XX:+ExitOnOutOfMemoryError"
-export LOG_FILENAME=thingsboard.out
-export LOADER_PATH=/usr/share/thingsboard/conf,/usr/share/thingsboard/extensions
-`
 
 // logbackXML sends every log line to stdout, where the cluster's log
 // collector reads it.

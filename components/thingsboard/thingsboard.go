@@ -10,6 +10,9 @@
 // tb-cluster-stack-config tuning (queue partitions, Kafka batching,
 // 1M-device cache specs, transport limits, QUORUM consistency), the ALB
 // routing and the MQTT NLB, the install step, and the performance test.
+// Where the upstream images are concerned, the facts come from
+// thingsboard/thingsboard v4.3.1 (start scripts, config files, poms) and
+// thingsboard/thingsboard-ce-k8s at 4.3.1, cited where they are used.
 //
 // Where it differs:
 //   - every connection string comes from a handle (Kafka bootstrap
@@ -32,6 +35,31 @@
 //     ThingsBoard article's -Xmx2048M for 3 GiB, 1024M for the 1.5 GiB
 //     transport);
 //   - logs go to stdout only, through a logback configuration of ours;
+//   - the JVM flags (G1, ExitOnOutOfMemoryError, heap dumps) are in the
+//     file each image's start script sources, /config/${pkg.name}.conf:
+//     thingsboard.conf for tb-node, tb-<t>-transport.conf and
+//     tb-vc-executor.conf for the others (jvm.go), where the ThingsBoard article's
+//     YAML gives only the MQTT and HTTP transports theirs;
+//   - tb-js-executor gets the cluster's queue settings (replication
+//     factor, topic properties, acks) like the official manifests, and
+//     the ThingsBoard article's batching; compression goes through
+//     TB_QUEUE_KAFKA_COMPRESSION, the name it reads (the ThingsBoard article's
+//     TB_KAFKA_COMPRESSION_TYPE had no effect there); its script sandbox
+//     stays on (upstream's default), where the ThingsBoard article turned it off
+//     for speed: without it a tenant's script runs unconfined and without
+//     a timeout;
+//   - the MQTT NLB is internet-facing and handed to the AWS Load Balancer
+//     Controller (type external, ip targets, client IP preserved) rather
+//     than the legacy in-tree "nlb" type of thingsboard-ce-k8s; each ALB
+//     backend Service carries its own health check path;
+//   - MQTTS (8883) is served by tb-mqtt-transport from a kubernetes.io/tls
+//     Secret or a cert-manager Certificate (Config.MQTTS); without it no
+//     container, Service, load balancer or NetworkPolicy opens 8883. What
+//     remains: the transport builds its SSL context once and keeps it
+//     (common/transport/mqtt/.../MqttSslHandlerProvider.java, v4.3.1), so
+//     a certificate renewed in the Secret is served only after
+//     `kubectl rollout restart deployment/tb-mqtt-transport`, which must
+//     happen before the old one expires; nothing here restarts it;
 //   - tb-integration-executor is left out: it is a Professional Edition
 //     service and this is CE;
 //   - Deployments roll one pod at a time with no surge, since every pod
@@ -147,6 +175,9 @@ type Config struct {
 	// the generic Ingress serves HTTPS for Host with; it needs Host.
 	// Generic exposure only.
 	TLSSecret string
+	// MQTTS serves MQTT over TLS on port 8883 with a key pair from a
+	// Secret or from cert-manager; zero serves plain MQTT (1883) only.
+	MQTTS MQTTS
 }
 
 // Default fills zero fields with the defaults.
@@ -175,6 +206,7 @@ func (c *Config) Default(d Deps) {
 	if c.Exposure == "" {
 		c.Exposure = AWS
 	}
+	c.MQTTS.defaults()
 	services := map[Service]ServiceConfig{}
 	for s, sc := range c.Services {
 		services[s] = sc // unknown names stay, for Validate to report
@@ -207,6 +239,9 @@ func (c Config) Validate(d Deps) error {
 		if errs := validation.IsDNS1123Subdomain(c.TLSSecret); len(errs) > 0 || c.Exposure != Generic || c.Host == "" {
 			return fmt.Errorf("thingsboard: tlsSecret %q; a Secret name, with generic exposure and a host", c.TLSSecret)
 		}
+	}
+	if err := c.MQTTS.validate(); err != nil {
+		return err
 	}
 	if errs := validation.IsValidLabelValue(c.Version); len(errs) > 0 || c.Version == "" || c.Version == "latest" {
 		return fmt.Errorf("thingsboard: version %q; must be a pinned image tag such as %s", c.Version, Version)

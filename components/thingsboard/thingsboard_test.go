@@ -195,11 +195,11 @@ func TestIngressRoutes(t *testing.T) {
 		if got := strings.Join(routes, " "); got != "/api/v1/=tb-http-transport /static/rulenode/=tb-core /static/=tb-web-ui /index.html=tb-web-ui /=tb-core" {
 			t.Errorf("%s routes: %s", exp, got)
 		}
-		aws := ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName == "alb" && lb.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+		aws := ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName == "alb" && lb.Annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
 		if aws != (exp == AWS) {
 			t.Errorf("%s: AWS annotations present = %v", exp, aws)
 		}
-		if lb.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal || len(lb.Spec.Ports) != 2 {
+		if lb.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal || len(lb.Spec.Ports) != 1 {
 			t.Errorf("MQTT load balancer %+v", lb.Spec)
 		}
 	}

@@ -6,6 +6,14 @@ import "github.com/iotstack/iotstack/values"
 
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/thingsboard", map[string]values.TypeDocs{
+		"CertManager": {
+			Doc: "CertManager selects the cert-manager issuer of the MQTTS certificate.",
+			Fields: map[string]string{
+				"DNSNames": "DNSNames are the names devices connect to (the MQTT load balancer's DNS\nname or a CNAME of it); at least one.",
+				"Issuer":   "Issuer is the name of the Issuer (in the namespace) or ClusterIssuer\nthat signs the certificate.",
+				"Kind":     "Kind is Issuer or ClusterIssuer; required in values documents (in Go an\nempty Kind means Issuer).",
+			},
+		},
 		"LoadTestConfig": {
 			Doc: "LoadTestConfig configures the ThingsBoard article's performance test:\nMQTT devices sending SMART_METER telemetry (3 data points per message:\npulseCounter, leakage, batteryLevel; performance-tests v4.0.1,\nSmartMeterTelemetryGenerator.java).\n\nThe defaults are the ThingsBoard article's manifest\n(performance-test.yml): 10 generators sharing 100,000 devices and 1,000\nmessages per second, with its 900m / 500Mi limits, on the three 1-vCPU\nm7g.medium client nodes. The article's result, 20,000 data points per\nsecond, is the target the cluster was sized for: with SMART_METER's\n3 data points per message that is about 6,700 messages per second\n(messagesPerSecond 6700), which the manifest as published does not send.",
 			Fields: map[string]string{
@@ -18,6 +26,13 @@ func init() {
 				"Pool":              "Pool is the client node pool; default \"client\".",
 				"Replicas":          "Replicas is the number of generator pods; default 10.",
 				"Resources":         "Resources default to the ThingsBoard article's limits, 900m CPU / 500\nMiB.",
+			},
+		},
+		"MQTTS": {
+			Doc: "MQTTS serves MQTT over TLS on tb-mqtt-transport's port 8883, with a key\npair from a Secret the user provides (Secret) or one cert-manager issues\n(CertManager). Zero: no MQTTS, and port 8883 is exposed nowhere (not by\nthe container, its Service, the load balancer or the NetworkPolicy).",
+			Fields: map[string]string{
+				"CertManager": "CertManager has cert-manager (installed in the cluster, API\ncert-manager.io/v1) issue the key pair into the Secret tb-mqtts-tls\ninstead; exclusive with Secret. The transport reads the key pair once:\nrestart tb-mqtt-transport after each renewal, before the old certificate\nexpires.",
+				"Secret":      "Secret names a kubernetes.io/tls Secret in the namespace (keys tls.crt,\nthe certificate chain, and tls.key, an unencrypted PEM key) that\ntb-mqtt-transport serves MQTTS with. Create it before applying.\nThe transport reads it once: after replacing the key pair, restart\ntb-mqtt-transport.",
 			},
 		},
 		"PeakConfig": {
