@@ -9,8 +9,10 @@
 #   mage       go tool mage synth profile=all out=TMP
 #
 # It prints the mean (and median) wall time of each and the ratios
-# iotstack/helm and mage/helm. Targets (README "Performance"): iotstack at most
-# 0.5, mage at most 1.0.
+# iotstack/helm and mage/helm, and the mean CPU time (user + system, all
+# processes) of each, which a busy shared machine disturbs less than wall
+# time. Targets (README "Performance", on wall time): iotstack at most 0.5,
+# mage at most 1.0.
 #
 # Usage:
 #   HELM=/path/to/helm CHARTS=/path/to/charts scripts/side-by-side.sh [options]
@@ -241,7 +243,17 @@ now() {
 	fi
 }
 
-declare -A mean median
+declare -A mean median cpu
+# children_cpu sets REPLY to the user+system CPU seconds of this shell's
+# finished children (bash's times builtin must run in this shell, not in a
+# command substitution's subshell).
+children_cpu() {
+	times >"$tmp/times"
+	REPLY=$(awk 'NR == 2 {
+		split($1, u, "m"); split($2, s, "m"); sub("s", "", u[2]); sub("s", "", s[2])
+		printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2]
+	}' "$tmp/times")
+}
 if command -v hyperfine >/dev/null && ((!force_loop)); then
 	method="hyperfine $(hyperfine --version | awk '{print $2}'), $warmup warm-up and $runs measured runs per command"
 	for i in "${!cmds[@]}"; do
@@ -250,6 +262,7 @@ if command -v hyperfine >/dev/null && ((!force_loop)); then
 		# command,mean,stddev,median,user,system,min,max
 		mean[${names[i]}]=$(awk -F, 'NR==2 {print $2}' "$tmp/${names[i]}.csv")
 		median[${names[i]}]=$(awk -F, 'NR==2 {print $4}' "$tmp/${names[i]}.csv")
+		cpu[${names[i]}]=$(awk -F, 'NR==2 {printf "%.4f", $5 + $6}' "$tmp/${names[i]}.csv")
 	done
 else
 	method="loop, $warmup warm-up and $runs measured rounds, the three commands in a rotating order each round"
@@ -257,15 +270,20 @@ else
 	for ((r = 0; r < warmup + runs; r++)); do
 		for ((k = 0; k < n; k++)); do
 			i=$(((r + k) % n))
+			children_cpu
+			c0=$REPLY
 			t0=$(now)
 			bash -c "${cmds[i]}" >/dev/null 2>&1 || die "${names[i]} failed in round $r: ${cmds[i]}"
 			t1=$(now)
-			((r < warmup)) || echo "$t0 $t1" >>"$tmp/${names[i]}.times"
+			children_cpu
+			c1=$REPLY
+			((r < warmup)) || echo "$t0 $t1 $c0 $c1" >>"$tmp/${names[i]}.times"
 		done
 	done
 	for name in "${names[@]}"; do
 		awk '{print $2 - $1}' "$tmp/$name.times" | sort -g >"$tmp/$name.sorted"
 		mean[$name]=$(awk '{s += $1} END {printf "%.4f", s / NR}' "$tmp/$name.sorted")
+		cpu[$name]=$(awk '{s += $4 - $3} END {printf "%.4f", s / NR}' "$tmp/$name.times")
 		median[$name]=$(awk '{v[NR] = $1} END {printf "%.4f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}' "$tmp/$name.sorted")
 	done
 fi
@@ -279,13 +297,14 @@ echo "versions: $(go version | awk '{print $3}'), helm ${helm_mod:-$helm_version
 echo "output:   helm $objects objects in 5 files; iotstack $files files (three profiles)"
 echo "method:   $method"
 echo
-printf '%-10s %10s %10s %14s %s\n' what "mean (s)" "median (s)" "mean / helm" command
+printf '%-10s %10s %10s %12s %10s %11s  %s\n' what "mean (s)" "median (s)" "mean / helm" "CPU (s)" "CPU / helm" command
 for i in "${!names[@]}"; do
 	name=${names[i]}
 	ratio=$(awk -v a="${mean[$name]}" -v b="${mean[helm]}" 'BEGIN {printf "%.2f", a / b}')
+	cratio=$(awk -v a="${cpu[$name]}" -v b="${cpu[helm]}" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
 	label=${cmds[i]}
 	[[ $name == helm ]] && label="helm template of the five charts (5 processes)"
-	printf '%-10s %10.3f %10.3f %14s %s\n' "$name" "${mean[$name]}" "${median[$name]}" "$ratio" "$label"
+	printf '%-10s %10.3f %10.3f %12s %10.3f %11s  %s\n' "$name" "${mean[$name]}" "${median[$name]}" "$ratio" "${cpu[$name]}" "$cratio" "$label"
 done
 echo
 awk -v i="${mean[iotstack]}" -v m="${mean[mage]}" -v h="${mean[helm]}" 'BEGIN {
