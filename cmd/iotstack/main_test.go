@@ -57,6 +57,32 @@ func TestImportsStayLight(t *testing.T) {
 	}
 }
 
+// TestMagefileImportsStayLight guards `go tool mage synth`: Mage runs go
+// build on the magefile before every target, which checks every package
+// it imports, so the magefile imports what synth needs and no more (the
+// other targets run go tool iotstack-cluster or go run ./internal/devtool).
+func TestMagefileImportsStayLight(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goCmd(t), "list", "-deps", "-tags", "mage", "magefile.go")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list magefile.go: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	for _, d := range deps {
+		for _, f := range []string{"github.com/iotstack/iotstack/sim", "github.com/iotstack/iotstack/e2e", "github.com/iotstack/iotstack/validate", "github.com/iotstack/iotstack/apply", "k8s.io/client-go/", "sigs.k8s.io/kind/"} {
+			if d == f || (strings.HasSuffix(f, "/") && strings.HasPrefix(d, f)) {
+				t.Errorf("magefile.go imports %s (forbidden: %s); run such targets out of process", d, f)
+			}
+		}
+	}
+	if len(deps) > 400 {
+		t.Errorf("magefile.go imports %d packages, want at most 400 (about 300 today)", len(deps))
+	}
+}
+
 // build compiles iotstack and iotstack-cluster into one directory, as
 // go install does.
 func build(t *testing.T) string {
