@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # side-by-side.sh: wall time of iotstack's synthesis beside `helm template` of
-# the five Bitnami data-tier charts the ThingsBoard AWS cluster guide installs
+# the five Bitnami data-tier charts the ThingsBoard guide "ThingsBoard k8s
+# cluster - minimal design" installs
 # (ZooKeeper, Kafka, Redis Cluster, Cassandra, PostgreSQL-HA, with that guide's
 # --set values), each as a whole process with a warm build cache:
 #
