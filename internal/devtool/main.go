@@ -65,6 +65,10 @@ func schemas() error {
 
 // validateAll checks every profile offline: strict decoding, OpenAPI schemas of three minors, Pod Security "restricted", HA and security rules.
 func validateAll() error {
+	// As Mage's Validate did with mg.Deps(Schemas): the schemas first.
+	if err := schemas(); err != nil {
+		return err
+	}
 	cache, err := validate.SchemaCache()
 	if err != nil {
 		return err
