@@ -96,7 +96,8 @@ fi
 [[ -n $helm_bin && -x $helm_bin ]] ||
 	die "no helm binary: pass --helm PATH or HELM=PATH (build one: GOBIN=~/.cache/iotstack/tools go install helm.sh/helm/v3/cmd/helm@v3.22.0)"
 [[ -n $charts ]] || die "no charts directory: pass --charts DIR or CHARTS=DIR (see --help for how to obtain the charts)"
-charts=$(cd "$charts" && pwd) || die "charts directory $CHARTS does not exist"
+[[ -d $charts ]] || die "charts directory $charts does not exist"
+charts=$(cd "$charts" && pwd)
 for c in zookeeper kafka redis-cluster cassandra postgresql-ha; do
 	[[ -f $charts/$c/Chart.yaml ]] || die "$charts/$c/Chart.yaml missing: CHARTS must hold the chart directories zookeeper, kafka, redis-cluster, cassandra, postgresql-ha"
 	[[ -f $charts/$c/charts/common/Chart.yaml ]] || die "$charts/$c/charts/common missing: copy bitnami/common into each chart's charts/ directory (see --help)"
@@ -236,11 +237,13 @@ done
 objects=$(cat "$tmp/helm"/*.yaml | grep -c '^kind:' || true)
 files=$(find "$tmp/iotstack" -type f | wc -l)
 
+# now sets REPLY to the wall clock in seconds (bash 5's EPOCHREALTIME, no
+# process; date +%s.%N before bash 5).
 now() {
 	if [[ -n ${EPOCHREALTIME:-} ]]; then
-		echo "${EPOCHREALTIME/,/.}"
+		REPLY=${EPOCHREALTIME/,/.}
 	else
-		date +%s.%N
+		REPLY=$(date +%s.%N)
 	fi
 }
 
@@ -258,7 +261,7 @@ children_cpu() {
 if command -v hyperfine >/dev/null && ((!force_loop)); then
 	method="hyperfine $(hyperfine --version | awk '{print $2}'), $warmup warm-up and $runs measured runs per command"
 	for i in "${!cmds[@]}"; do
-		hyperfine --style basic --warmup "$warmup" --runs "$runs" \
+		hyperfine --style basic --shell bash --warmup "$warmup" --runs "$runs" \
 			--export-csv "$tmp/${names[i]}.csv" --command-name "${names[i]}" "${cmds[i]}" >&2
 		# command,mean,stddev,median,user,system,min,max
 		mean[${names[i]}]=$(awk -F, 'NR==2 {print $2}' "$tmp/${names[i]}.csv")
@@ -273,9 +276,11 @@ else
 			i=$(((r + k) % n))
 			children_cpu
 			c0=$REPLY
-			t0=$(now)
+			now
+			t0=$REPLY
 			bash -c "${cmds[i]}" >/dev/null 2>&1 || die "${names[i]} failed in round $r: ${cmds[i]}"
-			t1=$(now)
+			now
+			t1=$REPLY
 			children_cpu
 			c1=$REPLY
 			((r < warmup)) || echo "$t0 $t1 $c0 $c1" >>"$tmp/${names[i]}.times"
