@@ -22,7 +22,10 @@
 // checks about 300 packages before it starts rather than over 800: the
 // verbs that need the cluster client or the schema validator (validate,
 // diff, apply, delete, secrets) are forwarded to iotstack-cluster, found
-// beside this executable, through `go tool` in a clone, or on PATH.
+// beside this executable, through `go tool` in a clone, or on PATH. A
+// module that declares iotstack as a tool declares both: `go get -tool
+// github.com/iotstack/iotstack/cmd/iotstack
+// github.com/iotstack/iotstack/cmd/iotstack-cluster`.
 package main
 
 import (
