@@ -4,6 +4,7 @@ go 1.26
 
 tool (
 	github.com/iotstack/iotstack/cmd/iotstack
+	github.com/iotstack/iotstack/cmd/iotstack-cluster
 	github.com/magefile/mage
 )
 

@@ -5,6 +5,12 @@ package main
 
 // Targets are thin: they parse arguments, call a library function and
 // print. The logic lives in packages that tests and other programs import.
+//
+// Mage checks (go build) every package this file imports before each
+// target, so it imports only cli/core, what synth needs: the cluster verbs
+// run `go tool iotstack-cluster`, and schemas, validate, sim and e2e run
+// `go run ./internal/devtool`, each checking its own packages only when
+// used. That keeps `go tool mage synth` near the cost of the synthesis.
 
 import (
 	"context"
@@ -17,11 +23,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/iotstack/iotstack/cli"
-	"github.com/iotstack/iotstack/e2e"
-	"github.com/iotstack/iotstack/profiles"
-	"github.com/iotstack/iotstack/sim"
-	"github.com/iotstack/iotstack/validate"
+	"github.com/iotstack/iotstack/cli/core"
 )
 
 // distDir is where synthesized profiles are committed.
@@ -32,13 +34,13 @@ var targetNames = []string{"synth", "deps", "test", "schemas", "validate", "appl
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
-	// options that follow a target's argument into it (cli.FoldMageArgs).
-	os.Args = cli.FoldMageArgs(os.Args, targetNames)
+	// options that follow a target's argument into it (core.FoldMageArgs).
+	os.Args = core.FoldMageArgs(os.Args, targetNames)
 }
 
 // Synth writes dist/<profile>/ (or out=DIR) from the profile and its values: `synth profile=minimal-3az`, `synth all`, `synth profile=small values=prod.yaml namespace=lab out=deploy/lab`.
 func Synth(profile string) error {
-	return cli.RunMage("synth", profile, nil, os.Stdout, os.Stderr)
+	return core.RunMage("synth", profile, nil, os.Stdout, os.Stderr)
 }
 
 // testPackages are the Debian packages whose programs the tests run for
@@ -116,131 +118,42 @@ func Test() error {
 	}
 	// A user's environment: minimal-3az in us-east-1 on m7g.xlarge behind a
 	// registry mirror, its simulated nodes from the values' topology.
-	return Sim(context.Background(), "profile=minimal-3az"+cli.MageArgSep+"values=envs/us-east-1.yaml")
+	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml")
 }
 
 // Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).
 func Schemas() error {
-	cache, err := validate.SchemaCache()
-	if err != nil {
-		return err
-	}
-	dirs, err := validate.EnsureSchemas(cache, validate.KubernetesVersions)
-	if err != nil {
-		return err
-	}
-	for _, v := range validate.KubernetesVersions {
-		fmt.Printf("schemas for Kubernetes %s: %s\n", v, dirs[v])
-	}
-	return nil
+	return devtool("schemas")
 }
 
 // Validate checks every profile offline: strict decoding, OpenAPI schemas of three minors, Pod Security "restricted", HA and security rules.
 func Validate() error {
-	mg.Deps(Schemas)
-	cache, err := validate.SchemaCache()
-	if err != nil {
-		return err
-	}
-	dirs, err := validate.EnsureSchemas(cache, validate.KubernetesVersions)
-	if err != nil {
-		return err
-	}
-	reports, err := validate.Profiles(dirs, profiles.Names()...)
-	if err != nil {
-		return err
-	}
-	findings, objects := 0, 0
-	perRule := map[string]int{}
-	for _, r := range reports {
-		objects += r.Objects
-		for _, f := range r.Findings {
-			fmt.Println(f)
-			findings++
-			perRule[f.Rule]++
-		}
-	}
-	fmt.Println("Rules (findings, reason):")
-	for _, rule := range validate.Rules {
-		fmt.Printf("  %-18s %3d  %s\n", rule.Name, perRule[rule.Name], rule.Reason)
-	}
-	fmt.Println("Exceptions (documented opt-outs):")
-	for _, r := range reports {
-		for _, e := range r.Exceptions {
-			fmt.Printf("  %s: %s [%s] %s\n", r.Profile(), e.Component, e.Rule, e.Reason)
-		}
-	}
-	fmt.Printf("%d objects in %d stacks checked against %d rules and the schemas of Kubernetes %s: %d findings\n",
-		objects, len(reports), len(validate.Rules), strings.Join(validate.KubernetesVersions, ", "), findings)
-	if findings > 0 {
-		return fmt.Errorf("%d findings", findings)
-	}
-	return nil
+	return devtool("validate")
 }
 
 // Apply applies a profile (or rendered directory) to the current cluster (server-side apply, Secrets created once, wait, prune): `apply profile=minimal-3az values=prod.yaml`; KUBE_CONTEXT, TIMEOUT=20m, NO_PRUNE=1, PRUNE_DATA=1.
 func Apply(ctx context.Context, profile string) error {
-	return cli.RunMage("apply", profile, cli.ClusterEnv(true), os.Stdout, os.Stderr)
+	return core.RunMage("apply", profile, core.ClusterEnv(true), os.Stdout, os.Stderr)
 }
 
 // Diff shows what apply would change (server-side dry-run) and exits non-zero when something would: `diff profile=100k values=prod.yaml`.
 func Diff(ctx context.Context, profile string) error {
-	return cli.RunMage("diff", profile, cli.ClusterEnv(true), os.Stdout, os.Stderr)
+	return core.RunMage("diff", profile, core.ClusterEnv(true), os.Stdout, os.Stderr)
 }
 
 // Delete removes a profile from the current cluster, keeping claims, their volumes and data Secrets (PRUNE_DATA=1 removes them too): `delete profile=small values=prod.yaml`.
 func Delete(ctx context.Context, profile string) error {
-	return cli.RunMage("delete", profile, cli.ClusterEnv(false), os.Stdout, os.Stderr)
+	return core.RunMage("delete", profile, core.ClusterEnv(false), os.Stdout, os.Stderr)
 }
 
 // Sim runs a profile on a simulated cluster (real control plane, kwok nodes from the values' topology): placement, readiness, the zone-loss drill, re-apply, prune, delete and two stacks: `sim profile=minimal-3az`, `sim all`, `sim profile=minimal-3az values=envs/us-east-1.yaml`.
 func Sim(ctx context.Context, profile string) error {
-	m, err := cli.ParseMageArg(profile)
-	if err != nil {
-		return err
-	}
-	names, err := profiles.Resolve(m.Target)
-	if err != nil {
-		return err
-	}
-	docs, sets, err := cli.ValuesArgs(m.Args)
-	if err != nil {
-		return err
-	}
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	var failed []string
-	for _, n := range names {
-		rep, err := sim.Run(ctx, n, sim.Options{Root: root, Log: os.Stdout, Values: docs, Sets: sets})
-		if err != nil {
-			return fmt.Errorf("sim %s: %w", n, err)
-		}
-		fmt.Print(rep)
-		if len(rep.Failures) > 0 {
-			failed = append(failed, n)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("sim failed for %s", strings.Join(failed, ", "))
-	}
-	return nil
+	return devtool("sim", profile)
 }
 
 // E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster): `e2e profile=minimal-3az`.
 func E2E(ctx context.Context, profile string) error {
-	names, err := profiles.Resolve(profile)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := e2e.Run(ctx, n, e2e.Options{Keep: os.Getenv("KEEP") == "1", Log: os.Stdout}); err != nil {
-			return fmt.Errorf("e2e %s: %w", n, err)
-		}
-		fmt.Printf("e2e %s passed\n", n)
-	}
-	return nil
+	return devtool("e2e", profile)
 }
 
 // Bench runs the Go benchmarks (synthesis speed and allocations per profile).
@@ -248,12 +161,18 @@ func Bench() error {
 	return run("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./...")
 }
 
+// devtool runs internal/devtool's target (schemas, validate, sim, e2e).
+func devtool(args ...string) error {
+	return run("go", append([]string{"run", "./internal/devtool"}, args...)...)
+}
+
 func run(name string, args ...string) error {
-	fmt.Println("+", name, strings.Join(args, " "))
+	shown := strings.ReplaceAll(strings.Join(args, " "), core.MageArgSep, " ")
+	fmt.Println("+", name, shown)
 	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		return fmt.Errorf("%s %s: %w", name, shown, err)
 	}
 	return nil
 }

@@ -150,22 +150,6 @@ func TestSynthAllAtomic(t *testing.T) {
 	}
 }
 
-func TestFoldMageArgs(t *testing.T) {
-	targets := []string{"synth", "apply"}
-	got := FoldMageArgs([]string{"mage", "-v", "synth", "profile=small", "values=a.yaml,b.yaml", "namespace=lab", "apply", "minimal-3az", "out=x"}, targets)
-	want := []string{"mage", "-v", "synth", "profile=small" + MageArgSep + "values=a.yaml,b.yaml" + MageArgSep + "namespace=lab", "apply", "minimal-3az" + MageArgSep + "out=x"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("FoldMageArgs = %q, want %q", got, want)
-	}
-	m, err := ParseMageArg(want[3])
-	if err != nil || m.Target != "small" || strings.Join(m.Args, " ") != "-f a.yaml -f b.yaml --set namespace=lab" {
-		t.Errorf("ParseMageArg = %+v, %v", m, err)
-	}
-	if _, err := ParseMageArg("values=x.yaml"); err == nil {
-		t.Error("no profile accepted")
-	}
-}
-
 // TestValidateUSEast1 validates the us-east-1 environment offline: schemas
 // of every supported Kubernetes minor, Pod Security, the HA rules.
 func TestValidateUSEast1(t *testing.T) {

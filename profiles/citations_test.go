@@ -59,9 +59,7 @@ func TestSourcesCitePublicDocuments(t *testing.T) {
 }
 
 // TestDocsCitePublicDocuments: no Go file, Markdown file or example values
-// file of the module cites internal material. README.md's Performance
-// section is skipped: it is being rewritten in another change, which must
-// cite the ThingsBoard article by title too (then remove the skip).
+// file of the module cites internal material.
 func TestDocsCitePublicDocuments(t *testing.T) {
 	root := ".."
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -88,16 +86,6 @@ func TestDocsCitePublicDocuments(t *testing.T) {
 			return err
 		}
 		text := string(data)
-		if filepath.Clean(path) == filepath.Join(root, "README.md") {
-			if i := strings.Index(text, "\n## Performance\n"); i >= 0 {
-				end := strings.Index(text[i+1:], "\n## ")
-				if end < 0 {
-					text = text[:i]
-				} else {
-					text = text[:i] + text[i+1+end:]
-				}
-			}
-		}
 		for n, line := range strings.Split(text, "\n") {
 			if bad := citesInternal(line); bad != "" {
 				t.Errorf("%s:%d cites internal material (%q); cite the public document by title: %s", path, n+1, bad, strings.TrimSpace(line))

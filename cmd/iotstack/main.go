@@ -14,8 +14,18 @@
 // path, invalid value, a rendered directory that no longer matches its
 // values); 3 diff found changes.
 //
-// Install with `go install github.com/iotstack/iotstack/cmd/iotstack@latest`
-// or run it from a clone with `go tool iotstack`.
+// Install with `go install github.com/iotstack/iotstack/cmd/...@latest`
+// (iotstack and its companion iotstack-cluster) or run it from a clone with
+// `go tool iotstack`.
+//
+// This command imports only package cli/core, so that `go tool iotstack`
+// checks about 300 packages before it starts rather than over 800: the
+// verbs that need the cluster client or the schema validator (validate,
+// diff, apply, delete, secrets) are forwarded to iotstack-cluster, found
+// beside this executable, through `go tool` in a clone, or on PATH. A
+// module that declares iotstack as a tool declares both: `go get -tool
+// github.com/iotstack/iotstack/cmd/iotstack
+// github.com/iotstack/iotstack/cmd/iotstack-cluster`.
 package main
 
 import (
@@ -23,18 +33,24 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/iotstack/iotstack/cli"
+	"github.com/iotstack/iotstack/cli/core"
 )
 
 func main() {
-	err := cli.Command(os.Stdout, os.Stderr).Execute()
+	verbs := core.Commands()
+	for _, v := range core.ClusterVerbs {
+		verbs = append(verbs, core.Forward(v))
+	}
+	err := core.Root(os.Stdout, os.Stderr, verbs...).Execute()
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "iotstack:", err)
-	var ex *cli.ExitError
+	if !errors.Is(err, core.ErrReported) {
+		fmt.Fprintln(os.Stderr, "iotstack:", err)
+	}
+	var ex *core.ExitError
 	if errors.As(err, &ex) {
 		os.Exit(ex.Code)
 	}
-	os.Exit(cli.ExitFailed)
+	os.Exit(core.ExitFailed)
 }

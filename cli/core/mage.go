@@ -1,9 +1,10 @@
-package cli
+package core
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/iotstack/iotstack/values"
@@ -83,15 +84,29 @@ func ParseMageArg(arg string) (MageArgs, error) {
 }
 
 // RunMage runs the CLI verb for a Mage target's argument, with the flags
-// extra (from the environment: context, timeout, prune). It returns the
-// verb's error.
+// extra (from the environment: context, timeout, prune), and returns the
+// verb's error. The verbs of this package run in-process; the cluster verbs
+// run `go tool iotstack-cluster` (Mage runs in a clone, where it is a Go
+// tool built from the same sources).
 func RunMage(verb, arg string, extra []string, stdout, stderr io.Writer) error {
 	m, err := ParseMageArg(arg)
 	if err != nil {
-		return usage(err)
+		return Usage(err)
 	}
-	cmd := Command(stdout, stderr)
-	cmd.SetArgs(append(append([]string{verb, m.Target}, m.Args...), extra...))
+	args := append(append([]string{verb, m.Target}, m.Args...), extra...)
+	for _, v := range ClusterVerbs {
+		if v.Name() != verb {
+			continue
+		}
+		c := exec.Command("go", append([]string{"tool", Companion}, args...)...)
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, stdout, stderr
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("go tool %s %s: %w", Companion, strings.Join(args, " "), err)
+		}
+		return nil
+	}
+	cmd := Root(stdout, stderr, Commands()...)
+	cmd.SetArgs(args)
 	return cmd.Execute()
 }
 
