@@ -222,9 +222,9 @@ func TestDiskSizing(t *testing.T) {
 	}{
 		{"upstream segments on a small volume", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 262144000, 0 },
 			[]string{"cannot fit", "partitionsPerBroker 64", "segmentBytes 262144000", "kafka.data.size 2Gi"}},
-		{"explicit retention too large", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 0, 1 << 30 },
+		{"explicit retention too large", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 0, 1<<30 },
 			[]string{"cannot fit", "retentionBytes 1073741824"}},
-		{"retention without a plan", func(c *Config) { c.PartitionsPerBroker, c.SegmentBytes, c.RetentionBytes = 0, 0, 1 << 20 },
+		{"retention without a plan", func(c *Config) { c.PartitionsPerBroker, c.SegmentBytes, c.RetentionBytes = 0, 0, 1<<20 },
 			[]string{"retentionBytes 1048576 needs partitionsPerBroker"}},
 		{"tiny segment", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 1000, 0 }, []string{"segmentBytes 1000"}},
 		{"both retentions", func(c *Config) { c.RetentionHours = 2 }, []string{"retentionMinutes 30 and retentionHours 2"}},
