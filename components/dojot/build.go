@@ -61,7 +61,9 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 	w := &wiring{s: s, cfg: cfg, d: d, kafkaHosts: d.Kafka.BootstrapServers(), kafkaPort: fmt.Sprint(d.Kafka.Port),
 		zk: fmt.Sprintf("%s:%d", s.ServiceHost(d.ZooKeeper.Service), d.ZooKeeper.Port), pgHost: d.Postgres.PrimaryHost(), dbs: map[string]postgres.Database{}}
 	w.kafkaHost = s.ServiceHost(d.Kafka.Service)
-	for _, db := range []postgres.DatabaseSpec{{Name: "kong"}, {Name: "auth", CreateDB: true}, {Name: "devm"}} {
+	// Kong's password is stored as md5 (kongPasswordEncryption); the others
+	// keep the server's SCRAM.
+	for _, db := range []postgres.DatabaseSpec{{Name: "kong", PasswordEncryption: kongPasswordEncryption}, {Name: "auth", CreateDB: true}, {Name: "devm"}} {
 		if db.Name == "devm" && !cfg.Has("device-manager") {
 			continue
 		}
