@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,12 +115,26 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	}
 	ports := v.NodePorts
 	ns := v.Namespace
-	s, err := stack.New(v.stackOptions(name, "dojot"))
+	common := v.Common
+	if !v.NodeAffinity {
+		// No required node affinity: the pools' labels are not asked for
+		// (stack.PoolAffinity renders none for a pool without labels).
+		common.Topology.Pools = append([]Pool(nil), common.Topology.Pools...)
+		for i := range common.Topology.Pools {
+			common.Topology.Pools[i].Labels = nil
+		}
+	}
+	s, err := stack.New(common.stackOptions(name, "dojot"))
 	if err != nil {
 		return nil, err
 	}
 	topo := s.Topology()
 	group := func(g dojot.Group) map[string]string { return map[string]string{DojotGroupLabel: pools[g]} }
+	if !v.NodeAffinity {
+		// Validate allows this with local volumes only on a one-node pool:
+		// every Linux node label matches that node.
+		group = func(dojot.Group) map[string]string { return map[string]string{corev1.LabelOSStable: "linux"} }
+	}
 	sc := v.Topology.StorageClass
 	local := sc.Create && sc.Provisioner == localProvisioner
 	class := sc.Name
@@ -195,6 +210,12 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		vc.Image = "dojot/vernemq-dojot:" + v.Version
 	}
 	vc.InsecureMQTT, vc.NodePortMQTT, vc.NodePortMQTTS, vc.EJBCAAddress = v.InsecureMQTT, ports.MQTT, ports.MQTTS, ca.Address
+	if vc.ExternalHostname == "" && vc.ExternalIP == "" && v.Domain != "" {
+		vc.ExternalHostname = v.Domain
+		if net.ParseIP(v.Domain) != nil {
+			vc.ExternalIP = v.Domain
+		}
+	}
 	broker, err := vernemq.New(s, vc)
 	if err != nil {
 		return nil, err

@@ -390,6 +390,9 @@ func (w *wiring) bridge(name string) func(*stack.Component) ([]stack.Object, err
 			return nil, err
 		}
 		// Many bridges share few hosts: prefer spreading them.
+		if set.Spec.Template.Spec.Affinity == nil { // a pool without labels asks for no node affinity
+			set.Spec.Template.Spec.Affinity = &corev1.Affinity{}
+		}
 		set.Spec.Template.Spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
 			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: stack.HostnameLabel}}}}
 		c.Except("probes", "dojot's "+name+" image listens on no port and ships no health command; a failed Kafka or MQTT session ends the process, which restarts it")
