@@ -25,7 +25,10 @@ import (
 // (the guide's sizes; dojot's Kafka topics have replication 1), on local
 // PersistentVolumes (StorageClass local-storage) at the guide's paths,
 // each volume reserved for its claim and pinned to its group's nodes.
-// Every workload is pinned to its node group (dojot.components/group).
+// With nodeAffinity (100k's default) every workload is pinned to its node
+// group (dojot.components/group); small, as the guide runs it
+// (dojot_enable_node_affinity: false), asks for no node label, so it runs
+// on an unlabelled worker (DojotValues.NodeAffinity).
 // The load-balancer configuration is written next to the YAML: small's
 // nginx/nginx.conf, 100k's haproxy/haproxy.cfg and the host's
 // haproxy/90-dojot-haproxy.conf sysctl file; the worker addresses come from
