@@ -101,10 +101,11 @@
 //     remote flow nodes work only in a stack whose namespace is dojot.
 //
 // Kafka clients and the broker line. Kafka 4.0 removed the request
-// versions older than Kafka 2.1's (KIP-896; apache/kafka's 3.x message
-// specs already mark e.g. JoinGroup v0-1 deprecated,
-// clients/src/main/resources/common/message/JoinGroupRequest.json). What
-// dojot v0.5.0's services send, from their own manifests at v0.5.0:
+// versions older than Kafka 2.1's (KIP-896); the 3.9 branch's message
+// specs (apache/kafka clients/src/main/resources/common/message/*.json,
+// deprecatedVersions) mark them: Produce 0-6, Fetch 0-3, ListOffsets 0,
+// Metadata 0-3, JoinGroup 0-1, and 3.9 still serves them. What dojot
+// v0.5.0's services send, from their own manifests at v0.5.0:
 //
 //	service              manifest                               client                            versions sent
 //	data-broker          data-broker package.json               kafka-node 2.6.1 (lock)           Produce v0-2, Fetch v0-2, ListOffsets v0, Metadata v0, JoinGroup v0 (kafka-node v2.6.1 lib/protocol/protocolVersions.js): refused by 4.x

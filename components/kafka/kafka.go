@@ -35,18 +35,19 @@
 // segments) is not capped by retention.bytes.
 //
 // Kafka lines: the configuration and scripts work with the 3.9 and 4.x
-// images alike. Both images unpack Kafka into /opt/kafka (bin/ with
-// kafka-storage.sh, kafka-server-start.sh, kafka-broker-api-versions.sh),
-// own /var/lib/kafka/data by appuser, the first user adduser creates on
-// Alpine (uid 1000), and run as appuser (apache/kafka
-// docker/docker_official_images/3.8.5/jvm/Dockerfile and docker/jvm/
-// Dockerfile on trunk before 4.0; the 3.9.1 and 4.1.0 files themselves
-// were not read, so that the layout held between them is inferred). The
-// start script does not use the image's /etc/kafka/docker/run, so none of
-// its KAFKA_* variable mapping is relied on; KAFKA_HEAP_OPTS and LOG_DIR
-// are read by bin/kafka-run-class.sh on both lines. KRaft with a static
-// controller.quorum.voters and kafka-storage.sh format --ignore-formatted
-// is supported from 3.3 on and still in 4.x.
+// images alike. On apache/kafka's 3.9 branch (3.9.0-SNAPSHOT, Oct 2024):
+// docker/jvm/Dockerfile unpacks Kafka into /opt/kafka and runs as
+// appuser, the first user adduser creates on Alpine (uid 1000), owner of
+// /var/lib/kafka; bin/kafka-run-class.sh reads KAFKA_HEAP_OPTS and
+// LOG_DIR; kafka-storage.sh format takes --cluster-id and
+// --ignore-formatted and asks for --standalone or --initial-controllers
+// only when controller.quorum.voters is not set
+// (core/src/main/scala/kafka/tools/StorageTool.scala), which it is here.
+// The same Dockerfile layout is in docker/docker_official_images/3.8.5
+// and on trunk before 4.0; the 4.1.0 sources were not read, so the 4.1
+// image's layout is inferred from them. The start script does not use the
+// image's /etc/kafka/docker/run, so none of its KAFKA_* variable mapping
+// is relied on.
 //
 // What remains: every broker is a controller voter, so the cluster is
 // bounded to MaxVoters (9) brokers; a larger cluster needs dedicated
