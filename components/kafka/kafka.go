@@ -303,8 +303,8 @@ func (c Config) validateDisk() error {
 	if c.SegmentBytes != 0 && (c.SegmentBytes < minSegmentBytes || c.SegmentBytes > math.MaxInt32) {
 		return fmt.Errorf("kafka: segmentBytes %d; allowed %d (1 MiB) to %d (log.segment.bytes is an int), or 0 to derive it", c.SegmentBytes, minSegmentBytes, math.MaxInt32)
 	}
-	if c.RetentionBytes < 0 {
-		return fmt.Errorf("kafka: retentionBytes %d; must be positive, or 0 to derive it", c.RetentionBytes)
+	if c.RetentionBytes < 0 || c.RetentionBytes > c.Data.Size.Value() {
+		return fmt.Errorf("kafka: retentionBytes %d; allowed 1 to kafka.data.size (%s), or 0 to derive it", c.RetentionBytes, c.Data.Size.String())
 	}
 	if c.PartitionsPerBroker == 0 {
 		if c.RetentionBytes != 0 {

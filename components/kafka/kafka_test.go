@@ -143,17 +143,22 @@ func TestValidation(t *testing.T) {
 }
 
 func FuzzConfig(f *testing.F) {
-	f.Add("kafka", int32(3), 1024, "3", "2Gi", 3, 2, 3, 3, 2, 3, 168)
-	f.Add("", int32(0), 0, "", "", 0, 0, 0, 0, 0, 0, 0)
-	f.Add("k", int32(1), -1, "1m", "1Ki", 9, -2, 1, 1, 5, -1, 0)
-	f.Fuzz(func(t *testing.T, name string, brokers int32, heap int, cpu, mem string, rf, isr, orf, trf, tisr, parts, hours int) {
+	f.Add("kafka", int32(3), 1024, "3", "2Gi", 3, 2, 3, 3, 2, 3, 168, 0, 0, int64(0), int64(0), "")
+	f.Add("", int32(0), 0, "", "", 0, 0, 0, 0, 0, 0, 0, 0, 0, int64(0), int64(0), "")
+	f.Add("k", int32(1), -1, "1m", "1Ki", 9, -2, 1, 1, 5, -1, 0, 30, 64, int64(262144000), int64(0), "2Gi")
+	f.Add("k", int32(1), 0, "", "", 1, 1, 1, 1, 1, 9, 0, 30, 64, int64(0), int64(-1), "1Gi")
+	f.Fuzz(func(t *testing.T, name string, brokers int32, heap int, cpu, mem string, rf, isr, orf, trf, tisr, parts, hours, minutes, planned int, segment, retention int64, data string) {
 		cfg := Config{Name: name, Brokers: brokers, HeapMiB: heap, DefaultReplicationFactor: rf, MinInsyncReplicas: isr,
 			OffsetsTopicReplicationFactor: orf, TransactionStateLogReplicationFactor: trf, TransactionStateLogMinISR: tisr,
-			NumPartitions: parts, RetentionHours: hours}
+			NumPartitions: parts, RetentionHours: hours, RetentionMinutes: minutes, PartitionsPerBroker: planned,
+			SegmentBytes: segment, RetentionBytes: retention}
 		if c, err := resource.ParseQuantity(cpu); err == nil {
 			if m, err := resource.ParseQuantity(mem); err == nil {
 				cfg.Resources = stack.FromLimits(c, m)
 			}
+		}
+		if d, err := resource.ParseQuantity(data); err == nil {
+			cfg.Data.Size = d
 		}
 		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
 	})
@@ -227,6 +232,7 @@ func TestDiskSizing(t *testing.T) {
 		{"retention without a plan", func(c *Config) { c.PartitionsPerBroker, c.SegmentBytes, c.RetentionBytes = 0, 0, 1<<20 },
 			[]string{"retentionBytes 1048576 needs partitionsPerBroker"}},
 		{"tiny segment", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 1000, 0 }, []string{"segmentBytes 1000"}},
+		{"retention beyond any volume", func(c *Config) { c.RetentionBytes = 1 << 62 }, []string{"retentionBytes 4611686018427387904", "kafka.data.size (2Gi)"}},
 		{"both retentions", func(c *Config) { c.RetentionHours = 2 }, []string{"retentionMinutes 30 and retentionHours 2"}},
 	} {
 		c := Config{Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1, OffsetsTopicReplicationFactor: 1,
