@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,10 @@ import (
 // (the guide's sizes; dojot's Kafka topics have replication 1), on local
 // PersistentVolumes (StorageClass local-storage) at the guide's paths,
 // each volume reserved for its claim and pinned to its group's nodes.
-// Every workload is pinned to its node group (dojot.components/group).
+// With nodeAffinity (100k's default) every workload is pinned to its node
+// group (dojot.components/group); small, as the guide runs it
+// (dojot_enable_node_affinity: false), asks for no node label, so it runs
+// on an unlabelled worker (DojotValues.NodeAffinity).
 // The load-balancer configuration is written next to the YAML: small's
 // nginx/nginx.conf, 100k's haproxy/haproxy.cfg and the host's
 // haproxy/90-dojot-haproxy.conf sysctl file; the worker addresses come from
@@ -115,12 +119,26 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	}
 	ports := v.NodePorts
 	ns := v.Namespace
-	s, err := stack.New(v.stackOptions(name, "dojot"))
+	common := v.Common
+	if !v.NodeAffinity {
+		// No required node affinity: the pools' labels are not asked for
+		// (stack.PoolAffinity renders none for a pool without labels).
+		common.Topology.Pools = append([]Pool(nil), common.Topology.Pools...)
+		for i := range common.Topology.Pools {
+			common.Topology.Pools[i].Labels = nil
+		}
+	}
+	s, err := stack.New(common.stackOptions(name, "dojot"))
 	if err != nil {
 		return nil, err
 	}
 	topo := s.Topology()
 	group := func(g dojot.Group) map[string]string { return map[string]string{DojotGroupLabel: pools[g]} }
+	if !v.NodeAffinity {
+		// Validate allows this with local volumes only on a one-node pool:
+		// every Linux node label matches that node.
+		group = func(dojot.Group) map[string]string { return map[string]string{corev1.LabelOSStable: "linux"} }
+	}
 	sc := v.Topology.StorageClass
 	local := sc.Create && sc.Provisioner == localProvisioner
 	class := sc.Name
@@ -196,6 +214,12 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		vc.Image = "dojot/vernemq-dojot:" + v.Version
 	}
 	vc.InsecureMQTT, vc.NodePortMQTT, vc.NodePortMQTTS, vc.EJBCAAddress = v.InsecureMQTT, ports.MQTT, ports.MQTTS, ca.Address
+	if vc.ExternalHostname == "" && vc.ExternalIP == "" && v.Domain != "" {
+		vc.ExternalHostname = v.Domain
+		if net.ParseIP(v.Domain) != nil {
+			vc.ExternalIP = v.Domain
+		}
+	}
 	broker, err := vernemq.New(s, vc)
 	if err != nil {
 		return nil, err

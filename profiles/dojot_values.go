@@ -1,7 +1,11 @@
 package profiles
 
 import (
+	"net"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/components/kafka"
@@ -39,10 +43,22 @@ type DojotValues struct {
 	// configurations; null (the default) takes documentation addresses
 	// (192.0.2.0/24), one per node of the group's pool, to be replaced.
 	Backends *dojot.Backends `json:"backends"`
-	// Domain is the name users and devices reach dojot by (the load
-	// balancer's DNS name): auth's password-reset links name it. Empty
-	// keeps the guide's localhost.
+	// Domain is the name users and devices reach dojot by: the load
+	// balancer's DNS name or IP address. The brokers' certificates carry
+	// it (VerneMQ's EXTERNAL_SERVER_HOSTNAME, or EXTERNAL_SERVER_IP for an
+	// address), and auth's password-reset links name it. Required, and
+	// neither localhost nor a loopback address, while MQTTS is served
+	// (nodePorts.mqtts set). The default, dojot.example.com (RFC 2606), is
+	// a documentation name to replace, as the backends' 192.0.2.x are.
 	Domain string `json:"domain"`
+	// NodeAffinity pins every workload to its group's pool by the pools'
+	// labels (dojot.components/group), as the guide's
+	// dojot_enable_node_affinity: true. false (small's default, the
+	// guide's setting for few devices) ignores the pools' labels, so the
+	// stack runs on an unlabelled worker; it needs a single pool, and with
+	// the local storage class a single node, whose local volumes then
+	// select it by kubernetes.io/os=linux.
+	NodeAffinity bool `json:"nodeAffinity"`
 	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS.
 	InsecureMQTT bool `json:"insecureMQTT"`
 	// Lean sets memory requests to half the limits, so the guide's one
@@ -76,6 +92,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
 		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
 		MongoDBSize: q("2Gi"), MinIOSize: q("2Gi"),
+		Domain: DocumentationDomain, NodeAffinity: hundred,
 	}
 	if hundred {
 		v.Topology = topologyValues(HundredTopology())
@@ -93,9 +110,17 @@ func dojotDefaults(hundred bool) *DojotValues {
 	}
 	v.ZooKeeper = zookeeper.Config{Replicas: 1, Resources: res("500m", "512Mi"), HeapMiB: 256}
 	v.ZooKeeper.Data.Size, v.ZooKeeper.Log.Size = q("1Gi"), q("1Gi")
-	v.Kafka = kafka.Config{Name: "kafka-server", Brokers: 1, Resources: res("1", "1Gi"), HeapMiB: 512,
+	// Kafka: the 3.9 line (kafka.Image39), which still serves the pre-2.1
+	// protocol versions dojot v0.5.0's clients send (see the dojot
+	// package's client table); upstream's 30 minutes of retention
+	// (ansible-dojot v0.5.0 roles/kafka/templates/kafka_statefulset.yaml.j2:
+	// KAFKA_LOG_RETENTION_MINUTES 30, KAFKA_LOG_SEGMENT_BYTES 262144000),
+	// with segments and a per-partition size cap sized to the volume for
+	// kafkaPartitionsPlanned partitions (250 MB segments do not fit 2Gi).
+	v.Kafka = kafka.Config{Name: "kafka-server", Brokers: 1, Image: kafka.Image39, Resources: res("1", "1Gi"), HeapMiB: 512,
 		DefaultReplicationFactor: 1, MinInsyncReplicas: 1, OffsetsTopicReplicationFactor: 1,
-		TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, AutoCreateTopics: true}
+		TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, AutoCreateTopics: true,
+		RetentionMinutes: 30, PartitionsPerBroker: kafkaPartitionsPlanned}
 	v.Kafka.Data.Size = q("2Gi")
 	v.Postgres = postgres.Config{Instances: 1, PoolerReplicas: 1, Resources: res("1", "1Gi"), PoolerResources: res("200m", "128Mi"), PoolSize: 10,
 		Tuning: postgres.Tuning{MaxConnections: 100, SharedBuffers: "128MB", WorkMem: "4MB", MaintenanceWorkMem: "64MB", EffectiveCacheSize: "512MB"}}
@@ -105,8 +130,89 @@ func dojotDefaults(hundred bool) *DojotValues {
 	v.VerneMQ = vernemq.Config{Replicas: 1, Resources: res("2", "1Gi")}
 	if hundred {
 		v.VerneMQ.Replicas = 3
+		// Each dedicated node's service gets the node less its system
+		// reserve (systemReserve), a DaemonSet allowance and what else
+		// the guide puts on that group (hundredCoLocated), requests =
+		// limits for memory, CPU requests a tenth of the limit as
+		// everywhere; the JVM heaps follow (Kafka's half of its limit).
+		topo := HundredTopology()
+		for _, d := range []struct {
+			pool string
+			r    *stack.Resources
+		}{{"vernemq", &v.VerneMQ.Resources}, {"kafka", &v.Kafka.Resources}, {"x509", &v.X509.Resources}} {
+			pool, _ := topo.Pool(d.pool)
+			*d.r = nodeShare(pool, hundredCoLocated[d.pool])
+		}
+		v.Kafka.HeapMiB = int(v.Kafka.Resources.HeapMiB(50))
 	}
 	return v
+}
+
+// DocumentationDomain is the dojot profiles' default domain: a name
+// reserved for documentation (RFC 2606), to be replaced with the load
+// balancer's name, as the default backends are documentation addresses.
+const DocumentationDomain = "dojot.example.com"
+
+// kafkaPartitionsPlanned is the partition count dojot's Kafka volume is
+// sized for by default (kafka.partitionsPerBroker): a planning figure,
+// not a count read from dojot: the default tenant's topics at the bridges'
+// partitions, __consumer_offsets' 50 and headroom. Raise it, and
+// kafka.data.size, with tenants and bridges.
+const kafkaPartitionsPlanned = 64
+
+// hundredCoLocated is the memory the other workloads of 100k's dedicated
+// groups request per node (dist/100k/): on a vernemq node six bridges
+// (18 k2v/v2k-bridge pods of 256Mi over 3 nodes); on the kafka node
+// ZooKeeper (512Mi), kafka_exporter (512Mi) and 9 kafka-loopbacks (256Mi
+// each); nothing beside x509-identity-mgmt on the x509 node.
+var hundredCoLocated = map[string]resource.Quantity{
+	"vernemq": resource.MustParse("1536Mi"),
+	"kafka":   resource.MustParse("3328Mi"),
+	"x509":    resource.MustParse("0"),
+}
+
+// daemonAllowance is left on every node for the cluster's own DaemonSets
+// (kube-proxy, the CNI agent), which are not part of the stack.
+var daemonAllowance = stack.Resources{CPURequest: resource.MustParse("100m"), MemoryRequest: resource.MustParse("256Mi")}
+
+// systemReserve is what a node keeps from pods for the kubelet, the
+// container runtime and the OS: the rule GKE documents for its node
+// allocatable ("Plan GKE Standard node sizes", memory and CPU
+// reservations; kubeadm reserves nothing by default, and the Kubernetes
+// documentation, "Reserve Compute Resources for System Daemons", leaves
+// the figures to the operator). Memory: 25% of the first 4 GiB, 20% of
+// the next 4, 10% of the next 8, 6% of the next 112, 2% above 128 GiB,
+// plus the 100 MiB hard eviction threshold. CPU: 6% of the first core,
+// 1% of the next, 0.5% of the next 2, 0.25% above 4 cores. A stated rule
+// for the guide's bare nodes, not a measurement of them.
+func systemReserve(cpu, memory resource.Quantity) (milliCPU, mib int64) {
+	tiers := func(total float64, steps [][2]float64) float64 {
+		var out, from float64
+		for _, st := range steps {
+			if total <= from {
+				break
+			}
+			out += (min(total, st[0]) - from) * st[1]
+			from = st[0]
+		}
+		return out
+	}
+	memMiB := float64(memory.Value() >> 20)
+	mib = int64(tiers(memMiB, [][2]float64{{4096, 0.25}, {8192, 0.20}, {16384, 0.10}, {131072, 0.06}, {1 << 40, 0.02}})) + 100
+	milliCPU = int64(tiers(float64(cpu.MilliValue()), [][2]float64{{1000, 0.06}, {2000, 0.01}, {4000, 0.005}, {1 << 40, 0.0025}}))
+	return milliCPU, mib
+}
+
+// nodeShare is what one service may have of a dedicated node: the node's
+// memory less systemReserve, daemonAllowance and coLocated, rounded down
+// to 128 MiB (requests = limits); whole cores of its CPU less the reserve
+// and the allowance as the limit (the request a tenth, stack.FromLimits).
+func nodeShare(pool stack.NodePool, coLocated resource.Quantity) stack.Resources {
+	rCPU, rMiB := systemReserve(pool.CPU, pool.Memory)
+	mib := pool.Memory.Value()>>20 - rMiB - daemonAllowance.MemoryRequest.Value()>>20 - coLocated.Value()>>20
+	mib = mib / 128 * 128
+	cores := (pool.CPU.MilliValue() - rCPU - daemonAllowance.CPURequest.MilliValue()) / 1000
+	return stack.FromLimits(*resource.NewQuantity(cores, resource.DecimalSI), *resource.NewQuantity(mib<<20, resource.BinarySI))
 }
 
 // SmallDefaults are small's values as the guide has them.
@@ -117,6 +223,32 @@ func HundredDefaults() *DojotValues { return dojotDefaults(true) }
 
 // localProvisioner is the provisioner of local-volume classes.
 const localProvisioner = "kubernetes.io/no-provisioner"
+
+// validateDomain requires a name devices can check the broker's
+// certificate against while MQTTS is served: a DNS name (RFC 1123
+// subdomain) or an IP address, neither localhost nor loopback.
+func (v *DojotValues) validateDomain() []values.FieldError {
+	d := v.Domain
+	if d == "" {
+		if v.NodePorts.MQTTS != 0 {
+			return []values.FieldError{values.Errorf("domain", d, "required while MQTTS is served (nodePorts.mqtts %d): the brokers' certificates name it; give the load balancer's DNS name or IP address", v.NodePorts.MQTTS)}
+		}
+		return nil
+	}
+	if ip := net.ParseIP(d); ip != nil {
+		if ip.IsLoopback() || ip.IsUnspecified() {
+			return []values.FieldError{values.Errorf("domain", d, "a loopback or unspecified address; devices reach dojot by the load balancer's address")}
+		}
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(d); len(errs) > 0 {
+		return []values.FieldError{values.Errorf("domain", d, "not a DNS name (%s) nor an IP address", strings.Join(errs, "; "))}
+	}
+	if v.NodePorts.MQTTS != 0 && (d == "localhost" || strings.HasSuffix(d, ".localhost")) {
+		return []values.FieldError{values.Errorf("domain", d, "localhost while MQTTS is served (nodePorts.mqtts %d): devices that check the broker's certificate would reject it; give the load balancer's DNS name or IP address", v.NodePorts.MQTTS)}
+	}
+	return nil
+}
 
 // Validate checks what tags cannot.
 func (v *DojotValues) Validate() []values.FieldError {
@@ -141,6 +273,14 @@ func (v *DojotValues) Validate() []values.FieldError {
 	}
 	if err := v.NodePorts.Validate(); err != nil {
 		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+	}
+	errs = append(errs, v.validateDomain()...)
+	if !v.NodeAffinity {
+		if n := len(v.Topology.Pools); n != 1 {
+			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))
+		} else if p := v.Topology.Pools[0]; v.Topology.StorageClass.Provisioner == localProvisioner && (p.NodesPerZone != 1 || len(v.Topology.Zones) != 1) {
+			errs = append(errs, values.Errorf("nodeAffinity", false, "the local volumes need one node to live on, but pool %s has %d node(s) in %d zone(s): a local volume that any node matches would follow a rescheduled pod to an empty directory; set nodeAffinity: true and label the nodes, or use a provisioned topology.storageClass", p.Name, p.NodesPerZone, len(v.Topology.Zones)))
+		}
 	}
 	if v.Kafka.NumPartitions != 0 && v.Kafka.NumPartitions != int(v.Bridges) {
 		errs = append(errs, values.Errorf("kafka.numPartitions", v.Kafka.NumPartitions, "must equal bridges %d (dojot ties its topics' partitions to the bridges); leave it 0 to follow bridges", v.Bridges))

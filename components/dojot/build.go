@@ -61,7 +61,9 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 	w := &wiring{s: s, cfg: cfg, d: d, kafkaHosts: d.Kafka.BootstrapServers(), kafkaPort: fmt.Sprint(d.Kafka.Port),
 		zk: fmt.Sprintf("%s:%d", s.ServiceHost(d.ZooKeeper.Service), d.ZooKeeper.Port), pgHost: d.Postgres.PrimaryHost(), dbs: map[string]postgres.Database{}}
 	w.kafkaHost = s.ServiceHost(d.Kafka.Service)
-	for _, db := range []postgres.DatabaseSpec{{Name: "kong"}, {Name: "auth", CreateDB: true}, {Name: "devm"}} {
+	// Kong's password is stored as md5 (kongPasswordEncryption); the others
+	// keep the server's SCRAM.
+	for _, db := range []postgres.DatabaseSpec{{Name: "kong", PasswordEncryption: kongPasswordEncryption}, {Name: "auth", CreateDB: true}, {Name: "devm"}} {
 		if db.Name == "devm" && !cfg.Has("device-manager") {
 			continue
 		}
@@ -388,6 +390,9 @@ func (w *wiring) bridge(name string) func(*stack.Component) ([]stack.Object, err
 			return nil, err
 		}
 		// Many bridges share few hosts: prefer spreading them.
+		if set.Spec.Template.Spec.Affinity == nil { // a pool without labels asks for no node affinity
+			set.Spec.Template.Spec.Affinity = &corev1.Affinity{}
+		}
 		set.Spec.Template.Spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
 			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: stack.HostnameLabel}}}}
 		c.Except("probes", "dojot's "+name+" image listens on no port and ships no health command; a failed Kafka or MQTT session ends the process, which restarts it")

@@ -99,4 +99,36 @@
 //     images only) would close it; it is not rendered yet. flowbroker
 //     v0.5.0 also hard-codes the namespace "dojot" in those calls, so
 //     remote flow nodes work only in a stack whose namespace is dojot.
+//
+// Kafka clients and the broker line. Kafka 4.0 removed the request
+// versions older than Kafka 2.1's (KIP-896); the 3.9 branch's message
+// specs (apache/kafka clients/src/main/resources/common/message/*.json,
+// deprecatedVersions) mark them: Produce 0-6, Fetch 0-3, ListOffsets 0,
+// Metadata 0-3, JoinGroup 0-1, and 3.9 still serves them. What dojot
+// v0.5.0's services send, from their own manifests at v0.5.0:
+//
+//	service              manifest                               client                            versions sent
+//	data-broker          data-broker package.json               kafka-node 2.6.1 (lock)           Produce v0-2, Fetch v0-2, ListOffsets v0, Metadata v0, JoinGroup v0 (kafka-node v2.6.1 lib/protocol/protocolVersions.js): refused by 4.x
+//	data-broker, cron,   package.json: @dojot/dojot-module      node-rdkafka 2.5.1 = librdkafka     JoinGroup v0, sent without negotiation (librdkafka v0.11.5 src/rdkafka_request.c): refused by 4.x
+//	flowbroker           0.0.1-beta.9 (flowbroker: orchestrator) 0.11.5 (node-rdkafka v2.5.1 package.json)
+//	kafka2ftp            dojot/dojot connector/kafka2ftp         @dojot/microservice-sdk 0.1.1 ->   per-API versions negotiated from ApiVersions (librdkafka v1.2.2/v1.3.0
+//	k2v-, v2k-bridge,    connector/mqtt/vernemq/*-bridge,        node-rdkafka 2.7.4 (librdkafka 1.2.2); src/rdkafka_request.c, rd_kafka_broker_ApiVersion_supported);
+//	kafka-ws             subscription-engine/kafka-ws            sdk 0.1.3 -> node-rdkafka 2.8.0 (1.3.0)  that each lands at or above 4.x's floor is not verified
+//	auth, history,       requirements: dojot.module 0.0.1a5,     kafka-python 1.4.7 (dojot-module-python  Produce v3, Fetch v4, ListOffsets v1, JoinGroup v2 against a broker it
+//	persister            auth also kafka-python==1.4.7          v0.0.1-alpha.5 setup.py)            detects as 0.11+ (kafka-python 1.4.7 producer/sender.py, consumer/fetcher.py,
+//	device-manager       requirements: kafka-python==1.4.1      kafka-python 1.4.1                  coordinator/base.py); its broker-version probe against 4.x is not verified
+//	kafka-loopback       dojot/dojot tools/kafka/loopback        confluentinc/cp-kafkacat:5.4.1      librdkafka inside not verified
+//
+// (persister's image is built from dojot/history v0.5.0,
+// docker/persister.docker; backstage v0.5.0 has no Kafka client; gui,
+// image-manager and data-manager were not checked.) Two of them can only
+// speak versions Kafka 4.x refuses, so the dojot profiles run the 3.9
+// line (kafka.Image39, KRaft still supported, every old version still
+// served); the install guide itself ran Confluent 5.5 (Kafka 2.5).
+//
+// The broker's name: the profiles' domain becomes VerneMQ's
+// EXTERNAL_SERVER_HOSTNAME (or EXTERNAL_SERVER_IP), which the image puts
+// into the certificate request that x509-identity-mgmt signs (see
+// vernemq.Config.ExternalHostname); Kong's database password is stored as
+// md5 because Kong 2.0's pgmoon has no SCRAM (kongPasswordEncryption).
 package dojot

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
+	"github.com/iotstack/iotstack/components/postgres"
 	"github.com/iotstack/iotstack/stack"
 )
 
@@ -171,6 +172,20 @@ plugin() {
 	b.WriteString("echo \"routes configured\"\ntouch " + routesReady + "\nwhile :; do sleep 3600; done\n")
 	return b.String()
 }
+
+// kongPasswordEncryption stores Kong's database password as md5. dojot/kong
+// v0.5.0 is Kong 2.0.4, whose rockspec pins "pgmoon == 1.10.0" (Kong/kong
+// kong-2.0.4-0.rockspec); pgmoon 1.10.0 answers only the cleartext (3) and
+// MD5 (5) password requests and fails on any other ("don't know how to
+// auth", leafo/pgmoon v1.10.0 pgmoon/init.moon, auth), so it cannot log in
+// with a SCRAM verifier, the default of PostgreSQL 14+ and the
+// password_encryption the postgres component sets. Spilo's pg_hba has
+// "md5" lines, which ask an md5-stored user for MD5 (postgres.MD5). auth
+// and device-manager keep SCRAM: they use psycopg2 2.7.4 (their
+// requirements/requirements.txt at v0.5.0), which logs in through libpq,
+// and libpq has SCRAM from PostgreSQL 10 on; which libpq their images link
+// is not verified.
+const kongPasswordEncryption = postgres.MD5
 
 // kong is the API gateway: the proxy on NodePorts, its admin API on the
 // pod's loopback with the consumers gate for auth, its database

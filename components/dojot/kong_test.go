@@ -231,3 +231,24 @@ http {
 		t.Errorf("the admin API received %d requests, want %d: %q", len(reached), len(allowed), reached)
 	}
 }
+
+// TestKongPasswordIsMD5: Kong's database user is declared with an md5
+// password (pgmoon 1.10.0 has no SCRAM), auth's and device-manager's keep
+// the server's SCRAM.
+func TestKongPasswordIsMD5(t *testing.T) {
+	out := build(t, Config{})
+	var script string
+	for _, o := range out.Objects {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Data["databases.sh"] != "" {
+			script = cm.Data["databases.sh"]
+		}
+	}
+	for line, want := range map[string]bool{
+		"set_password kong PASSWORD_KONG md5\n": true, "set_password auth PASSWORD_AUTH\n": true, "set_password devm PASSWORD_DEVM\n": true,
+		"set_password auth PASSWORD_AUTH md5": false,
+	} {
+		if strings.Contains(script, line) != want {
+			t.Errorf("databases.sh contains %q: %v; want %v", line, !want, want)
+		}
+	}
+}

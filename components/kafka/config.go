@@ -25,7 +25,17 @@ func serverProperties(cfg Config, voters []string) string {
 	p("transaction.state.log.min.isr", cfg.TransactionStateLogMinISR)
 	p("auto.create.topics.enable", cfg.AutoCreateTopics)
 	p("num.partitions", cfg.NumPartitions)
-	p("log.retention.hours", cfg.RetentionHours)
+	if cfg.RetentionMinutes != 0 {
+		p("log.retention.minutes", cfg.RetentionMinutes)
+	} else {
+		p("log.retention.hours", cfg.RetentionHours)
+	}
+	if cfg.SegmentBytes != 0 {
+		p("log.segment.bytes", cfg.SegmentBytes)
+	}
+	if cfg.RetentionBytes != 0 {
+		p("log.retention.bytes", cfg.RetentionBytes)
+	}
 	p("unclean.leader.election.enable", false)
 	p("controlled.shutdown.enable", true)
 	return b.String()

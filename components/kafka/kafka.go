@@ -24,6 +24,31 @@
 // broker for its API versions; liveness only checks the client port, with a long
 // threshold, so that a slow broker is taken out of the Service, not restarted.
 //
+// Disk: with PartitionsPerBroker set, log.retention.bytes and
+// log.segment.bytes are sized from the volume so that the retained logs
+// of that many partitions fit in 90% of it, and a configuration that
+// cannot fit is refused (see Config.PartitionsPerBroker). Without it
+// (minimal-3az's 20Gi volumes) retention is time-based only, as before:
+// whether 168 h fit depends on the write rate, which no setting states.
+// What remains: a broker holding more partitions than planned can still
+// fill its volume; __consumer_offsets (compacted, Kafka's own 100 MiB
+// segments) is not capped by retention.bytes.
+//
+// Kafka lines: the configuration and scripts work with the 3.9 and 4.x
+// images alike. On apache/kafka's 3.9 branch (3.9.0-SNAPSHOT, Oct 2024):
+// docker/jvm/Dockerfile unpacks Kafka into /opt/kafka and runs as
+// appuser, the first user adduser creates on Alpine (uid 1000), owner of
+// /var/lib/kafka; bin/kafka-run-class.sh reads KAFKA_HEAP_OPTS and
+// LOG_DIR; kafka-storage.sh format takes --cluster-id and
+// --ignore-formatted and asks for --standalone or --initial-controllers
+// only when controller.quorum.voters is not set
+// (core/src/main/scala/kafka/tools/StorageTool.scala), which it is here.
+// The same Dockerfile layout is in docker/docker_official_images/3.8.5
+// and on trunk before 4.0; the 4.1.0 sources were not read, so the 4.1
+// image's layout is inferred from them. The start script does not use the
+// image's /etc/kafka/docker/run, so none of its KAFKA_* variable mapping
+// is relied on.
+//
 // What remains: every broker is a controller voter, so the cluster is
 // bounded to MaxVoters (9) brokers; a larger cluster needs dedicated
 // controllers, which this component does not render. The name label
@@ -33,6 +58,8 @@ package kafka
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,9 +73,13 @@ import (
 	"github.com/iotstack/iotstack/stack"
 )
 
-// Default images, pinned.
+// Default images, pinned. Image is the 4.1 line; the dojot profiles pin
+// Image39, the 3.9 line, because Kafka 4.0 removed the protocol versions
+// older than Kafka 2.1's (KIP-896) that dojot v0.5.0's clients send (see
+// the dojot package).
 const (
 	Image         = "apache/kafka:4.1.0"
+	Image39       = "apache/kafka:3.9.1"
 	ExporterImage = "danielqsj/kafka-exporter:v1.9.0"
 )
 
@@ -112,8 +143,30 @@ type Config struct {
 	// NumPartitions is num.partitions for topics created without a
 	// count; default 3.
 	NumPartitions int
-	// RetentionHours is log.retention.hours; default 168.
+	// RetentionHours is log.retention.hours; default 168 (Kafka's own)
+	// unless RetentionMinutes is set.
 	RetentionHours int
+	// RetentionMinutes is log.retention.minutes, which Kafka prefers to
+	// log.retention.hours; 0 leaves retention to RetentionHours. Setting
+	// both is refused.
+	RetentionMinutes int
+	// PartitionsPerBroker is the number of partition replicas one broker's
+	// volume is planned for (all topics' partitions on that broker). When
+	// set, every partition's log is capped (log.retention.bytes) so that
+	// PartitionsPerBroker partitions, each with its retained bytes and one
+	// segment being written, fit in 90% of the volume (Data.Size); a
+	// configuration that cannot fit is refused. 0 renders no size limit
+	// (Kafka's default: time-based retention only), as minimal-3az has it.
+	PartitionsPerBroker int
+	// SegmentBytes is log.segment.bytes. 0 means: with PartitionsPerBroker,
+	// a quarter of each partition's share of the volume, at most 256 MiB
+	// (dojot v0.5.0 ran 250 MB segments); without it, Kafka's default
+	// (1 GiB, not rendered). At least 1 MiB when set.
+	SegmentBytes int64
+	// RetentionBytes is log.retention.bytes, per partition. 0 means: with
+	// PartitionsPerBroker, each partition's share of the volume less one
+	// segment; without it, no limit (Kafka's -1, not rendered).
+	RetentionBytes int64
 }
 
 // Default fills zero fields with the defaults.
@@ -150,8 +203,37 @@ func (c *Config) Default() {
 	def(&c.TransactionStateLogReplicationFactor, 3)
 	def(&c.TransactionStateLogMinISR, 2)
 	def(&c.NumPartitions, 3)
-	def(&c.RetentionHours, 168)
+	if c.RetentionMinutes == 0 {
+		def(&c.RetentionHours, 168)
+	}
+	if c.PartitionsPerBroker > 0 {
+		share := c.usableBytes() / int64(c.PartitionsPerBroker)
+		if c.SegmentBytes == 0 {
+			c.SegmentBytes = min(share/4, maxDerivedSegment)
+		}
+		if c.RetentionBytes == 0 && share > c.SegmentBytes {
+			c.RetentionBytes = share - c.SegmentBytes // else left 0: Validate refuses it
+		}
+	}
 }
+
+// maxDerivedSegment caps a derived log.segment.bytes at 256 MiB, near
+// the 250 MB (262144000) of dojot v0.5.0's broker (ansible-dojot v0.5.0
+// roles/kafka/templates/kafka_statefulset.yaml.j2, KAFKA_LOG_SEGMENT_BYTES).
+const maxDerivedSegment = 256 << 20
+
+// minSegmentBytes is the smallest log.segment.bytes this component
+// renders: 1 MiB, small enough for any volume worth having and above the
+// lower bound of every Kafka line it runs (3.9 and 4.x).
+const minSegmentBytes = 1 << 20
+
+// usablePercent is the part of the data volume retained logs may fill;
+// the rest is headroom for index files, the log cleaner's copies of
+// compacted segments and the file system itself.
+const usablePercent = 90
+
+// usableBytes is usablePercent of the data volume.
+func (c Config) usableBytes() int64 { return c.Data.Size.Value() / 100 * usablePercent }
 
 // Validate checks a defaulted Config.
 //
@@ -197,8 +279,44 @@ func (c Config) Validate() error {
 	if c.NumPartitions < 1 || c.NumPartitions > 10000 {
 		return fmt.Errorf("kafka: numPartitions %d; allowed 1 to 10000", c.NumPartitions)
 	}
-	if c.RetentionHours < 1 || c.RetentionHours > 87600 {
+	if c.RetentionMinutes != 0 && c.RetentionHours != 0 {
+		return fmt.Errorf("kafka: retentionMinutes %d and retentionHours %d are both set; set one (Kafka takes log.retention.minutes over log.retention.hours)", c.RetentionMinutes, c.RetentionHours)
+	}
+	if c.RetentionMinutes == 0 && (c.RetentionHours < 1 || c.RetentionHours > 87600) {
 		return fmt.Errorf("kafka: retentionHours %d; allowed 1 to 87600", c.RetentionHours)
+	}
+	if c.RetentionMinutes < 0 || c.RetentionMinutes > 87600*60 {
+		return fmt.Errorf("kafka: retentionMinutes %d; allowed 1 to %d, or 0 to use retentionHours", c.RetentionMinutes, 87600*60)
+	}
+	return c.validateDisk()
+}
+
+// validateDisk refuses size settings whose retained logs cannot fit the
+// volume: a partition holds up to log.retention.bytes in closed segments
+// plus the segment being written (Kafka deletes whole segments only), so
+// partitionsPerBroker x (retentionBytes + segmentBytes) must fit in
+// usableShare of kafka.data.size.
+func (c Config) validateDisk() error {
+	if c.PartitionsPerBroker < 0 || c.PartitionsPerBroker > 100000 {
+		return fmt.Errorf("kafka: partitionsPerBroker %d; allowed 1 to 100000, or 0 for no size-based retention", c.PartitionsPerBroker)
+	}
+	if c.SegmentBytes != 0 && (c.SegmentBytes < minSegmentBytes || c.SegmentBytes > math.MaxInt32) {
+		return fmt.Errorf("kafka: segmentBytes %d; allowed %d (1 MiB) to %d (log.segment.bytes is an int), or 0 to derive it", c.SegmentBytes, minSegmentBytes, math.MaxInt32)
+	}
+	if c.RetentionBytes < 0 || c.RetentionBytes > c.Data.Size.Value() {
+		return fmt.Errorf("kafka: retentionBytes %d; allowed 1 to kafka.data.size (%s), or 0 to derive it", c.RetentionBytes, c.Data.Size.String())
+	}
+	if c.PartitionsPerBroker == 0 {
+		if c.RetentionBytes != 0 {
+			return fmt.Errorf("kafka: retentionBytes %d needs partitionsPerBroker, the partitions the volume kafka.data.size (%s) is planned for, to check that the retained logs fit", c.RetentionBytes, c.Data.Size.String())
+		}
+		return nil
+	}
+	usable := c.usableBytes()
+	need := int64(c.PartitionsPerBroker) * (c.RetentionBytes + c.SegmentBytes)
+	if c.RetentionBytes < c.SegmentBytes || need > usable || c.RetentionBytes <= 0 {
+		return fmt.Errorf("kafka: the retained logs cannot fit the volume: partitionsPerBroker %d x (retentionBytes %d + segmentBytes %d) = %d bytes, but kafka.data.size %s leaves %d bytes (%d%%) for logs, and retentionBytes must be at least one segment; enlarge kafka.data.size, or lower kafka.partitionsPerBroker, kafka.segmentBytes or kafka.retentionBytes (0 derives them from the volume)",
+			c.PartitionsPerBroker, c.RetentionBytes, c.SegmentBytes, need, c.Data.Size.String(), usable, usablePercent)
 	}
 	return nil
 }
@@ -324,11 +442,34 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}, nil
 }
 
+// exporterKafkaVersion is kafka_exporter's --kafka.version for a broker
+// image: the protocol level its client (IBM/sarama v1.45.0 in
+// kafka_exporter v1.9.0's go.mod) speaks. It follows the broker's line
+// for 2.x and 3.x tags (apache/kafka:3.9.1 gives 3.9.0), so the exporter
+// asks an old broker nothing it lacks. For 4.x, and for tags that are no
+// version (a digest), it stays at 3.6.0: every request version sarama
+// picks at 3.6 is above Kafka 4.0's KIP-896 floor (the 2.1 protocol), and
+// whether sarama v1.45.0 accepts a version beyond its newest known one
+// is not verified here.
+func exporterKafkaVersion(image string) string {
+	const fallback = "3.6.0"
+	parts := strings.SplitN(sts.Tag(image), ".", 3)
+	if len(parts) < 2 {
+		return fallback
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || major < 2 || major > 3 {
+		return fallback
+	}
+	return fmt.Sprintf("%d.%d.0", major, minor)
+}
+
 // exporterDeployment is kafka_exporter, one replica: it reads cluster
 // metadata and consumer-group offsets over the Kafka protocol.
 func exporterDeployment(s *stack.Stack, c *stack.Component, cfg Config, brokers []string) (*appsv1.Deployment, error) {
 	sel := c.SelectorFor("exporter")
-	args := []string{"--web.listen-address=:9308", "--kafka.version=3.6.0", "--log.level=info"}
+	args := []string{"--web.listen-address=:9308", "--kafka.version=" + exporterKafkaVersion(cfg.Image), "--log.level=info"}
 	for _, b := range brokers {
 		args = append(args, "--kafka.server="+b)
 	}

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"flag"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,17 +143,22 @@ func TestValidation(t *testing.T) {
 }
 
 func FuzzConfig(f *testing.F) {
-	f.Add("kafka", int32(3), 1024, "3", "2Gi", 3, 2, 3, 3, 2, 3, 168)
-	f.Add("", int32(0), 0, "", "", 0, 0, 0, 0, 0, 0, 0)
-	f.Add("k", int32(1), -1, "1m", "1Ki", 9, -2, 1, 1, 5, -1, 0)
-	f.Fuzz(func(t *testing.T, name string, brokers int32, heap int, cpu, mem string, rf, isr, orf, trf, tisr, parts, hours int) {
+	f.Add("kafka", int32(3), 1024, "3", "2Gi", 3, 2, 3, 3, 2, 3, 168, 0, 0, int64(0), int64(0), "")
+	f.Add("", int32(0), 0, "", "", 0, 0, 0, 0, 0, 0, 0, 0, 0, int64(0), int64(0), "")
+	f.Add("k", int32(1), -1, "1m", "1Ki", 9, -2, 1, 1, 5, -1, 0, 30, 64, int64(262144000), int64(0), "2Gi")
+	f.Add("k", int32(1), 0, "", "", 1, 1, 1, 1, 1, 9, 0, 30, 64, int64(0), int64(-1), "1Gi")
+	f.Fuzz(func(t *testing.T, name string, brokers int32, heap int, cpu, mem string, rf, isr, orf, trf, tisr, parts, hours, minutes, planned int, segment, retention int64, data string) {
 		cfg := Config{Name: name, Brokers: brokers, HeapMiB: heap, DefaultReplicationFactor: rf, MinInsyncReplicas: isr,
 			OffsetsTopicReplicationFactor: orf, TransactionStateLogReplicationFactor: trf, TransactionStateLogMinISR: tisr,
-			NumPartitions: parts, RetentionHours: hours}
+			NumPartitions: parts, RetentionHours: hours, RetentionMinutes: minutes, PartitionsPerBroker: planned,
+			SegmentBytes: segment, RetentionBytes: retention}
 		if c, err := resource.ParseQuantity(cpu); err == nil {
 			if m, err := resource.ParseQuantity(mem); err == nil {
 				cfg.Resources = stack.FromLimits(c, m)
 			}
+		}
+		if d, err := resource.ParseQuantity(data); err == nil {
+			cfg.Data.Size = d
 		}
 		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
 	})
@@ -175,5 +181,102 @@ func TestTwoCopies(t *testing.T) {
 		if svc, ok := o.Object.(*corev1.Service); ok && svc.Spec.Selector[stack.LabelName] != o.Component {
 			t.Errorf("%s of %s selects name %q", o.Ref, o.Component, svc.Spec.Selector[stack.LabelName])
 		}
+	}
+}
+
+// TestDiskSizing: with partitionsPerBroker the segment and retention sizes
+// follow the volume and are rendered; a configuration whose retained logs
+// cannot fit is refused with the fields named; without it nothing changes.
+func TestDiskSizing(t *testing.T) {
+	cfg := Config{Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1, OffsetsTopicReplicationFactor: 1,
+		TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, RetentionMinutes: 30, PartitionsPerBroker: 64}
+	cfg.Data.Size = resource.MustParse("2Gi")
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	usable := int64(2<<30) / 100 * 90
+	share := usable / 64
+	if cfg.SegmentBytes != share/4 || cfg.RetentionBytes != share-share/4 || cfg.RetentionHours != 0 {
+		t.Fatalf("derived segment %d retention %d hours %d; want %d, %d, 0", cfg.SegmentBytes, cfg.RetentionBytes, cfg.RetentionHours, share/4, share-share/4)
+	}
+	if need := int64(64) * (cfg.RetentionBytes + cfg.SegmentBytes); need > usable {
+		t.Fatalf("derived sizes need %d of %d bytes", need, usable)
+	}
+	props := serverProperties(cfg, []string{"0@a:9093"})
+	for _, want := range []string{"log.retention.minutes=30\n", fmt.Sprintf("log.segment.bytes=%d\n", cfg.SegmentBytes), fmt.Sprintf("log.retention.bytes=%d\n", cfg.RetentionBytes)} {
+		if !strings.Contains(props, want) {
+			t.Errorf("server.properties lacks %q:\n%s", want, props)
+		}
+	}
+	if strings.Contains(props, "log.retention.hours") {
+		t.Errorf("both retention settings rendered:\n%s", props)
+	}
+	// A large volume caps derived segments at 256 MiB.
+	big := cfg
+	big.SegmentBytes, big.RetentionBytes, big.Data.Size = 0, 0, resource.MustParse("500Gi")
+	big.Default()
+	if big.SegmentBytes != 256<<20 {
+		t.Errorf("segment on 500Gi: %d; want 256 MiB", big.SegmentBytes)
+	}
+
+	for _, tc := range []struct {
+		name string
+		mut  func(*Config)
+		want []string
+	}{
+		{"upstream segments on a small volume", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 262144000, 0 },
+			[]string{"cannot fit", "partitionsPerBroker 64", "segmentBytes 262144000", "kafka.data.size 2Gi"}},
+		{"explicit retention too large", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 0, 1<<30 },
+			[]string{"cannot fit", "retentionBytes 1073741824"}},
+		{"retention without a plan", func(c *Config) { c.PartitionsPerBroker, c.SegmentBytes, c.RetentionBytes = 0, 0, 1<<20 },
+			[]string{"retentionBytes 1048576 needs partitionsPerBroker"}},
+		{"tiny segment", func(c *Config) { c.SegmentBytes, c.RetentionBytes = 1000, 0 }, []string{"segmentBytes 1000"}},
+		{"retention beyond any volume", func(c *Config) { c.RetentionBytes = 1 << 62 }, []string{"retentionBytes 4611686018427387904", "kafka.data.size (2Gi)"}},
+		{"both retentions", func(c *Config) { c.RetentionHours = 2 }, []string{"retentionMinutes 30 and retentionHours 2"}},
+	} {
+		c := Config{Brokers: 1, DefaultReplicationFactor: 1, MinInsyncReplicas: 1, OffsetsTopicReplicationFactor: 1,
+			TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, RetentionMinutes: 30, PartitionsPerBroker: 64}
+		c.Data.Size = resource.MustParse("2Gi")
+		tc.mut(&c)
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v; want %q", tc.name, err, w)
+			}
+		}
+	}
+
+	// Without a plan (minimal-3az), nothing new is rendered.
+	plain := Config{}
+	plain.Default()
+	props = serverProperties(plain, []string{"0@a:9093"})
+	if !strings.Contains(props, "log.retention.hours=168\n") || strings.Contains(props, "log.segment.bytes") || strings.Contains(props, "log.retention.bytes") {
+		t.Errorf("default server.properties changed:\n%s", props)
+	}
+}
+
+func TestExporterKafkaVersion(t *testing.T) {
+	for image, want := range map[string]string{
+		Image39: "3.9.0", Image: "3.6.0", "apache/kafka:2.8.2": "2.8.0", "apache/kafka:latest": "3.6.0",
+		"apache/kafka@sha256:" + strings.Repeat("a", 64): "3.6.0",
+	} {
+		if got := exporterKafkaVersion(image); got != want {
+			t.Errorf("%s: %s; want %s", image, got, want)
+		}
+	}
+	_, out := synth(t, Config{Image: Image39})
+	found := false
+	for _, o := range out.Objects {
+		if d, ok := o.Object.(*appsv1.Deployment); ok && d.Name == "kafka-exporter" {
+			found = strings.Contains(strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "), "--kafka.version=3.9.0")
+		}
+	}
+	if !found {
+		t.Error("the exporter of a 3.9 broker does not run with --kafka.version=3.9.0")
 	}
 }

@@ -122,6 +122,54 @@ func passwordVar(user string) string {
 // superuser settings; the Job connects as the superuser.
 const passwordSessionOptions = "-c log_statement=none -c log_min_error_statement=panic -c log_min_duration_statement=-1 -c pg_stat_statements.track_utility=off"
 
+// setPasswordFunc is the script's set_password function. Only a script
+// with a user declared PasswordEncryption MD5 gets the variant taking an
+// encryption, so that the scripts (and the Job names, which follow their
+// checksum) of stacks without such a user stay as they were.
+func setPasswordFunc(dbs []Database) string {
+	for _, db := range dbs {
+		if db.PasswordEncryption != "" {
+			return `# set_password USER VARIABLE [ENCRYPTION]: sets USER's password to the value
+# of VARIABLE through psql's \password (the verifier is computed here, in
+# the session's password_encryption: ENCRYPTION when given, else the
+# server's), with statement logging off for the session. psql prompts on
+# stderr; on a failure only its messages, without the prompts, are shown.
+set_password() {
+  local err opts='` + passwordSessionOptions + `'
+  if [ -n "${3:-}" ]; then opts="$opts -c password_encryption=$3"; fi
+  if ! err="$(printf '%s\n%s\n' "${!2}" "${!2}" | PGOPTIONS="$opts" psql -v ON_ERROR_STOP=1 -qX -c "\\password \"$1\"" 2>&1 >/dev/null)"; then
+    err="${err//Enter new password for user \"$1\": /}"
+    echo "user $1: setting the password failed: ${err//Enter it again: /}" >&2
+    return 1
+  fi
+}
+`
+		}
+	}
+	return `# set_password USER VARIABLE: sets USER's password to the value of VARIABLE
+# through psql's \password (the verifier is computed here), with statement
+# logging off for the session. psql prompts on stderr; on a failure only
+# its messages, without the prompts, are shown.
+set_password() {
+  local err
+  if ! err="$(printf '%s\n%s\n' "${!2}" "${!2}" | PGOPTIONS='` + passwordSessionOptions + `' psql -v ON_ERROR_STOP=1 -qX -c "\\password \"$1\"" 2>&1 >/dev/null)"; then
+    err="${err//Enter new password for user \"$1\": /}"
+    echo "user $1: setting the password failed: ${err//Enter it again: /}" >&2
+    return 1
+  fi
+}
+`
+}
+
+// encryptionArg is set_password's third argument for a user's
+// PasswordEncryption ("" keeps the server's).
+func encryptionArg(enc string) string {
+	if enc == "" {
+		return ""
+	}
+	return " " + enc
+}
+
 // databasesScript creates every declared user and database once, and
 // keeps each user's password equal to its Secret. It connects to the
 // primary through the read-write Service.
@@ -133,9 +181,10 @@ const passwordSessionOptions = "-c log_statement=none -c log_min_error_statement
 // server's password_encryption (scram-sha-256 in spiloConfiguration) and
 // sends ALTER USER ... PASSWORD '<verifier>' only. The password is piped
 // in by printf, a shell builtin, so it is never an argument of a process.
-// A role that must hold an md5 verifier (old clients such as Kong 2.0's
-// pgmoon) can be given one by adding -c password_encryption=md5 to its
-// session's PGOPTIONS: the verifier follows the session's setting.
+// A user declared with PasswordEncryption MD5 (old clients such as Kong
+// 2.0's pgmoon) gets -c password_encryption=md5 in its session's
+// PGOPTIONS: the verifier follows the session's setting, and every other
+// user keeps SCRAM.
 func databasesScript(primaryHost string, dbs []Database) string {
 	var b strings.Builder
 	b.WriteString(`#!/bin/bash
@@ -148,30 +197,18 @@ until psql -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null | grep -qx f; do
   echo "waiting for the primary at ${PGHOST}"
   sleep 5
 done
-# set_password USER VARIABLE: sets USER's password to the value of VARIABLE
-# through psql's \password (the verifier is computed here), with statement
-# logging off for the session. psql prompts on stderr; on a failure only
-# its messages, without the prompts, are shown.
-set_password() {
-  local err
-  if ! err="$(printf '%s\n%s\n' "${!2}" "${!2}" | PGOPTIONS='` + passwordSessionOptions + `' psql -v ON_ERROR_STOP=1 -qX -c "\\password \"$1\"" 2>&1 >/dev/null)"; then
-    err="${err//Enter new password for user \"$1\": /}"
-    echo "user $1: setting the password failed: ${err//Enter it again: /}" >&2
-    return 1
-  fi
-}
-`)
+` + setPasswordFunc(dbs))
 	for _, db := range dbs {
 		v := passwordVar(db.User)
 		fmt.Fprintf(&b, `
 case "${%[1]s}" in ''|*[!A-Za-z0-9._~+/=-]*) echo "the password of %[2]s is empty or holds characters the pooler's user list would misread" >&2; exit 1 ;; esac
 if [ "$(psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '%[2]s'")" != 1 ]; then
   psql -v ON_ERROR_STOP=1 -qc 'CREATE ROLE "%[2]s" LOGIN'
-  set_password %[2]s %[1]s
+  set_password %[2]s %[1]s%[4]s
   echo "user %[2]s: created"
 else
   psql -v ON_ERROR_STOP=1 -qc 'ALTER ROLE "%[2]s" LOGIN'
-  set_password %[2]s %[1]s
+  set_password %[2]s %[1]s%[4]s
   echo "user %[2]s: password kept in step with its Secret"
 fi
 if [ "$(psql -tAc "SELECT 1 FROM pg_database WHERE datname = '%[3]s'")" != 1 ]; then
@@ -180,7 +217,7 @@ if [ "$(psql -tAc "SELECT 1 FROM pg_database WHERE datname = '%[3]s'")" != 1 ]; 
 else
   echo "database %[3]s: exists"
 fi
-`, v, db.User, db.Name)
+`, v, db.User, db.Name, encryptionArg(db.PasswordEncryption))
 		if db.CreateDB {
 			fmt.Fprintf(&b, "psql -v ON_ERROR_STOP=1 -qc 'ALTER ROLE \"%s\" CREATEDB'\n", db.User)
 		}

@@ -21,7 +21,25 @@ type DatabaseSpec struct {
 	Name, User string
 	// CreateDB lets the user create databases (dojot's auth does).
 	CreateDB bool
+	// PasswordEncryption is how the user's password is stored: "" (the
+	// server's password_encryption, scram-sha-256 here) or "md5", for a
+	// client whose driver has no SCRAM (Kong 2.0's pgmoon 1.10.0). Only
+	// that user's verifier is md5; Spilo's pg_hba "md5" lines accept both
+	// kinds (see MD5).
+	PasswordEncryption string
 }
+
+// MD5 is DatabaseSpec.PasswordEncryption for a user whose client can only
+// answer an MD5 password challenge. PostgreSQL (15, and 17 as Spilo 4.0
+// runs it) stores the verifier in the session's password_encryption; an
+// "md5" pg_hba line then asks an md5-stored user for MD5 and a
+// SCRAM-stored one for SCRAM (PostgreSQL documentation, 21.5 Password
+// Authentication). Spilo 4.0-p3's default pg_hba
+// (postgres-appliance/scripts/configure_spilo.py) has only md5 lines for
+// passwords ("host all all all md5" with ALLOW_NOSSL, which this
+// component sets, and "hostssl all all all md5"), so no pg_hba change is
+// needed; a scram-sha-256 line would refuse such a user.
+const MD5 = "md5"
 
 // Database is a declared database, as consumers configure their clients.
 type Database struct {
@@ -34,6 +52,8 @@ type Database struct {
 	Password stack.SecretKeyRef
 	// CreateDB is true when the user may create databases.
 	CreateDB bool
+	// PasswordEncryption is the spec's ("" or MD5).
+	PasswordEncryption string
 }
 
 // JDBCURL is the JDBC URL of the database through the pooler.
@@ -55,6 +75,11 @@ func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
 			return Database{}, fmt.Errorf("postgres: database %s %q; allowed: a lower-case letter, then up to 62 lower-case letters, digits or '_'", f.field, f.v)
 		}
 	}
+	switch spec.PasswordEncryption {
+	case "", MD5:
+	default:
+		return Database{}, fmt.Errorf("postgres: database %q passwordEncryption %q; allowed: \"\" (the server's scram-sha-256) or %q (for clients without SCRAM)", spec.Name, spec.PasswordEncryption, MD5)
+	}
 	switch spec.User {
 	case "postgres", "standby", "admin":
 		return Database{}, fmt.Errorf("postgres: database user %q is reserved for the cluster itself", spec.User)
@@ -65,6 +90,9 @@ func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
 			return Database{}, fmt.Errorf("postgres: database %q is declared twice", spec.Name)
 		}
 		users[d.User] = true
+		if d.User == spec.User && d.PasswordEncryption != spec.PasswordEncryption {
+			return Database{}, fmt.Errorf("postgres: user %q of database %q has passwordEncryption %q, but %q for database %q; one user has one password", spec.User, spec.Name, spec.PasswordEncryption, d.PasswordEncryption, d.Name)
+		}
 	}
 	// Each database/user pair may open PoolSize server connections.
 	if pairs := len(h.databases) + 1; pairs*h.cfg.PoolSize > h.cfg.Tuning.MaxConnections-reservedConnections {
@@ -78,7 +106,7 @@ func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
 	} else {
 		ref = h.component.DeclareSecret(secretName, stack.SecretKey{Key: "password", Kind: stack.RandomPassword}).Ref("password")
 	}
-	db := Database{Name: spec.Name, User: spec.User, Host: h.PoolerHost(), Port: Port, Password: ref, CreateDB: spec.CreateDB}
+	db := Database{Name: spec.Name, User: spec.User, Host: h.PoolerHost(), Port: Port, Password: ref, CreateDB: spec.CreateDB, PasswordEncryption: spec.PasswordEncryption}
 	h.databases = append(h.databases, db)
 	h.render()
 	return db, nil

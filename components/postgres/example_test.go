@@ -57,5 +57,5 @@ func Example() {
 	// Deployment/iot/postgres-pooler 3
 	// StatefulSet/iot/postgres 3
 	// postgres-pooler.iot.svc.cluster.local 5432
-	// {Name:inventory User:inventory Host:postgres-pooler.iot.svc.cluster.local Port:5432 Password:{Name:postgres-user-inventory Key:password} CreateDB:false}
+	// {Name:inventory User:inventory Host:postgres-pooler.iot.svc.cluster.local Port:5432 Password:{Name:postgres-user-inventory Key:password} CreateDB:false PasswordEncryption:}
 }

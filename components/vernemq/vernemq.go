@@ -26,11 +26,14 @@ package vernemq
 
 import (
 	"fmt"
+	"net"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -65,9 +68,26 @@ type Config struct {
 	// each in the default NodePort range 30000-32767 and distinct; 0 lets
 	// Kubernetes pick one. NodePortMQTT is used only with InsecureMQTT.
 	NodePortMQTT, NodePortMQTTS int32
-	// ExternalHostname is the name devices reach the broker by (in its
-	// certificate); default "localhost".
+	// ExternalHostname is the name devices reach the broker by; default
+	// "localhost". The image's start script puts it in the broker's
+	// certificate request as a DNS subjectAltName beside INTERNAL_DNS
+	// (dojot/dojot v0.5.0 connector/mqtt/vernemq/broker/bin/vmq_dojot/
+	// scripts_tls/_initVariables.sh: certDns=$EXTERNAL_SERVER_HOSTNAME,
+	// default localhost; createCSR.sh: subjectAltName DNS.1 INTERNAL_DNS,
+	// DNS.2 certDns, IP.1 certIp; CN is the pod's HOSTNAME), and
+	// x509-identity-mgmt signs what the request names: the brokers post it
+	// to /internal/api/v1/throw-away (signCert.sh), whose service takes the
+	// subject from the request unchecked (dojot/dojot v0.5.0
+	// x509-identity-mgmt/js/src/services/certificates-service.js,
+	// throwAwayCertificate) and whose EJBCA certificate profile
+	// X509Identity allows extension override (ejbca/resources/profiles/
+	// certprofile_X509Identity-1711483265.xml: allowextensionoverride true),
+	// so the CA needs no setting of its own for the name.
 	ExternalHostname string
+	// ExternalIP is the address devices reach the broker by, an IP
+	// subjectAltName of its certificate (EXTERNAL_SERVER_IP, default
+	// empty: none); set when devices connect by address.
+	ExternalIP string
 	// EJBCAAddress is x509-identity-mgmt's host:port (required).
 	EJBCAAddress string
 	// Resources default to 2 CPU / 2 GiB limits.
@@ -101,6 +121,12 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	if cfg.EJBCAAddress == "" {
 		return nil, fmt.Errorf("vernemq: ejbcaAddress is required")
+	}
+	if errs := validation.IsDNS1123Subdomain(cfg.ExternalHostname); len(errs) > 0 && net.ParseIP(cfg.ExternalHostname) == nil {
+		return nil, fmt.Errorf("vernemq: externalHostname %q is not a DNS name (%s) nor an IP address", cfg.ExternalHostname, strings.Join(errs, "; "))
+	}
+	if cfg.ExternalIP != "" && net.ParseIP(cfg.ExternalIP) == nil {
+		return nil, fmt.Errorf("vernemq: externalIP %q is not an IP address", cfg.ExternalIP)
 	}
 	if err := sts.CheckImages("vernemq", [2]string{"image", cfg.Image}); err != nil {
 		return nil, err
@@ -166,6 +192,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		corev1.EnvVar{Name: "DOCKER_VERNEMQ_KUBERNETES_LABEL_SELECTOR", Value: fmt.Sprintf("%s=%s,%s=%s", stack.LabelName, sel[stack.LabelName], stack.LabelInstance, sel[stack.LabelInstance])},
 		corev1.EnvVar{Name: "DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT", Value: plain},
 	)
+	if cfg.ExternalIP != "" {
+		env = append(env, corev1.EnvVar{Name: "EXTERNAL_SERVER_IP", Value: cfg.ExternalIP})
+	}
 	for _, kv := range brokerSettings {
 		env = append(env, corev1.EnvVar{Name: kv[0], Value: kv[1]})
 	}

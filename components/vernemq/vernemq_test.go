@@ -130,3 +130,30 @@ func FuzzConfig(f *testing.F) {
 		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
 	})
 }
+
+// TestExternalName: the name and address devices use reach the image's
+// certificate request variables; a name that is neither is refused.
+func TestExternalName(t *testing.T) {
+	cfg := base
+	cfg.ExternalHostname, cfg.ExternalIP = "mqtt.example.com", "203.0.113.7"
+	out := build(t, cfg)
+	got := map[string]string{}
+	for _, o := range out.Objects {
+		if set, ok := o.Object.(*appsv1.StatefulSet); ok {
+			for _, e := range set.Spec.Template.Spec.Containers[0].Env {
+				got[e.Name] = e.Value
+			}
+		}
+	}
+	if got["EXTERNAL_SERVER_HOSTNAME"] != "mqtt.example.com" || got["EXTERNAL_SERVER_IP"] != "203.0.113.7" {
+		t.Errorf("env %v", got)
+	}
+	for _, tc := range []struct{ host, ip, want string }{
+		{"mqtt example", "", `externalHostname "mqtt example" is not a DNS name`},
+		{"mqtt.example.com", "10.0.0", `externalIP "10.0.0" is not an IP address`},
+	} {
+		c := base
+		c.ExternalHostname, c.ExternalIP = tc.host, tc.ip
+		stacktest.Rejects(t, func(s *stack.Stack) error { _, err := New(s, c); return err }, tc.want)
+	}
+}

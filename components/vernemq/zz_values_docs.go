@@ -10,7 +10,8 @@ func init() {
 			Doc: "Config configures the broker.",
 			Fields: map[string]string{
 				"EJBCAAddress":     "EJBCAAddress is x509-identity-mgmt's host:port (required).",
-				"ExternalHostname": "ExternalHostname is the name devices reach the broker by (in its\ncertificate); default \"localhost\".",
+				"ExternalHostname": "ExternalHostname is the name devices reach the broker by;\ndefault \"localhost\". The image's start script puts it in the broker's\ncertificate request as a DNS subjectAltName beside INTERNAL_DNS\n(dojot/dojot v0.5.0 connector/mqtt/vernemq/broker/bin/vmq_dojot/\nscripts_tls/_initVariables.sh: certDns=$EXTERNAL_SERVER_HOSTNAME,\ndefault localhost; createCSR.sh: subjectAltName DNS.1 INTERNAL_DNS,\nDNS.2 certDns, IP.1 certIp; CN is the pod's HOSTNAME), and\nx509-identity-mgmt signs what the request names: the brokers post\nit to /internal/api/v1/throw-away (signCert.sh), whose service\ntakes the subject from the request unchecked (dojot/dojot v0.5.0\nx509-identity-mgmt/js/src/services/certificates-service.js,\nthrowAwayCertificate) and whose EJBCA certificate profile\nX509Identity allows extension override (ejbca/resources/profiles/\ncertprofile_X509Identity-1711483265.xml: allowextensionoverride true),\nso the CA needs no setting of its own for the name.",
+				"ExternalIP":       "ExternalIP is the address devices reach the broker by, an IP\nsubjectAltName of its certificate (EXTERNAL_SERVER_IP, default empty:\nnone); set when devices connect by address.",
 				"Image":            "Image is dojot/vernemq-dojot at the dojot version (required).",
 				"InsecureMQTT":     "InsecureMQTT opens plain MQTT on 1883 (no password, username\ntenant:device); otherwise only mutual-TLS MQTT on 8883.",
 				"NodePortMQTT":     "NodePortMQTT and NodePortMQTTS expose the broker on fixed NodePorts,\neach in the default NodePort range 30000-32767 and distinct; 0 lets\nKubernetes pick one. NodePortMQTT is used only with InsecureMQTT.",
