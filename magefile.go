@@ -19,6 +19,7 @@ import (
 
 	"github.com/iotstack/iotstack/cli"
 	"github.com/iotstack/iotstack/e2e"
+	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
 	"github.com/iotstack/iotstack/validate"
@@ -93,7 +94,7 @@ func Deps() error {
 
 // Test runs the whole suite: gofmt, go vet and every Go test (golden dist/, examples, fuzz seeds).
 func Test() error {
-	mg.Deps(Deps)
+	mg.Deps(Deps, MonitoringTools)
 	// With the tools installed, a test that needs one fails rather than skips.
 	os.Setenv("IOTSTACK_REQUIRE_TOOLS", "1")
 	out, err := exec.Command("gofmt", "-l", ".").CombinedOutput()
@@ -117,6 +118,20 @@ func Test() error {
 	// A user's environment: minimal-3az in us-east-1 on m7g.xlarge behind a
 	// registry mirror, its simulated nodes from the values' topology.
 	return Sim(context.Background(), "profile=minimal-3az"+cli.MageArgSep+"values=envs/us-east-1.yaml")
+}
+
+// MonitoringTools builds promtool and amtool from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
+func MonitoringTools() error {
+	t, err := montools.Ensure(".", os.Stdout)
+	if err != nil {
+		return err
+	}
+	vs, err := t.Versions()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("monitoring tools in %s: %s\n", t.Dir, strings.Join(vs, "; "))
+	return nil
 }
 
 // Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).

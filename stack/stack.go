@@ -91,6 +91,9 @@ type Stack struct {
 	// existingSecrets maps declared Secrets to the user's (UseExistingSecret).
 	existingSecrets map[string]string
 	namespace       *Component
+	// alertsSealedBy names the monitoring component that read the alert
+	// rules (Alerts); rules added later are reported at synthesis.
+	alertsSealedBy string
 }
 
 // New validates opts and returns a Stack holding its Namespace object, which
