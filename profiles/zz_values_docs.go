@@ -10,6 +10,7 @@ func init() {
 			Doc: "Common holds the settings every profile has.",
 			Fields: map[string]string{
 				"Images":              "Images rewrites the images of every container.",
+				"Monitoring":          "Monitoring is the bundled Prometheus and Alertmanager, rendered into\nmonitoring/ in the monitoring namespace.",
 				"MonitoringNamespace": "MonitoringNamespace is the namespace whose pods may scrape the stack's\nmetrics ports (matched on kubernetes.io/metadata.name).",
 				"Namespace":           "Namespace holds every namespaced object of the stack: a DNS-1123 label,\nnot one Kubernetes reserves (default, kube-*). Names and addresses are\nwired from it, so change it here, not in an overlay.",
 				"RequestScale":        "RequestScale multiplies every container's CPU and memory requests (not\nlimits), in (0, 1]; 1 leaves them as sized. For laptop clusters (mage\ne2e uses 0.1).",
@@ -60,6 +61,12 @@ func init() {
 				"Redis":       "Redis is the cache (Redis Cluster on Valkey).",
 				"ThingsBoard": "ThingsBoard is the platform's microservices.",
 				"ZooKeeper":   "ZooKeeper is the coordination ensemble (ThingsBoard's cluster\nmembership).",
+			},
+		},
+		"Monitoring": {
+			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus and\nAlertmanager in the monitoring namespace, watching the profile's\nstack with the alert rules its components contribute (issue 14, first\nincrement: Grafana, dashboards, kube-state-metrics and the receivers'\nsettings in values come later).",
+			Fields: map[string]string{
+				"Enabled": "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
 			},
 		},
 		"Pool": {

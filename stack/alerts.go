@@ -41,8 +41,8 @@ type AlertRule struct {
 	Why string
 	// Severity is the severity label.
 	Severity Severity
-	// Labels are extra labels (the severity and component labels are
-	// set from Severity and the component).
+	// Labels are extra labels (the severity, component and namespace
+	// labels are set from Severity, the component and its namespace).
 	Labels map[string]string
 	// Summary is a one-line summary (annotation summary; may use
 	// {{ $labels.x }} and {{ $value }}).
@@ -58,6 +58,10 @@ type AlertRule struct {
 type AlertGroup struct {
 	// Component is the contributing component's name.
 	Component string
+	// Namespace is the namespace the rules watch (the component's stack's
+	// namespace): every rule carries it as its namespace label, so that
+	// routing and inhibition tell stacks apart.
+	Namespace string
 	// Rules are the component's rules in the order they were added.
 	Rules []AlertRule
 }
@@ -93,7 +97,7 @@ func (s *Stack) Alerts(reader string) []AlertGroup {
 	var out []AlertGroup
 	for _, c := range s.components {
 		if len(c.alerts) > 0 {
-			out = append(out, AlertGroup{Component: c.name, Rules: c.Alerts()})
+			out = append(out, AlertGroup{Component: c.name, Namespace: c.Namespace(), Rules: c.Alerts()})
 		}
 	}
 	return out
@@ -139,7 +143,7 @@ func (v *validator) checkAlerts(comps []*Component) {
 				if !labelName.MatchString(k) || strings.HasPrefix(k, "__") {
 					v.add(c.name, where, "labels", "alert %s: %q is not a label name", r.Alert, k)
 				}
-				if k == "severity" || k == "component" {
+				if k == "severity" || k == "component" || k == "namespace" {
 					v.add(c.name, where, "labels", "alert %s: label %s is set from the rule; do not set it in Labels", r.Alert, k)
 				}
 			}
@@ -200,6 +204,9 @@ func RuleFile(groups []AlertGroup) ([]byte, error) {
 			}
 			l["severity"] = string(r.Severity)
 			l["component"] = g.Component
+			if g.Namespace != "" {
+				l["namespace"] = g.Namespace
+			}
 			a := map[string]string{"summary": r.Summary, "why": r.Why}
 			if r.Description != "" {
 				a["description"] = r.Description

@@ -269,3 +269,7 @@ func isClusterScopedKind(kind string) bool {
 	}
 	return false
 }
+
+// MonitoringNamespace returns the namespace of the Prometheus that may
+// scrape the stack (Options.MonitoringNamespace, defaulted).
+func (s *Stack) MonitoringNamespace() string { return s.opts.MonitoringNamespace }

@@ -117,7 +117,7 @@ func (s *Stack) Synth() (*Output, error) {
 	for _, c := range comps {
 		out.Exceptions = append(out.Exceptions, c.exceptions...)
 		if len(c.alerts) > 0 {
-			out.Alerts = append(out.Alerts, AlertGroup{Component: c.name, Rules: c.Alerts()})
+			out.Alerts = append(out.Alerts, AlertGroup{Component: c.name, Namespace: c.Namespace(), Rules: c.Alerts()})
 		}
 	}
 	width := len(fmt.Sprint(len(comps) - 1))
