@@ -185,4 +185,3 @@ func amtool(t *testing.T, prog string, args ...string) {
 		t.Fatalf("amtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
-
