@@ -188,3 +188,51 @@ func run(t *testing.T, prog string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestMonitoringValues: receivers are set through values (and --set); a
+// half-configured e-mail receiver is refused with its path; the Secret
+// the receivers read is declared in the monitoring part, never rendered.
+func TestMonitoringValues(t *testing.T) {
+	p, err := Get(Minimal3AZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Load(nil, []string{"monitoring.enabled=true", "monitoring.receivers.email.to=ops@example.com"})
+	for _, want := range []string{"monitoring.receivers.email.from", "monitoring.receivers.email.smarthost"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v; want one naming %s", err, want)
+		}
+	}
+	v, err := p.Load(nil, []string{"monitoring.enabled=true", "monitoring.receivers.slack.channel=#iot-alerts", "monitoring.receivers.telegram.chatID=-100123", "monitoring.receivers.heartbeat=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.BuildValues(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := SynthBuilt(Minimal3AZ, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am string
+	for _, f := range out.Files {
+		if strings.HasPrefix(f.Name, MonitoringDir+"/") && strings.Contains(string(f.Data), "alertmanager.yml: |") {
+			am = string(f.Data)
+		}
+	}
+	for _, want := range []string{"channel: '#iot-alerts'", "chat_id: -100123", "api_url_file: /etc/alertmanager/secrets/slack-api-url", "bot_token_file: /etc/alertmanager/secrets/telegram-bot-token", "url_file: /etc/alertmanager/secrets/heartbeat-url"} {
+		if !strings.Contains(am, want) {
+			t.Errorf("alertmanager configuration lacks %q", want)
+		}
+	}
+	for _, part := range b.Parts {
+		if part.Dir != MonitoringDir {
+			continue
+		}
+		secrets := part.Stack.Secrets()
+		if len(secrets) != 1 || secrets[0].Name != "alertmanager-receivers" || len(secrets[0].Keys) != 3 {
+			t.Errorf("declared secrets %+v; want alertmanager-receivers with 3 keys", secrets)
+		}
+	}
+}
