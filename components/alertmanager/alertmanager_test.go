@@ -185,3 +185,25 @@ func amtool(t *testing.T, prog string, args ...string) {
 		t.Fatalf("amtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// FuzzConfig: any configuration is refused with an error or synthesizes.
+func FuzzConfig(f *testing.F) {
+	f.Add("alertmanager", int32(3), int64(30), int64(300), int64(14400), "#a", "to", "from", "h:25", int64(5), true)
+	f.Add("", int32(0), int64(0), int64(0), int64(0), "", "", "", "", int64(0), false)
+	f.Add("AM", int32(-1), int64(-5), int64(1), int64(0), "", "x", "", "", int64(-1), true)
+	f.Fuzz(func(t *testing.T, name string, replicas int32, wait, interval, repeat int64, channel, to, from, host string, chat int64, hook bool) {
+		cfg := Config{Name: name, Replicas: replicas, GroupWait: time.Duration(wait) * time.Second,
+			GroupInterval: time.Duration(interval) * time.Second, RepeatInterval: time.Duration(repeat) * time.Second}
+		cfg.Receivers.Webhook, cfg.Receivers.Heartbeat = hook, hook
+		if channel != "" {
+			cfg.Receivers.Slack = &Slack{Channel: channel}
+		}
+		if to != "" || from != "" || host != "" {
+			cfg.Receivers.Email = &Email{To: to, From: from, Smarthost: host}
+		}
+		if chat != 0 {
+			cfg.Receivers.Telegram = &Telegram{ChatID: chat}
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, cfg); return err })
+	})
+}

@@ -141,3 +141,26 @@ func TestRetentionSize(t *testing.T) {
 		t.Errorf("retention size of 80 %% of 50Gi = %s; want 40960MB", got)
 	}
 }
+
+// FuzzConfig: any configuration is refused with an error or synthesizes.
+func FuzzConfig(f *testing.F) {
+	f.Add("prometheus", int32(2), "50Gi", int64(360), 80, int64(30), int64(30))
+	f.Add("", int32(0), "", int64(0), 0, int64(0), int64(0))
+	f.Add("P", int32(9), "1Mi", int64(-1), 100, int64(1), int64(9999))
+	f.Fuzz(func(t *testing.T, name string, replicas int32, size string, retentionHours int64, pct int, scrape, eval int64) {
+		cfg := Config{Name: name, Replicas: replicas, Retention: time.Duration(retentionHours) * time.Hour, RetentionSizePercent: pct,
+			ScrapeInterval: time.Duration(scrape) * time.Second, EvaluationInterval: time.Duration(eval) * time.Second}
+		if q, err := resource.ParseQuantity(size); err == nil {
+			cfg.Data.Size = q
+		}
+		target := stacktest.NewStack(t, stacktest.ThreeZones())
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			am, err := alertmanager.New(s, alertmanager.Config{})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, target, am, cfg)
+			return err
+		})
+	})
+}
