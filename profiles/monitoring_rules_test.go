@@ -139,6 +139,20 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 		{"replica catching up after a restart", "PostgresReplicationLag",
 			map[string]string{`pg_replication_lag_seconds{job="postgres",namespace="thingsboard",pod="postgres-1"}`: "0x2 300x6 0x40"}, "15m", nil},
 
+		{"a node down for good", "CassandraNodesDown", map[string]string{
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-a-0",name="org:apache:cassandra:net:failuredetector:downendpointcount"}`: "0x2 1x60",
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-b-0",name="org:apache:cassandra:net:failuredetector:downendpointcount"}`: "0x2 1x60",
+		}, "20m", []map[string]string{l("severity", "warning", "component", "cassandra")}},
+		{"rolling restart, one rack after the other", "CassandraNodesDown", map[string]string{
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-a-0",name="org:apache:cassandra:net:failuredetector:downendpointcount"}`: "0x2 1x8 0x2 1x8 0x2 1x8 0x60",
+		}, "30m", nil},
+		{"compaction falling behind", "CassandraPendingCompactions", map[string]string{
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-a-0",name="org:apache:cassandra:metrics:compaction:pendingtasks:value"}`: "5x2 250x100",
+		}, "40m", []map[string]string{l("severity", "warning", "component", "cassandra", "job", "cassandra", "pod", "cassandra-a-0", "name", "org:apache:cassandra:metrics:compaction:pendingtasks:value")}},
+		{"compactions after a repair", "CassandraPendingCompactions", map[string]string{
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-a-0",name="org:apache:cassandra:metrics:compaction:pendingtasks:value"}`: "5x2 400-10x40 5x40",
+		}, "40m", nil},
+
 		{"always", "Watchdog", map[string]string{`up{job="prometheus",namespace="monitoring"}`: "1x4"}, "1m",
 			[]map[string]string{l("severity", "none", "component", "prometheus")}},
 		{"exporter down for good", "TargetDown",
