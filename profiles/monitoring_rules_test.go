@@ -27,7 +27,8 @@ type ruleCase struct {
 // TestAlertRulesFireAndStaySilent runs promtool test rules on the rule file
 // minimal-3az renders (it has every data-tier component): every alert
 // fires on the failure it names and stays silent through a rolling
-// restart (or the normal event its window is sized for). Annotations are
+// restart, the zone drill (a zone down for ten minutes) or the normal
+// event its window is sized for. Annotations are
 // stripped from the tested copy (promtool compares them verbatim; check
 // rules validates their templates on the real file).
 func TestAlertRulesFireAndStaySilent(t *testing.T) {
@@ -89,7 +90,25 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 	// the next one stopped as soon as the previous one is back, so that
 	// one server is missing for six minutes without a break.
 	restart3 := []string{"1x9 0x3 1x100", "1x5 0x3 1x100", "1x1 0x3 1x100"}
+	// The zone drill: the first zone's nodes drained for ten minutes (one
+	// server, broker, rack and Redis node of each pair down), then back.
+	drill := "1x2 0x20 1x100"
 	cases := []ruleCase{
+		{"zone drill", "ZooKeeperQuorumAtRisk", zk(drill, "1x122", "1x122"), "30m", nil},
+		{"zone drill", "ZooKeeperQuorumLost", zk(drill, "1x122", "1x122"), "30m", nil},
+		{"zone drill", "KafkaQuorumAtRisk", map[string]string{`kafka_brokers{job="kafka-exporter",namespace="thingsboard"}`: "3x2 2x20 3x100"}, "30m", nil},
+		{"zone drill", "KafkaUnderReplicatedPartitions",
+			map[string]string{`kafka_topic_partition_under_replicated_partition{job="kafka-exporter",namespace="thingsboard",topic="tb_core",partition="0"}`: "0x2 1x22 0x100"}, "30m", nil},
+		{"zone drill", "CassandraNodesDown", map[string]string{
+			`cassandra_stats{job="cassandra",namespace="thingsboard",pod="cassandra-b-0",name="org:apache:cassandra:net:failuredetector:downendpointcount"}`: "0x2 1x20 0x100",
+		}, "30m", nil},
+		{"zone drill", "RedisMasterWithoutReplica", map[string]string{
+			`redis_connected_slaves{job="redis",namespace="thingsboard",pod="redis-a-0"}`:            "1x2 0x22 1x100",
+			`redis_instance_info{job="redis",namespace="thingsboard",pod="redis-a-0",role="master"}`: "1x124",
+		}, "30m", nil},
+		{"zone drill takes the primary", "PostgresNoLeader", pg("0x2 stale _x100", "1x3 0x100", "1x103"), "30m", nil},
+		{"zone drill", "TargetDown", map[string]string{`up{job="zookeeper",namespace="thingsboard",pod="zookeeper-0"}`: drill}, "30m", nil},
+
 		{"one server lost for good", "ZooKeeperQuorumAtRisk", zk("1x100", "1x100", "1x5 0x95"), "20m",
 			[]map[string]string{l("severity", "warning", "component", "zookeeper")}},
 		{"rolling restart", "ZooKeeperQuorumAtRisk", zk(restart3[0], restart3[1], restart3[2]), "20m", nil},
