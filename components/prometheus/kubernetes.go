@@ -7,8 +7,23 @@ import (
 	"github.com/iotstack/iotstack/stack"
 )
 
+// Rule groups Prometheus contributes itself. Each is a group of its own
+// with its own component label, so that the critical-over-warning
+// inhibition stays within a concern: a critical capacity alert silences
+// the CPU warning, not a claim filling up or a target down.
+const (
+	// GroupWatchdog holds the always-firing Watchdog.
+	GroupWatchdog = "watchdog"
+	// GroupKubernetes holds the rules on the stack's pods, Jobs, claims
+	// and targets.
+	GroupKubernetes = "kubernetes"
+	// GroupCapacity holds the write-up's CPU capacity rules.
+	GroupCapacity = "capacity"
+)
+
 // clusterRules are the rules about the target stack as Kubernetes sees it
-// and about the cluster's capacity, contributed by Prometheus itself.
+// and about the cluster's capacity, contributed by Prometheus itself, by
+// group.
 //
 // Metric names and labels, by source:
 //   - up: Prometheus' own series per target.
@@ -28,16 +43,17 @@ import (
 //     Job's Failed condition is True) from kube-state-metrics v2.19.1. kube-
 //     state-metrics is not deployed yet: these two rules stay silent until
 //     it is (issue 14).
-func clusterRules(target *stack.Stack) []stack.AlertRule {
+func clusterRules(target *stack.Stack) []stack.AlertGroup {
 	ns := fmt.Sprintf(`namespace=%q`, target.Namespace())
-	rules := []stack.AlertRule{{
+	watchdog := []stack.AlertRule{{
 		Alert:    "Watchdog",
 		Expr:     "vector(1)",
 		Why:      "always firing, by design: the heartbeat receiver outside the cluster raises the alarm when it stops hearing it",
 		Severity: stack.SeverityNone,
 		Summary:  "The alerting pipeline works (always firing)",
 		Runbook:  "if the outside heartbeat stops, Prometheus or Alertmanager or their network is down: check both StatefulSets in the monitoring namespace",
-	}, {
+	}}
+	kube := []stack.AlertRule{{
 		Alert:    "TargetDown",
 		Expr:     fmt.Sprintf(`up{%s} == 0`, ns),
 		For:      15 * time.Minute,
@@ -78,10 +94,11 @@ func clusterRules(target *stack.Stack) []stack.AlertRule {
 		Summary:  "Job {{ $labels.job_name }} failed",
 		Runbook:  "kubectl logs job/{{ $labels.job_name }}; fix the cause, delete the Job and re-apply",
 	}}
+	var capacity []stack.AlertRule
 	cpu := `sum(rate(container_cpu_usage_seconds_total{job="cadvisor",container!="",pod!=""}[5m])) / sum(machine_cpu_cores{job="cadvisor"})`
 	if z := len(target.Topology().Zones); z >= 2 {
 		level := float64(z-1) / float64(z)
-		rules = append(rules, stack.AlertRule{
+		capacity = append(capacity, stack.AlertRule{
 			Alert:    "CPUAboveZoneLossCapacity",
 			Expr:     fmt.Sprintf(`%s > %.4f`, cpu, level),
 			For:      30 * time.Minute,
@@ -91,7 +108,7 @@ func clusterRules(target *stack.Stack) []stack.AlertRule {
 			Runbook:  "add nodes in every zone now (node group desired size); the write-up's rule: on three zones stay below 2/3",
 		})
 	}
-	rules = append(rules, stack.AlertRule{
+	capacity = append(capacity, stack.AlertRule{
 		Alert:    "CPUAbove50Percent",
 		Expr:     fmt.Sprintf(`%s > 0.5`, cpu),
 		For:      1 * time.Hour,
@@ -100,5 +117,8 @@ func clusterRules(target *stack.Stack) []stack.AlertRule {
 		Summary:  "Average CPU use is {{ $value | humanizePercentage }}: time to add CPUs",
 		Runbook:  "plan more nodes (or larger instance types) per zone before the zone-loss level is reached",
 	})
-	return rules
+	group := func(name string, rules []stack.AlertRule) stack.AlertGroup {
+		return stack.AlertGroup{Component: name, Namespace: target.Namespace(), Rules: rules}
+	}
+	return []stack.AlertGroup{group(GroupKubernetes, kube), group(GroupCapacity, capacity), group(GroupWatchdog, watchdog)}
 }

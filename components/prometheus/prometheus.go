@@ -198,7 +198,13 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	own = append(own, stack.ScrapeTarget{Job: c.Job(""), Component: c.Name(), Role: "metrics", Namespace: c.Namespace(),
 		Selector: c.SelectorLabels(), Port: WebPort, PortName: "web", Path: "/metrics"})
 	groups := target.Alerts(s.Name() + "/" + cfg.Name)
-	groups = append(groups, stack.AlertGroup{Component: c.Name(), Namespace: target.Namespace(), Rules: clusterRules(target)})
+	for _, g := range groups {
+		switch g.Component {
+		case GroupKubernetes, GroupCapacity, GroupWatchdog:
+			return nil, fmt.Errorf("prometheus: target component %s has alert rules, and its name is that of a rule group of Prometheus' own; rename the component", g.Component)
+		}
+	}
+	groups = append(groups, clusterRules(target)...)
 	rules, err := stack.RuleFile(groups)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: rule file: %w", err)

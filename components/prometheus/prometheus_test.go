@@ -63,7 +63,7 @@ func TestScrapeJobsFromTheTarget(t *testing.T) {
 		t.Errorf("targets are not kept on the named metrics port")
 	}
 	// The rule file holds the target's rules and the cluster rules.
-	for _, g := range []string{"name: zookeeper\n", "name: redis\n", "name: prometheus\n", "alert: Watchdog\n", "alert: RedisClusterStateNotOK\n"} {
+	for _, g := range []string{"name: zookeeper\n", "name: redis\n", "name: kubernetes\n", "name: capacity\n", "name: watchdog\n", "alert: Watchdog\n", "alert: RedisClusterStateNotOK\n"} {
 		if !strings.Contains(h.Rules, g) {
 			t.Errorf("rule file lacks %q", g)
 		}
@@ -163,4 +163,26 @@ func FuzzConfig(f *testing.F) {
 			return err
 		})
 	})
+}
+
+// A target component whose name is one of Prometheus' own rule groups
+// would merge two concerns under one component label: refused.
+func TestOwnGroupNamesReserved(t *testing.T) {
+	target := stacktest.NewStack(t, stacktest.ThreeZones())
+	c, err := target.AddComponent(GroupCapacity, stack.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Alert(stack.AlertRule{Alert: "Full", Expr: "vector(1)", Why: "w", Severity: stack.SeverityCritical, Summary: "s"})
+	mon, err := stack.New(stack.Options{Name: "mon", Namespace: "monitoring", Topology: stacktest.ThreeZones()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := alertmanager.New(mon, alertmanager.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(mon, target, am, Config{}); err == nil || !strings.Contains(err.Error(), "target component capacity has alert rules") {
+		t.Fatalf("New = %v; want the clash named", err)
+	}
 }
