@@ -183,10 +183,6 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	if err := s.Topology().Fits("prometheus", cfg.Pool, int(cfg.Replicas), cfg.Resources); err != nil {
 		return nil, err
 	}
-	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "metrics", Version: sts.Tag(cfg.Image)})
-	if err != nil {
-		return nil, err
-	}
 	targets, err := target.ScrapeTargets()
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: target stack: %w", err)
@@ -195,15 +191,19 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: monitoring stack: %w", err)
 	}
-	own = append(own, stack.ScrapeTarget{Job: c.Job(""), Component: c.Name(), Role: "metrics", Namespace: c.Namespace(),
-		Selector: c.SelectorLabels(), Port: WebPort, PortName: "web", Path: "/metrics"})
-	groups := target.Alerts(s.Name() + "/" + cfg.Name)
-	for _, g := range groups {
+	for _, g := range target.Alerts("") {
 		switch g.Component {
 		case GroupKubernetes, GroupCapacity, GroupWatchdog:
 			return nil, fmt.Errorf("prometheus: target component %s has alert rules, and its name is that of a rule group of Prometheus' own; rename the component", g.Component)
 		}
 	}
+	c, err := s.AddComponent(cfg.Name, stack.Meta{App: cfg.Name, Role: "metrics", Version: sts.Tag(cfg.Image)})
+	if err != nil {
+		return nil, err
+	}
+	own = append(own, stack.ScrapeTarget{Job: c.Job(""), Component: c.Name(), Role: "metrics", Namespace: c.Namespace(),
+		Selector: c.SelectorLabels(), Port: WebPort, PortName: "web", Path: "/metrics"})
+	groups := target.Alerts(s.Name() + "/" + cfg.Name)
 	groups = append(groups, clusterRules(target)...)
 	rules, err := stack.RuleFile(groups)
 	if err != nil {

@@ -185,4 +185,7 @@ func TestOwnGroupNamesReserved(t *testing.T) {
 	if _, err := New(mon, target, am, Config{}); err == nil || !strings.Contains(err.Error(), "target component capacity has alert rules") {
 		t.Fatalf("New = %v; want the clash named", err)
 	}
+	if _, err := mon.Synth(); err != nil {
+		t.Fatalf("a refused Prometheus left the monitoring stack broken: %v", err)
+	}
 }
