@@ -30,7 +30,7 @@ import (
 const distDir = "dist"
 
 // magefile targets, for folding key=value options into their argument.
-var targetNames = []string{"synth", "deps", "test", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
+var targetNames = []string{"synth", "deps", "test", "monitoringtools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
@@ -95,7 +95,7 @@ func Deps() error {
 
 // Test runs the whole suite: gofmt, go vet and every Go test (golden dist/, examples, fuzz seeds).
 func Test() error {
-	mg.Deps(Deps)
+	mg.Deps(Deps, MonitoringTools)
 	// With the tools installed, a test that needs one fails rather than skips.
 	os.Setenv("IOTSTACK_REQUIRE_TOOLS", "1")
 	out, err := exec.Command("gofmt", "-l", ".").CombinedOutput()
@@ -119,6 +119,11 @@ func Test() error {
 	// A user's environment: minimal-3az in us-east-1 on m7g.xlarge behind a
 	// registry mirror, its simulated nodes from the values' topology.
 	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml")
+}
+
+// MonitoringTools builds promtool and amtool from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
+func MonitoringTools() error {
+	return devtool("monitoringtools")
 }
 
 // Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).

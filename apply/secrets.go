@@ -42,6 +42,8 @@ func Generate(k stack.SecretKey) (string, error) {
 			return "", err
 		}
 		return base64.RawURLEncoding.EncodeToString(b), nil
+	case stack.UserProvided:
+		return "", fmt.Errorf("key %s holds a value only you know (a receiver URL or credential); create the Secret with it before applying", k.Key)
 	}
 	return "", fmt.Errorf("kind %q: allowed %q, %q", k.Kind, stack.RandomPassword, stack.ClusterID)
 }

@@ -50,3 +50,12 @@ func TestLineDiff(t *testing.T) {
 		t.Fatal("equal inputs must give no diff")
 	}
 }
+
+// A user-provided key (a receiver's URL) is never invented: applying
+// without the user's Secret fails naming the key.
+func TestGenerateRefusesUserProvided(t *testing.T) {
+	v, err := Generate(stack.SecretKey{Key: "slack-api-url", Kind: stack.UserProvided})
+	if err == nil || v != "" || !strings.Contains(err.Error(), "slack-api-url") || !strings.Contains(err.Error(), "create the Secret") {
+		t.Fatalf("Generate = %q, %v; want an error naming the key and asking for the Secret", v, err)
+	}
+}

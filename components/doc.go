@@ -12,7 +12,16 @@
 //   - a Handle with the addresses, ports and Secret references dependents
 //     wire from, so no other package types the component's Service names;
 //   - golden testdata of its own, table tests of every validation error and
-//     a fuzz test of Validate.
+//     a fuzz test of Validate;
+//   - its alert rules (alerts.go), added with Component.Alert in New: each
+//     on the metric names of the exporter it runs, cited from the
+//     exporter's source at the pinned version, with a Why for its for:
+//     window; profiles/monitoring_rules_test.go proves each fires on its
+//     failure and stays silent through a rolling restart and the zone drill.
+//
+// prometheus and alertmanager are the monitoring components: they run in
+// the monitoring namespace and watch another stack (profiles, when
+// monitoring.enabled).
 //
 // The package doc of each component says which upstream behaviour it
 // reproduces and where it deliberately differs.

@@ -12,7 +12,7 @@ import (
 	"github.com/iotstack/iotstack/values"
 )
 
-//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go -o zz_values_docs.go
+//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go -o zz_values_docs.go
 
 // Values is a profile's configuration: one documented Go type per profile
 // (Minimal3AZValues, DojotValues), decoded strictly from values documents
@@ -42,6 +42,9 @@ type Common struct {
 	// MonitoringNamespace is the namespace whose pods may scrape the
 	// stack's metrics ports (matched on kubernetes.io/metadata.name).
 	MonitoringNamespace string `json:"monitoringNamespace"`
+	// Monitoring is the bundled Prometheus and Alertmanager, rendered
+	// into monitoring/ in the monitoring namespace.
+	Monitoring Monitoring `json:"monitoring"`
 }
 
 // Base returns c; the profiles' values types embed Common.
@@ -227,6 +230,13 @@ func (p Profile) BuildValues(v Values) (*Built, error) {
 	b, err := p.build(v)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	if v.Base().Monitoring.Enabled {
+		part, err := buildMonitoring(b, v.Base())
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		b.Parts = append(b.Parts, part)
 	}
 	if scale := v.Base().RequestScale; scale != 1 {
 		stacks := []*stack.Stack{b.Stack}

@@ -10,6 +10,7 @@ func init() {
 			Doc: "Common holds the settings every profile has.",
 			Fields: map[string]string{
 				"Images":              "Images rewrites the images of every container.",
+				"Monitoring":          "Monitoring is the bundled Prometheus and Alertmanager, rendered into\nmonitoring/ in the monitoring namespace.",
 				"MonitoringNamespace": "MonitoringNamespace is the namespace whose pods may scrape the stack's\nmetrics ports (matched on kubernetes.io/metadata.name).",
 				"Namespace":           "Namespace holds every namespaced object of the stack: a DNS-1123 label,\nnot one Kubernetes reserves (default, kube-*). Names and addresses are\nwired from it, so change it here, not in an overlay.",
 				"RequestScale":        "RequestScale multiplies every container's CPU and memory requests (not\nlimits), in (0, 1]; 1 leaves them as sized. For laptop clusters (mage\ne2e uses 0.1).",
@@ -44,6 +45,15 @@ func init() {
 				"ZooKeeper":    "ZooKeeper is the coordination server.",
 			},
 		},
+		"EmailReceiver": {
+			Doc: "EmailReceiver is on when any field is set; then To, From and Smarthost\nare required.",
+			Fields: map[string]string{
+				"From":      "From is the sender address.",
+				"Smarthost": "Smarthost is the relay's host:port.",
+				"To":        "To is the recipient address.",
+				"Username":  "Username is the SMTP user, if the relay authenticates.",
+			},
+		},
 		"Images": {
 			Doc: "Images rewrites images.",
 			Fields: map[string]string{
@@ -63,6 +73,13 @@ func init() {
 				"ZooKeeper":   "ZooKeeper is the coordination ensemble (ThingsBoard's cluster\nmembership).",
 			},
 		},
+		"Monitoring": {
+			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus and\nAlertmanager in the monitoring namespace, watching the profile's\nstack with the alert rules its components contribute (issue 14, first\nincrement: Grafana, dashboards, kube-state-metrics and the receivers'\nsettings in values come later).",
+			Fields: map[string]string{
+				"Enabled":   "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
+				"Receivers": "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
+			},
+		},
 		"Pool": {
 			Doc: "Pool is a node pool: the same nodes in every zone.",
 			Fields: map[string]string{
@@ -74,6 +91,22 @@ func init() {
 				"Name":         "Name identifies the pool; components are placed on pools by name.",
 				"NodesPerZone": "NodesPerZone is the number of nodes of the pool in each zone.",
 				"Taints":       "Taints are the pool's node taints; its workloads tolerate exactly these.",
+			},
+		},
+		"Receivers": {
+			Doc: "Receivers are Alertmanager's notification targets; each is on when set.",
+			Fields: map[string]string{
+				"Email":     "Email sends through an SMTP relay; the password is the Secret key\nsmtp-password.",
+				"Heartbeat": "Heartbeat sends the always-firing Watchdog every minute to the URL in\nthe Secret key heartbeat-url: a dead man's switch outside the cluster\nraises the alarm when it stops.",
+				"Slack":     "Slack posts to the incoming-webhook URL in the Secret key slack-api-url.",
+				"Telegram":  "Telegram sends with the bot token in the Secret key telegram-bot-token.",
+				"Webhook":   "Webhook posts every alert to the URL in the Secret key webhook-url.",
+			},
+		},
+		"SlackReceiver": {
+			Doc: "SlackReceiver is on when Channel is set.",
+			Fields: map[string]string{
+				"Channel": "Channel is the channel to post to (e.g. \"#iot-alerts\").",
 			},
 		},
 		"StorageClass": {
@@ -91,6 +124,12 @@ func init() {
 				"Effect": "Effect is what the taint does to pods that do not tolerate it.",
 				"Key":    "Key is the taint's key.",
 				"Value":  "Value is the taint's value.",
+			},
+		},
+		"TelegramReceiver": {
+			Doc: "TelegramReceiver is on when ChatID is set.",
+			Fields: map[string]string{
+				"ChatID": "ChatID is the chat to send to.",
 			},
 		},
 		"ThingsBoardValues": {

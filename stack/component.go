@@ -34,6 +34,10 @@ type Component struct {
 	// them, reported at synthesis.
 	grants []grant
 	wiring []string
+	// alerts are the component's alert rules (Alert); lateAlerts the
+	// rules added after the monitoring read them, reported at synthesis.
+	alerts     []AlertRule
+	lateAlerts []string
 }
 
 // Exception is a documented opt-out of one validation rule (see package

@@ -19,6 +19,10 @@ const (
 	// without padding (22 characters), the format of kafka-storage.sh
 	// random-uuid.
 	ClusterID KeyKind = "cluster-id"
+	// UserProvided is a value only the user knows (a Slack webhook URL, an
+	// SMTP password): the apply engine never invents it and refuses to
+	// apply while the Secret is missing, naming the Secret and the key.
+	UserProvided KeyKind = "user-provided"
 )
 
 // SecretKey declares one key of a generated Secret.

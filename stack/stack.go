@@ -91,6 +91,9 @@ type Stack struct {
 	// existingSecrets maps declared Secrets to the user's (UseExistingSecret).
 	existingSecrets map[string]string
 	namespace       *Component
+	// alertsSealedBy names the monitoring component that read the alert
+	// rules (Alerts); rules added later are reported at synthesis.
+	alertsSealedBy string
 }
 
 // New validates opts and returns a Stack holding its Namespace object, which
@@ -278,3 +281,7 @@ func isClusterScopedKind(kind string) bool {
 	}
 	return false
 }
+
+// MonitoringNamespace returns the namespace of the Prometheus that may
+// scrape the stack (Options.MonitoringNamespace, defaulted).
+func (s *Stack) MonitoringNamespace() string { return s.opts.MonitoringNamespace }

@@ -52,6 +52,9 @@ type Output struct {
 	Exceptions []Exception
 	// Topology is the stack's cluster shape.
 	Topology Topology
+	// Alerts are the components' alert rules, one group per component,
+	// in the order of the files.
+	Alerts []AlertGroup
 }
 
 // Include adds other's files under the directory dir (e.g. "loadtest"),
@@ -105,6 +108,7 @@ func (s *Stack) Synth() (*Output, error) {
 		}
 	}
 	v.run(all)
+	v.checkAlerts(comps)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -112,6 +116,9 @@ func (s *Stack) Synth() (*Output, error) {
 	out := &Output{Stack: s.opts.Name, Namespace: s.opts.Namespace, Secrets: s.Secrets(), Topology: s.opts.Topology}
 	for _, c := range comps {
 		out.Exceptions = append(out.Exceptions, c.exceptions...)
+		if len(c.alerts) > 0 {
+			out.Alerts = append(out.Alerts, AlertGroup{Component: c.name, Namespace: c.Namespace(), Rules: c.Alerts()})
+		}
 	}
 	width := len(fmt.Sprint(len(comps) - 1))
 	if width < 2 {

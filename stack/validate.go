@@ -206,12 +206,12 @@ func (v *validator) declaredSecrets() {
 					if key.Length != 0 && (key.Length < 16 || key.Length > 128) {
 						v.add(c.name, obj, f+".length", "%d; a generated password needs 16 to 128 characters (0 means 32)", key.Length)
 					}
-				case ClusterID:
+				case ClusterID, UserProvided:
 					if key.Length != 0 {
-						v.add(c.name, obj, f+".length", "%d; a cluster ID has a fixed length, leave it 0", key.Length)
+						v.add(c.name, obj, f+".length", "%d; only a generated password has a length, leave it 0", key.Length)
 					}
 				default:
-					v.add(c.name, obj, f+".kind", "%q; allowed: %q, %q", key.Kind, RandomPassword, ClusterID)
+					v.add(c.name, obj, f+".kind", "%q; allowed: %q, %q, %q", key.Kind, RandomPassword, ClusterID, UserProvided)
 				}
 			}
 			v.secretKeys[k] = keys

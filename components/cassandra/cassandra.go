@@ -348,6 +348,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		job,
 	)
 	c.Add(sets...)
+	c.Alert(alerts(c)...)
 	return h, nil
 }
 

@@ -416,6 +416,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		stack.PDB(h.Pooler, poolerSel, 1),
 		set, h.pooler, h.job,
 	)
+	c.Alert(alerts(c, cfg.Instances)...)
 	return h, nil
 }
 

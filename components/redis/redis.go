@@ -344,6 +344,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 			nodes = append(nodes, fmt.Sprintf("%s:%d", nd.Host, Port))
 		}
 	}
+	c.Alert(alerts(c, cfg.Replicas)...)
 	return &Handle{Component: c, Service: cfg.Name, Port: Port, Nodes: nodes, Password: secret.Ref("password")}, nil
 }
 

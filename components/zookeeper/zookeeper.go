@@ -271,5 +271,6 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		stack.PDB(cfg.Name, sel, 1),
 		set,
 	)
+	c.Alert(alerts(c, cfg.Replicas)...)
 	return &Handle{Component: c, Service: cfg.Name, Port: ClientPort, Servers: servers}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotstack/iotstack/cli/core"
 	"github.com/iotstack/iotstack/e2e"
+	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
 	"github.com/iotstack/iotstack/validate"
@@ -43,8 +44,25 @@ func run(ctx context.Context, args []string) error {
 		return simulate(ctx, rest[0])
 	case target == "e2e" && len(rest) == 1:
 		return endToEnd(ctx, rest[0])
+	case target == "monitoringtools" && len(rest) == 0:
+		return monitoringTools()
 	}
-	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, sim ARG or e2e ARG", target, rest)
+	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, monitoringtools, sim ARG or e2e ARG", target, rest)
+}
+
+// monitoringTools builds promtool and amtool from test/tools/monitoring,
+// once, into the user cache directory.
+func monitoringTools() error {
+	t, err := montools.Ensure(".", os.Stdout)
+	if err != nil {
+		return err
+	}
+	vs, err := t.Versions()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("monitoring tools in %s: %s\n", t.Dir, strings.Join(vs, "; "))
+	return nil
 }
 
 // schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).

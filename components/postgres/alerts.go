@@ -1,0 +1,43 @@
+package postgres
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/iotstack/iotstack/stack"
+)
+
+// alerts are PostgreSQL's alert rules, on the series of the
+// postgres_exporter sidecar of every instance (job <name>). Metric names
+// are those of prometheus-community/postgres_exporter v0.17.1
+// (ExporterImage): collector/collector.go namespace "pg";
+// collector/pg_replication.go (registered defaultEnabled) exports
+// pg_replication_is_replica (1 when pg_is_in_recovery()) and
+// pg_replication_lag_seconds (0 on a primary and on a replica that has
+// replayed all it received, else now() - pg_last_xact_replay_timestamp()).
+// Patroni's own /metrics (port 8008) is not scraped yet: the leader is
+// read from the exporter as "no instance out of recovery".
+func alerts(c *stack.Component, instances int32) []stack.AlertRule {
+	sel := c.JobSelector("")
+	rules := []stack.AlertRule{{
+		Alert:    "PostgresNoLeader",
+		Expr:     fmt.Sprintf(`(count(pg_replication_is_replica{%s} == 0) or vector(0)) == 0`, sel),
+		For:      2 * time.Minute,
+		Why:      "Patroni promotes a replica within its TTL (30 s) plus a loop (10 s) after the leader is lost, and a switchover in a rolling restart within seconds; no primary after two minutes means writes fail",
+		Severity: stack.SeverityCritical,
+		Summary:  fmt.Sprintf("PostgreSQL %s has no primary (no instance out of recovery)", c.Name()),
+		Runbook:  "patronictl list in any instance; read Patroni's log for why no member takes the leader lock (DCS access, pg_rewind, timeline)",
+	}}
+	if instances > 1 {
+		rules = append(rules, stack.AlertRule{
+			Alert:    "PostgresReplicationLag",
+			Expr:     fmt.Sprintf(`pg_replication_lag_seconds{%s} > 60`, sel),
+			For:      10 * time.Minute,
+			Why:      "a replica restarted in a rolling restart or back from the zone drill replays the WAL it missed within minutes; lag sustained for ten minutes means a failover would lose that much or wait",
+			Severity: stack.SeverityWarning,
+			Summary:  "PostgreSQL replica {{ $labels.pod }} is {{ $value | humanizeDuration }} behind the primary",
+			Runbook:  "patronictl list (Lag in MB); check the replica's disk, CPU and network; a replica far behind can be reinitialised with patronictl reinit",
+		})
+	}
+	return rules
+}

@@ -1,0 +1,131 @@
+package profiles
+
+import (
+	"fmt"
+
+	"github.com/iotstack/iotstack/components/alertmanager"
+	"github.com/iotstack/iotstack/components/prometheus"
+	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/values"
+)
+
+// Monitoring is the bundled monitoring of a profile: Prometheus and
+// Alertmanager in the monitoring namespace, watching the profile's stack
+// with the alert rules its components contribute (issue 14, first
+// increment: Grafana, dashboards, kube-state-metrics and the receivers'
+// settings in values come later).
+type Monitoring struct {
+	// Enabled renders the monitoring stack into the profile's
+	// monitoring/ directory (its own kustomization, applied after the
+	// stack). Default false.
+	Enabled bool `json:"enabled"`
+	// Receivers are where Alertmanager sends alerts. Their secrets (URLs
+	// with tokens, passwords) are never values: they are keys of the
+	// Secret alertmanager-receivers in the monitoring namespace, which
+	// you create before applying (see the README).
+	Receivers Receivers `json:"receivers"`
+}
+
+// Receivers are Alertmanager's notification targets; each is on when set.
+type Receivers struct {
+	// Webhook posts every alert to the URL in the Secret key webhook-url.
+	Webhook bool `json:"webhook"`
+	// Slack posts to the incoming-webhook URL in the Secret key
+	// slack-api-url.
+	Slack SlackReceiver `json:"slack"`
+	// Email sends through an SMTP relay; the password is the Secret key
+	// smtp-password.
+	Email EmailReceiver `json:"email"`
+	// Telegram sends with the bot token in the Secret key
+	// telegram-bot-token.
+	Telegram TelegramReceiver `json:"telegram"`
+	// Heartbeat sends the always-firing Watchdog every minute to the URL
+	// in the Secret key heartbeat-url: a dead man's switch outside the
+	// cluster raises the alarm when it stops.
+	Heartbeat bool `json:"heartbeat"`
+}
+
+// SlackReceiver is on when Channel is set.
+type SlackReceiver struct {
+	// Channel is the channel to post to (e.g. "#iot-alerts").
+	Channel string `json:"channel"`
+}
+
+// EmailReceiver is on when any field is set; then To, From and Smarthost
+// are required.
+type EmailReceiver struct {
+	// To is the recipient address.
+	To string `json:"to"`
+	// From is the sender address.
+	From string `json:"from"`
+	// Smarthost is the relay's host:port.
+	Smarthost string `json:"smarthost"`
+	// Username is the SMTP user, if the relay authenticates.
+	Username string `json:"username"`
+}
+
+// TelegramReceiver is on when ChatID is set.
+type TelegramReceiver struct {
+	// ChatID is the chat to send to.
+	ChatID int64 `json:"chatID"`
+}
+
+// Validate requires To, From and Smarthost of an e-mail receiver that is on.
+func (e EmailReceiver) Validate() error {
+	if e == (EmailReceiver{}) {
+		return nil
+	}
+	var errs values.Errors
+	for _, f := range []struct{ path, v string }{{"to", e.To}, {"from", e.From}, {"smarthost", e.Smarthost}} {
+		if f.v == "" {
+			errs = append(errs, values.FieldError{Path: f.path, Message: "empty; an e-mail receiver needs to, from and smarthost"})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// alertmanager returns the component's receivers.
+func (r Receivers) alertmanager() alertmanager.Receivers {
+	out := alertmanager.Receivers{Webhook: r.Webhook, Heartbeat: r.Heartbeat}
+	if r.Slack.Channel != "" {
+		out.Slack = &alertmanager.Slack{Channel: r.Slack.Channel}
+	}
+	if r.Email != (EmailReceiver{}) {
+		out.Email = &alertmanager.Email{To: r.Email.To, From: r.Email.From, Smarthost: r.Email.Smarthost, Username: r.Email.Username}
+	}
+	if r.Telegram.ChatID != 0 {
+		out.Telegram = &alertmanager.Telegram{ChatID: r.Telegram.ChatID}
+	}
+	return out
+}
+
+// MonitoringDir is the directory of the monitoring stack in dist/<profile>/.
+const MonitoringDir = "monitoring"
+
+// buildMonitoring builds the monitoring stack for the built profile: in
+// the monitoring namespace (Common.MonitoringNamespace, which the stack's
+// NetworkPolicies admit on the scrape ports), on the profile's topology,
+// Prometheus built last so that it reads every component's rules.
+func buildMonitoring(b *Built, c *Common) (Part, error) {
+	target := b.Stack
+	opts := c.stackOptions(target.Name()+"-monitoring", "monitoring")
+	opts.Namespace = target.MonitoringNamespace()
+	mon, err := stack.New(opts)
+	if err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	// One replica per node at most (each on a node of its own): the
+	// single-node small profile gets one of each, without HA.
+	nodes := int32(len(target.Topology().Hosts()))
+	am, err := alertmanager.New(mon, alertmanager.Config{Replicas: min(3, nodes), Receivers: c.Monitoring.Receivers.alertmanager()})
+	if err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	if _, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)}); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	return Part{Dir: MonitoringDir, Stack: mon}, nil
+}
