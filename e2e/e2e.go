@@ -42,8 +42,12 @@ type Options struct {
 // every workload, runs the profile's smoke check and deletes the cluster
 // unless Keep is set. minimal-3az is installed at UpgradeFromVersion,
 // then upgraded to thingsboard.Version by applying again, and checked
-// (the recorded version, the smoke check) once more. Without a container engine it fails at once with
-// ErrNoEngine.
+// (the recorded version, the smoke check) once more. The smoke checks
+// include MQTTS: on minimal-3az with a key pair e2e creates as the Secret
+// MQTTSSecret before applying, on dojot with the device certificate
+// x509-identity-mgmt issues and the broker's certificate verified for
+// DojotDomain (Synth renders both). Without a container engine it fails
+// at once with ErrNoEngine.
 func Run(ctx context.Context, profile string, opts Options) error {
 	log := opts.Log
 	if log == nil {
