@@ -160,6 +160,13 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, ca *CA, lo
 			return err
 		}
 		defer stop3()
+		// The transport listens for MQTTS on 0.0.0.0:8883 with TLS 1.2
+		// (tb-mqtt-transport.yml, thingsboard/thingsboard v4.3.1 and
+		// v4.2.1: MQTT_SSL_BIND_ADDRESS 0.0.0.0, MQTT_SSL_PROTOCOL
+		// TLSv1.2) and wants, not needs, a client certificate
+		// (common/transport/mqtt/.../MqttSslHandlerProvider.java v4.3.1:
+		// setNeedClientAuth(false), setWantClientAuth(true)), so an
+		// access-token device connects without one.
 		name := ServiceNames(MQTTSService, ns)[0]
 		tlsCfg, err := ClientTLS(ca.PEM, name, nil)
 		if err != nil {
@@ -192,6 +199,15 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, ca *CA, lo
 // the CA for DojotDomain (the name the broker requested its certificate
 // for, VerneMQ's EXTERNAL_SERVER_HOSTNAME) although the port-forward is
 // dialled by address.
+//
+// The fetched CA verifies both certificates: x509-identity-mgmt signs
+// device and broker requests alike with the CA "X509 Identity CA"
+// (dojot/dojot v0.5.0 x509-identity-mgmt/js/src/core/ejbca-facade.js
+// generateCertificate: caName), the CA GET /ca returns (js/src/config.js
+// ejbca.rootCA, EJBCA_DEVICES_CA, default "X509 Identity CA"). The
+// broker listens for MQTTS on 0.0.0.0:8883 requiring a client
+// certificate (components/vernemq brokerSettings) and Kong's proxy on
+// 8000 (components/dojot, KONG_PROXY_LISTEN).
 func smokeDojotMQTTS(ctx context.Context, cfg *rest.Config, ns string, loopback bool, log io.Writer) error {
 	gw, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=kong", 8000)
 	if err != nil {

@@ -21,7 +21,11 @@ import (
 // Routes, from iotstack's Kong configuration (components/dojot/kong.go,
 // after ansible-dojot v0.5.0): /auth → auth:5000 and /x509 →
 // x509-identity-mgmt:3000/api, both with strip_path, /x509 behind Kong's
-// jwt and dojot's pepkong plugins.
+// jwt and dojot's pepkong plugins. The sources cited below are the
+// v0.5.0 tags; 100k runs v0.5.0-alpha.4, whose x509-identity-mgmt js/src
+// and js/schemas and whose auth webRoutes.py, AuthenticationController.py
+// and initialConf.py are identical to v0.5.0's (git diff between the tags
+// of dojot/dojot and dojot/auth).
 type DojotAPI struct {
 	// Base is the gateway's base URL ("http://127.0.0.1:18000").
 	Base string
