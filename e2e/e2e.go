@@ -216,7 +216,9 @@ func smokeDojotMQTTS(ctx context.Context, cfg *rest.Config, ns string, loopback 
 	defer stop1()
 	api := &DojotAPI{Base: "http://" + gw}
 	// auth v0.5.0 creates the administrator admin/admin of tenant admin
-	// on first start (dojot/auth v0.5.0 auth/initialConf.py).
+	// on first start, in group admin with permission all_all (path
+	// "/(.*)", any method), which pepkong's PDP check of /x509 grants
+	// (dojot/auth v0.5.0 auth/initialConf.py).
 	if err := api.Login(ctx, "admin", "admin"); err != nil {
 		return err
 	}
