@@ -42,8 +42,12 @@ type Options struct {
 // every workload, runs the profile's smoke check and deletes the cluster
 // unless Keep is set. minimal-3az is installed at UpgradeFromVersion,
 // then upgraded to thingsboard.Version by applying again, and checked
-// (the recorded version, the smoke check) once more. Without a container engine it fails at once with
-// ErrNoEngine.
+// (the recorded version, the smoke check) once more. The smoke checks
+// include MQTTS: on minimal-3az with a key pair e2e creates as the Secret
+// MQTTSSecret before applying, on dojot with the device certificate
+// x509-identity-mgmt issues and the broker's certificate verified for
+// DojotDomain (Synth renders both). Without a container engine it fails
+// at once with ErrNoEngine.
 func Run(ctx context.Context, profile string, opts Options) error {
 	log := opts.Log
 	if log == nil {
@@ -65,11 +69,10 @@ func Run(ctx context.Context, profile string, opts Options) error {
 		// after the first smoke check (upgradeThingsBoard).
 		popts.ThingsBoardVersion = UpgradeFromVersion
 	}
-	outs, err := profiles.Synth(popts, profile)
+	out, err := Synth(profile, popts)
 	if err != nil {
 		return err
 	}
-	out := outs[0]
 	kcfg, err := KindConfig(out)
 	if err != nil {
 		return err
@@ -112,22 +115,30 @@ func Run(ctx context.Context, profile string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	var ca *CA
+	if profile == profiles.Minimal3AZ {
+		if ca, err = createMQTTSSecret(ctx, cfg, out.Namespace, log); err != nil {
+			return err
+		}
+	}
 	res, err := eng.Apply(ctx, out)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "%s ready after %s\n", profile, res.Ready.Round(time.Second))
-	if err := smoke(ctx, cfg, profile, out.Namespace, log); err != nil {
+	if err := smoke(ctx, cfg, profile, out.Namespace, ca, log); err != nil {
 		return err
 	}
 	if profile == profiles.Minimal3AZ {
-		return upgradeThingsBoard(ctx, cfg, eng, popts, UpgradeFromVersion, upgradeTarget, log)
+		return upgradeThingsBoard(ctx, cfg, eng, popts, UpgradeFromVersion, upgradeTarget, ca, log)
 	}
 	return nil
 }
 
-// smoke runs the profile's smoke check through port-forwards.
-func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, log io.Writer) error {
+// smoke runs the profile's smoke checks through port-forwards, plain
+// MQTT and MQTTS. ca is the CA of tb-mqtt-transport's key pair
+// (minimal-3az); the dojot brokers' CA is fetched from x509-identity-mgmt.
+func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, ca *CA, log io.Writer) error {
 	switch profile {
 	case "minimal-3az":
 		rest, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-core", 8080)
@@ -140,11 +151,32 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, log io.Wri
 			return err
 		}
 		defer stop2()
-		err = SmokeThingsBoard(ctx, &ThingsBoard{REST: "http://" + rest, MQTT: "tcp://" + broker}, 2*time.Minute)
-		if err == nil {
-			fmt.Fprintln(log, "smoke: telemetry published over MQTT to tb-mqtt-transport read back over REST from tb-core")
+		if err := SmokeThingsBoard(ctx, &ThingsBoard{REST: "http://" + rest, MQTT: "tcp://" + broker}, 2*time.Minute); err != nil {
+			return err
 		}
-		return err
+		fmt.Fprintln(log, "smoke: telemetry published over MQTT to tb-mqtt-transport read back over REST from tb-core")
+		secure, stop3, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-mqtt-transport", 8883)
+		if err != nil {
+			return err
+		}
+		defer stop3()
+		// The transport listens for MQTTS on 0.0.0.0:8883 with TLS 1.2
+		// (tb-mqtt-transport.yml, thingsboard/thingsboard v4.3.1 and
+		// v4.2.1: MQTT_SSL_BIND_ADDRESS 0.0.0.0, MQTT_SSL_PROTOCOL
+		// TLSv1.2) and wants, not needs, a client certificate
+		// (common/transport/mqtt/.../MqttSslHandlerProvider.java v4.3.1:
+		// setNeedClientAuth(false), setWantClientAuth(true)), so an
+		// access-token device connects without one.
+		name := ServiceNames(MQTTSService, ns)[0]
+		tlsCfg, err := ClientTLS(ca.PEM, name, nil)
+		if err != nil {
+			return err
+		}
+		if err := SmokeThingsBoard(ctx, &ThingsBoard{REST: "http://" + rest, MQTT: "ssl://" + secure, TLS: tlsCfg}, 2*time.Minute); err != nil {
+			return fmt.Errorf("mqtts: %w", err)
+		}
+		fmt.Fprintf(log, "smoke: telemetry published over MQTTS (8883, certificate verified for %s against e2e's CA) read back over REST\n", name)
+		return nil
 	default:
 		broker, stop, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=vernemq", 1883)
 		if err != nil {
@@ -152,12 +184,67 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, log io.Wri
 		}
 		defer stop()
 		loopback := profile == "100k" // the profile with kafka-loopback
-		err = SmokeDojot(ctx, "tcp://"+broker, "admin", "e2e0001", loopback, 2*time.Minute)
-		if err == nil {
-			fmt.Fprintf(log, "smoke: a value published to VerneMQ as admin:e2e0001 came back (through kafka-loopback: %t)\n", loopback)
+		if err := SmokeDojot(ctx, "tcp://"+broker, nil, DojotTenant, "e2e0001", loopback, 2*time.Minute); err != nil {
+			return err
 		}
+		fmt.Fprintf(log, "smoke: a value published to VerneMQ as %s:e2e0001 came back (through kafka-loopback: %t)\n", DojotTenant, loopback)
+		return smokeDojotMQTTS(ctx, cfg, ns, loopback, log)
+	}
+}
+
+// smokeDojotMQTTS is dojot's MQTTS check: log in through Kong as dojot's
+// default administrator, fetch the CA from x509-identity-mgmt, have it
+// sign a device certificate, and run the smoke round trip over MQTTS on
+// 8883 with that certificate, verifying the broker's certificate against
+// the CA for DojotDomain (the name the broker requested its certificate
+// for, VerneMQ's EXTERNAL_SERVER_HOSTNAME) although the port-forward is
+// dialled by address.
+//
+// The fetched CA verifies both certificates: x509-identity-mgmt signs
+// device and broker requests alike with the CA "X509 Identity CA"
+// (dojot/dojot v0.5.0 x509-identity-mgmt/js/src/core/ejbca-facade.js
+// generateCertificate: caName), the CA GET /ca returns (js/src/config.js
+// ejbca.rootCA, EJBCA_DEVICES_CA, default "X509 Identity CA"). The
+// broker listens for MQTTS on 0.0.0.0:8883 requiring a client
+// certificate (components/vernemq brokerSettings) and Kong's proxy on
+// 8000 (components/dojot, KONG_PROXY_LISTEN).
+func smokeDojotMQTTS(ctx context.Context, cfg *rest.Config, ns string, loopback bool, log io.Writer) error {
+	gw, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=kong", 8000)
+	if err != nil {
 		return err
 	}
+	defer stop1()
+	api := &DojotAPI{Base: "http://" + gw}
+	// auth v0.5.0 creates the administrator admin/admin of tenant admin
+	// on first start, in group admin with permission all_all (path
+	// "/(.*)", any method), which pepkong's PDP check of /x509 grants
+	// (dojot/auth v0.5.0 auth/initialConf.py).
+	if err := api.Login(ctx, "admin", "admin"); err != nil {
+		return err
+	}
+	caPEM, err := api.CA(ctx)
+	if err != nil {
+		return err
+	}
+	const device = "e2e0002"
+	cert, err := api.DeviceCertificate(ctx, DojotTenant, device)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := ClientTLS(caPEM, DojotDomain, &cert)
+	if err != nil {
+		return err
+	}
+	broker, stop2, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=vernemq", 8883)
+	if err != nil {
+		return err
+	}
+	defer stop2()
+	if err := SmokeDojot(ctx, "ssl://"+broker, tlsCfg, DojotTenant, device, loopback, 2*time.Minute); err != nil {
+		return fmt.Errorf("mqtts: %w", err)
+	}
+	fmt.Fprintf(log, "smoke: a value published over MQTTS as %s:%s with the certificate x509-identity-mgmt issued came back; the broker's certificate verified for %s\n", DojotTenant, device, DojotDomain)
+	return nil
 }
 
 // forward port-forwards a local port to port of a ready pod matching the

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,16 @@ func TestEngineMissing(t *testing.T) {
 // mosquitto starts a real broker on a free port.
 func mosquitto(t *testing.T) string {
 	t.Helper()
+	return "tcp://" + mosquittoWith(t, func(port int) string {
+		return fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	})
+}
+
+// mosquittoWith starts a real broker with the configuration conf returns
+// for a free loopback port and returns host:port once it listens there;
+// the broker is killed at the end of the test.
+func mosquittoWith(t *testing.T, conf func(port int) string) string {
+	t.Helper()
 	bin := "/usr/sbin/mosquitto"
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
@@ -94,15 +105,14 @@ func mosquitto(t *testing.T) string {
 		}
 		t.Skip("mosquitto not installed; go tool mage deps installs it")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	port := freePort(t)
+	path := filepath.Join(t.TempDir(), "mosquitto.conf")
+	if err := os.WriteFile(path, []byte(conf(port)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)), 0o644)
-	cmd := exec.Command(bin, "-c", conf)
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "-c", path)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +121,23 @@ func mosquitto(t *testing.T) string {
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "tcp://" + addr
+			return addr
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("mosquitto did not listen")
+	t.Fatalf("mosquitto did not listen; it logged:\n%s", logs.String())
 	return ""
+}
+
+// freePort is a loopback port free at the time of the call.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestSmokeDojot: the broker path against a real Mosquitto; the loopback
@@ -126,10 +147,10 @@ func mosquitto(t *testing.T) string {
 func TestSmokeDojot(t *testing.T) {
 	broker := mosquitto(t)
 	ctx := context.Background()
-	if err := SmokeDojot(ctx, broker, "admin", "e2e0001", false, 10*time.Second); err != nil {
+	if err := SmokeDojot(ctx, broker, nil, "admin", "e2e0001", false, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := SmokeDojot(ctx, broker, "admin", "e2e0002", true, 2*time.Second); err == nil || !strings.Contains(err.Error(), "did not come back on admin:e2e0002/config") {
+	if err := SmokeDojot(ctx, broker, nil, "admin", "e2e0002", true, 2*time.Second); err == nil || !strings.Contains(err.Error(), "did not come back on admin:e2e0002/config") {
 		t.Fatalf("no loopback: got %v", err)
 	}
 	loop := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("loopback"))
@@ -143,10 +164,10 @@ func TestSmokeDojot(t *testing.T) {
 	}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
-	if err := SmokeDojot(ctx, broker, "admin", "e2e0003", true, 10*time.Second); err != nil {
+	if err := SmokeDojot(ctx, broker, nil, "admin", "e2e0003", true, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := SmokeDojot(ctx, "tcp://127.0.0.1:1", "admin", "x", false, time.Second); err == nil {
+	if err := SmokeDojot(ctx, "tcp://127.0.0.1:1", nil, "admin", "x", false, time.Second); err == nil {
 		t.Fatal("no broker: want an error")
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +19,12 @@ import (
 type ThingsBoard struct {
 	// REST is the base URL of the REST API ("http://127.0.0.1:18080").
 	REST string
-	// MQTT is the broker address ("tcp://127.0.0.1:11883").
+	// MQTT is the broker address ("tcp://127.0.0.1:11883", or
+	// "ssl://127.0.0.1:18883" for MQTTS).
 	MQTT string
+	// TLS configures MQTTS (the CA and server name the transport's
+	// certificate is verified against); nil means plain MQTT.
+	TLS *tls.Config
 	// HTTP is the HTTP client; nil means one with a 10 s timeout.
 	HTTP  *http.Client
 	token string
@@ -110,7 +115,7 @@ func (tb *ThingsBoard) Publish(ctx context.Context, accessToken string, telemetr
 	if err != nil {
 		return err
 	}
-	return publish(ctx, tb.MQTT, "iotstack-smoke", accessToken, "", "v1/devices/me/telemetry", payload)
+	return publish(ctx, tb.MQTT, tb.TLS, "iotstack-smoke", accessToken, "", "v1/devices/me/telemetry", payload)
 }
 
 // Latest reads the latest value of a telemetry key
@@ -159,11 +164,10 @@ func SmokeThingsBoard(ctx context.Context, tb *ThingsBoard, timeout time.Duratio
 	}
 }
 
-// publish connects, publishes one message with QoS 1 and disconnects.
-func publish(ctx context.Context, broker, clientID, user, password, topic string, payload []byte) error {
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetUsername(user).SetPassword(password).
-		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
-	c := mqtt.NewClient(opts)
+// publish connects (over TLS with tlsCfg when not nil), publishes one
+// message with QoS 1 and disconnects.
+func publish(ctx context.Context, broker string, tlsCfg *tls.Config, clientID, user, password, topic string, payload []byte) error {
+	c := mqtt.NewClient(clientOptions(broker, tlsCfg, clientID, user).SetPassword(password))
 	if err := wait(ctx, c.Connect()); err != nil {
 		return fmt.Errorf("mqtt connect to %s as %s: %w", broker, clientID, err)
 	}
@@ -172,6 +176,18 @@ func publish(ctx context.Context, broker, clientID, user, password, topic string
 		return fmt.Errorf("mqtt publish to %s: %w", topic, err)
 	}
 	return nil
+}
+
+// clientOptions are the options of a smoke client: no reconnects, a
+// bounded connect, and the TLS configuration when given (then the broker
+// address must be ssl://, paho's scheme for MQTT over TLS).
+func clientOptions(broker string, tlsCfg *tls.Config, clientID, user string) *mqtt.ClientOptions {
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetUsername(user).
+		SetConnectTimeout(10 * time.Second).SetAutoReconnect(false).SetConnectRetry(false)
+	if tlsCfg != nil {
+		opts.SetTLSConfig(tlsCfg)
+	}
+	return opts
 }
 
 func wait(ctx context.Context, t mqtt.Token) error {
@@ -192,8 +208,11 @@ func wait(ctx context.Context, t mqtt.Token) error {
 // kafka-loopback), the value must come back on /config: VerneMQ →
 // v2k-bridge → Kafka device-data → kafka-loopback → device-manager topic →
 // k2v-bridge → VerneMQ. Without it, a second connection subscribed to
-// /attrs must receive it (the broker path only).
-func SmokeDojot(ctx context.Context, broker, tenant, device string, loopback bool, timeout time.Duration) error {
+// /attrs must receive it (the broker path only). With tlsCfg (MQTTS on
+// 8883, broker ssl://...) both connections present its client
+// certificate, whose CN VerneMQ takes as the user name, and verify the
+// broker's certificate as tlsCfg says.
+func SmokeDojot(ctx context.Context, broker string, tlsCfg *tls.Config, tenant, device string, loopback bool, timeout time.Duration) error {
 	id := tenant + ":" + device
 	data, actuation := id+"/attrs", id+"/config"
 	listen, clientID := actuation, id
@@ -201,9 +220,7 @@ func SmokeDojot(ctx context.Context, broker, tenant, device string, loopback boo
 		listen, clientID = data, id+"-reader"
 	}
 	got := make(chan []byte, 1)
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).
-		SetUsername(id).SetConnectTimeout(10 * time.Second).SetAutoReconnect(false)
-	sub := mqtt.NewClient(opts)
+	sub := mqtt.NewClient(clientOptions(broker, tlsCfg, clientID, id))
 	if err := wait(ctx, sub.Connect()); err != nil {
 		return fmt.Errorf("mqtt connect to %s as %s: %w", broker, clientID, err)
 	}
@@ -223,7 +240,7 @@ func SmokeDojot(ctx context.Context, broker, tenant, device string, loopback boo
 		if err := wait(ctx, sub.Publish(data, 1, false, payload)); err != nil {
 			return fmt.Errorf("mqtt publish to %s: %w", data, err)
 		}
-	} else if err := publish(ctx, broker, id, id, "", data, payload); err != nil {
+	} else if err := publish(ctx, broker, tlsCfg, id, id, "", data, payload); err != nil {
 		return err
 	}
 	select {

@@ -71,13 +71,12 @@ func CheckUpgrade(planLog string, waitLogs map[string]string, from, to string) e
 // the running `from`, waits (the engine waits for the Job and the
 // rolled Deployments), checks the recorded version through the logs of
 // the Job and the new pods, and runs the smoke check again.
-func upgradeThingsBoard(ctx context.Context, cfg *rest.Config, eng *apply.Engine, opts profiles.Options, from, to string, log io.Writer) error {
+func upgradeThingsBoard(ctx context.Context, cfg *rest.Config, eng *apply.Engine, opts profiles.Options, from, to string, ca *CA, log io.Writer) error {
 	opts.ThingsBoardVersion = to
-	outs, err := profiles.Synth(opts, profiles.Minimal3AZ)
+	out, err := Synth(profiles.Minimal3AZ, opts)
 	if err != nil {
 		return err
 	}
-	out := outs[0]
 	job, err := installJob(out)
 	if err != nil {
 		return err
@@ -104,7 +103,7 @@ func upgradeThingsBoard(ctx context.Context, cfg *rest.Config, eng *apply.Engine
 		return err
 	}
 	fmt.Fprintf(log, "upgrade: the Job upgraded from %s; %d pods found the schema of %s in place\n", from, len(waits), to)
-	return smoke(ctx, cfg, profiles.Minimal3AZ, out.Namespace, log)
+	return smoke(ctx, cfg, profiles.Minimal3AZ, out.Namespace, ca, log)
 }
 
 // containerLogs are the logs of container in the pods matching selector.
