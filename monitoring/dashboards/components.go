@@ -140,7 +140,7 @@ func overview(target *stack.Stack) spec {
 	if zones >= 2 {
 		p = append(p, panel{title: "Headroom for a zone loss", unit: "percentunit", stat: true,
 			description: fmt.Sprintf("Share of the CPU of the surviving %d zones left if one of %d zones is lost; below zero the survivors cannot absorb it.", zones-1, zones),
-			queries: []query{{fmt.Sprintf(`1 - %s / (sum(machine_cpu_cores{job="cadvisor"}) * %d / %d)`, cpu, zones-1, zones), "headroom"}}})
+			queries:     []query{{fmt.Sprintf(`1 - %s / (sum(machine_cpu_cores{job="cadvisor"}) * %d / %d)`, cpu, zones-1, zones), "headroom"}}})
 	}
 	return spec{uid: "overview", title: "Cluster overview", tags: []string{"overview"}, panels: p}
 }

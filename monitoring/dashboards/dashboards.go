@@ -99,7 +99,7 @@ func For(target *stack.Stack) ([]grafana.Dashboard, error) {
 func (s spec) render() ([]byte, error) {
 	ds := common.DataSourceRef{Type: ptr("prometheus"), Uid: ptr(grafana.DatasourceUID)}
 	b := dashboard.NewDashboardBuilder(s.title).
-		Uid("iotstack-" + s.uid).
+		Uid("iotstack-"+s.uid).
 		Tags(append([]string{"iotstack"}, s.tags...)).
 		Refresh("1m").
 		Time("now-6h", "now").
