@@ -96,8 +96,9 @@ type Config struct {
 	Data stack.Storage
 	// RootURL is the URL users reach Grafana at (GF_SERVER_ROOT_URL);
 	// when it has a path (e.g. http://iot.example.com/grafana/), Grafana
-	// serves from that sub path. Default http://localhost:3000/ (kubectl
-	// port-forward).
+	// serves from that sub path. Grafana's own interpolation
+	// (%(protocol)s://%(domain)s/grafana/, its default root_url's form)
+	// is allowed. Default http://localhost:3000/ (kubectl port-forward).
 	RootURL string
 	// NodePort, when set, makes the Service a NodePort Service on that
 	// port (30000-32767); dojot's load balancers forward 30003.
@@ -153,9 +154,9 @@ func (c Config) Validate() error {
 	if c.Data.Size.Cmp(resource.MustParse("100Mi")) < 0 {
 		return fmt.Errorf("grafana: data.size %s; allowed 100Mi or more", c.Data.Size.String())
 	}
-	if !(strings.HasPrefix(c.RootURL, "http://") || strings.HasPrefix(c.RootURL, "https://")) || len(c.RootURL) <= len("https://") ||
+	if !(strings.HasPrefix(c.RootURL, "http://") || strings.HasPrefix(c.RootURL, "https://") || strings.HasPrefix(c.RootURL, "%(protocol)s://")) || len(c.RootURL) <= len("https://") ||
 		!strings.HasSuffix(c.RootURL, "/") || strings.ContainsAny(c.RootURL, " \t\n\"'?#") {
-		return fmt.Errorf("grafana: rootURL %q; allowed an http:// or https:// URL ending in / without query, fragment or spaces", c.RootURL)
+		return fmt.Errorf("grafana: rootURL %q; allowed an http://, https:// or %%(protocol)s:// URL ending in / without query, fragment or spaces", c.RootURL)
 	}
 	if c.NodePort != 0 && (c.NodePort < 30000 || c.NodePort > 32767) {
 		return fmt.Errorf("grafana: nodePort %d; allowed 0 (none) or 30000 to 32767", c.NodePort)
