@@ -262,6 +262,11 @@ func New(s *stack.Stack, prom Prometheus, cfg Config) (*Handle, error) {
 		{Name: "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", Value: "false"},
 		{Name: "GF_NEWS_NEWS_FEED_ENABLED", Value: "false"},
 	}
+	// With serve_from_sub_path the health and metrics endpoints are under
+	// the sub path too: grafana/grafana pkg/api/http_server.go
+	// (addMiddlewaresAndStaticRoutes) calls m.SetURLPrefix(AppSubURL)
+	// before apiHealthHandler and metricsEndpoint (read on main, not at
+	// the 13.2.3 tag).
 	health := stack.HTTPProbe(strings.TrimSuffix(sub, "/")+"/api/health", "http", stack.ProbeTiming{PeriodSeconds: 10, TimeoutSeconds: 3})
 	container := corev1.Container{
 		Name:            "grafana",
