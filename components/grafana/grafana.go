@@ -40,18 +40,21 @@ import (
 
 // Image facts. The tag: 13.2.3 is the newest 13.x tag found referenced
 // (docker-compose files and READMEs of public repositories pin
-// grafana/grafana:13.2.3); the image's own Dockerfile at that tag was not
-// available to read here. Grafana's documentation for 13.x
-// (grafana.com/docs/grafana/v13.3/setup-grafana/configure-docker, "Default
-// paths"/"Configure Grafana with Docker Secrets") and
-// packaging/docker/Dockerfile of grafana/grafana: GF_PATHS_PROVISIONING
-// /etc/grafana/provisioning, GF_PATHS_DATA /var/lib/grafana, ARG GF_UID
-// and GF_GID "472", EXPOSE 3000, every setting overridable as
-// GF_<SECTION>_<KEY> and read from a file with the __FILE suffix
-// (packaging/docker/run.sh reads *__FILE variables into the variable
-// without the suffix). Not verified at the 13.2.3 tag itself: the uid (472)
-// and the Dockerfile paths come from the Dockerfile on the main branch and
-// the 13.x documentation.
+// grafana/grafana:13.2.3); the image's Dockerfile at that tag was not
+// available to read here. From grafana/grafana's Dockerfile
+// (packaging/docker/Dockerfile and the root Dockerfile of recent
+// releases: ARG GF_UID="472", ARG GF_GID="0", GF_PATHS_CONFIG
+// /etc/grafana/grafana.ini, GF_PATHS_DATA /var/lib/grafana,
+// GF_PATHS_LOGS /var/log/grafana, GF_PATHS_PLUGINS /var/lib/grafana/plugins,
+// GF_PATHS_PROVISIONING /etc/grafana/provisioning, EXPOSE 3000) and the
+// 13.x documentation (grafana.com/docs/grafana/v13.3/setup-grafana/
+// configure-docker: every setting is GF_<SECTION>_<KEY>, and a variable
+// with the __FILE suffix is read from that file, which packaging/docker/
+// run.sh does). Not verified at the 13.2.3 tag itself. The pods run as uid
+// 472 with group 472 and fsGroup 472 (the image's group is 0; the data
+// volume is made writable through fsGroup instead), on a read-only root
+// file system: logs go to the console only (GF_LOG_MODE), temporary files
+// to an emptyDir.
 const (
 	// Image is the default image, pinned.
 	Image = "grafana/grafana:13.2.3"
@@ -256,6 +259,9 @@ func New(s *stack.Stack, prom Prometheus, cfg Config) (*Handle, error) {
 		{Name: "GF_SECURITY_ADMIN_USER", Value: "admin"},
 		{Name: "GF_SECURITY_ADMIN_PASSWORD__FILE", Value: secretDir + "/" + AdminPasswordKey},
 		{Name: "GF_USERS_ALLOW_SIGN_UP", Value: "false"},
+		// The default mode "console file" writes /var/log/grafana, which
+		// the read-only root file system refuses.
+		{Name: "GF_LOG_MODE", Value: "console"},
 		// Nothing is fetched from the internet at run time.
 		{Name: "GF_ANALYTICS_REPORTING_ENABLED", Value: "false"},
 		{Name: "GF_ANALYTICS_CHECK_FOR_UPDATES", Value: "false"},

@@ -81,6 +81,7 @@ func TestProvisioningAndSecret(t *testing.T) {
 		"GF_SERVER_ROOT_URL":               "https://iot.example.com/grafana/",
 		"GF_SERVER_SERVE_FROM_SUB_PATH":    "true",
 		"GF_SECURITY_ADMIN_PASSWORD__FILE": "/etc/grafana/secrets/admin-password",
+		"GF_LOG_MODE":                      "console",
 	} {
 		if env[k] != v {
 			t.Errorf("env %s=%q; want %q", k, env[k], v)
