@@ -21,9 +21,10 @@ type GrafanaAccess struct {
 	// RootURL is Grafana's public URL (GF_SERVER_ROOT_URL); empty means
 	// http://localhost:3000/ (port-forward).
 	RootURL string
-	// Path is the ingress path prefix (e.g. /grafana/); Share makes the
-	// Ingress for it beside the profile's own.
-	Path  string
+	// Path is the ingress path prefix (e.g. /grafana/).
+	Path string
+	// Share makes the Ingress for Path beside the profile's own
+	// (thingsboard.Handle.ShareIngress); nil for no ingress.
 	Share func(name, pathPrefix, service, port, healthPath string) (*networkingv1.Ingress, error)
 	// NodePort is the NodePort Grafana's Service listens on; 0 for none.
 	NodePort int32
