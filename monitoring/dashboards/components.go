@@ -14,15 +14,21 @@ func up(sel string) panel {
 }
 
 // zookeeper: the servers serve /metrics themselves (PrometheusMetricsProvider,
-// components/zookeeper). Only Prometheus' own up and
-// scrape_duration_seconds are used: ZooKeeper's server metric names were
-// not checked against a running server here.
+// components/zookeeper), each gauge under the name it is registered with:
+// zookeeper-server/src/main/java/org/apache/zookeeper/server/
+// ZooKeeperServer.java registerMetrics registers avg_latency,
+// num_alive_connections, outstanding_requests and znode_count (read in
+// ZooKeeper's sources on GitHub, not checked against a running 3.9 server).
 func zookeeper(ts []stack.ScrapeTarget) spec {
 	sel := jobs(ts)
 	return spec{uid: "zookeeper", title: "ZooKeeper", tags: []string{"zookeeper"}, panels: []panel{
 		up(sel),
 		{title: "Servers up by pod", queries: []query{{fmt.Sprintf(`up{%s}`, sel), "{{pod}}"}}},
-		{title: "Scrape duration", unit: "s", queries: []query{{fmt.Sprintf(`scrape_duration_seconds{%s}`, sel), "{{pod}}"}}},
+		{title: "Client connections", queries: []query{{fmt.Sprintf(`num_alive_connections{%s}`, sel), "{{pod}}"}}},
+		{title: "Outstanding requests", description: "Requests queued in a server; a growing queue means it cannot keep up.",
+			queries: []query{{fmt.Sprintf(`outstanding_requests{%s}`, sel), "{{pod}}"}}},
+		{title: "Average latency", unit: "ms", queries: []query{{fmt.Sprintf(`avg_latency{%s}`, sel), "{{pod}}"}}},
+		{title: "Znodes", queries: []query{{fmt.Sprintf(`znode_count{%s}`, sel), "{{pod}}"}}},
 	}}
 }
 

@@ -206,7 +206,7 @@ var prometheusOwn = []string{"up", "scrape_duration_seconds"}
 // cited are the names of exporters that do not run here, with the
 // sources cited in components.go.
 var cited = map[string][]string{
-	"zookeeper":   nil,
+	"zookeeper":   {"num_alive_connections", "outstanding_requests", "avg_latency", "znode_count"},
 	"kafka":       {"kafka_brokers", "kafka_topic_partitions", "kafka_topic_partition_under_replicated_partition", "kafka_topic_partition_current_offset", "kafka_consumergroup_lag"},
 	"cassandra":   {"cassandra_stats"},
 	"thingsboard": {"jvm_memory_used_bytes", "jvm_memory_max_bytes", "process_cpu_usage"},
