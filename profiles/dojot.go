@@ -118,6 +118,10 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		return nil, fmt.Errorf("bridges: %w", err)
 	}
 	ports := v.NodePorts
+	if v.Monitoring.Enabled {
+		// Grafana serves the guide's metrics NodePort.
+		ports = ports.ServeMetrics()
+	}
 	ns := v.Namespace
 	common := v.Common
 	if !v.NodeAffinity {
@@ -240,10 +244,13 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		return nil, err
 	}
 	b := defaultBackends(topo, pools)
+	if ports.MetricsServed() {
+		b.Metrics = b.APIGateway // the guide runs metrics on the dojot workers
+	}
 	if v.Backends != nil {
 		b = *v.Backends
 	}
-	built := &Built{Stack: s}
+	built := &Built{Stack: s, Grafana: GrafanaAccess{NodePort: ports.Metrics}}
 	if name == Hundred {
 		conf, err := dojot.HAProxyConfig(ports, b, v.InsecureMQTT)
 		if err != nil {

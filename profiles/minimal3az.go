@@ -190,7 +190,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	if err := thingsboard.NewLoadTest(lt, target, v.LoadTest); err != nil {
 		return nil, err
 	}
-	return &Built{Stack: s, Parts: []Part{{Dir: "loadtest", Stack: lt}}}, nil
+	return &Built{Stack: s, Parts: []Part{{Dir: "loadtest", Stack: lt}}, Grafana: minimal3AZGrafana(v, target)}, nil
 }
 
 // minimal3AZFromOptions maps the Options shorthand onto the values.

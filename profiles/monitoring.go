@@ -124,8 +124,12 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if _, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)}); err != nil {
+	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)})
+	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	if err := buildGrafana(mon, b, prom, min(3, nodes)); err != nil {
+		return Part{}, err
 	}
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
 }

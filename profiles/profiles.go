@@ -90,6 +90,9 @@ type Built struct {
 	// Files are other generated files written beside the YAML (the
 	// dojot load balancers' configurations).
 	Files []stack.File
+	// Grafana is how users reach the monitoring's Grafana, when the
+	// monitoring is on.
+	Grafana GrafanaAccess
 }
 
 // Part is a separately applied stack of a profile.

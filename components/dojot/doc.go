@@ -29,12 +29,14 @@
 //     NodePorts are validated, a collision names both fields;
 //   - IPv6 worker addresses are written in brackets ([2001:db8::1]:30001).
 //
-// What remains: the guide's load balancers also forwarded the metrics
-// NodePort (30003, Grafana), LwM2M (CoAP 30006, CoAPS 30007, the file
-// servers 30008-30009) and the CoAP HTTP agent (30010, coap_http.conf).
-// No component renders those services yet, so no rule forwards to them
-// and NodePorts and Backends refuse settings for them; they come back with
-// the component that serves them.
+// The guide's metrics NodePort (30003, Grafana) is served when the
+// monitoring is on (NodePorts.ServeMetrics): the load balancers then
+// forward port 3000 to it. What remains: the guide's load balancers also
+// forwarded LwM2M (CoAP 30006, CoAPS 30007, the file servers 30008-30009)
+// and the CoAP HTTP agent (30010, coap_http.conf). No component renders
+// those services yet, so no rule forwards to them and NodePorts and
+// Backends refuse settings for them; they come back with the component
+// that serves them.
 //   - credentials were literals in Secrets and env (kong/kong, the
 //     device-manager crypto constants, MinIO keys, image-manager's S3 keys):
 //     every one is a declared Secret, generated at apply time;

@@ -10,8 +10,9 @@ import (
 
 // NodePorts are the fixed NodePorts the external load balancer forwards
 // to (the guide's dojot_nodeports). Only the ports a rendered Service
-// serves are used: the API gateway's (Kong) and the broker's (VerneMQ).
-// The guide's Metrics (Grafana), LwM2M (CoAP, CoAPS, file servers) and
+// serves are used: the API gateway's (Kong), the broker's (VerneMQ) and,
+// with the monitoring on, Metrics (Grafana, see ServeMetrics).
+// The guide's LwM2M (CoAP, CoAPS, file servers) and
 // HTTP agent ports belong to services this release does not render; they
 // must stay 0, and no load-balancer rule forwards to them, until a
 // component serves them.
@@ -22,7 +23,34 @@ type NodePorts struct {
 	CoAP, CoAPS                     int32
 	FileServer, FileServers         int32
 	HTTPAgent                       int32
+	// metricsServed is set by ServeMetrics when a rendered Service (the
+	// monitoring's Grafana) serves the Metrics NodePort.
+	metricsServed bool
 }
+
+// DefaultMetricsNodePort is the guide's metrics NodePort (Grafana).
+const DefaultMetricsNodePort = 30003
+
+// MetricsListenPort is the port the load balancers forward to the
+// Metrics NodePort: Grafana's own port. The guide names the NodePort
+// (30003) but not the port its load balancers listen on for it; 3000 is
+// this project's choice.
+const MetricsListenPort = 3000
+
+// ServeMetrics returns the ports with the Metrics NodePort served (by
+// Grafana, when the monitoring is on): DefaultMetricsNodePort unless
+// Metrics is set. Then the load balancers forward MetricsListenPort to it
+// on the Backends.Metrics workers.
+func (n NodePorts) ServeMetrics() NodePorts {
+	if n.Metrics == 0 {
+		n.Metrics = DefaultMetricsNodePort
+	}
+	n.metricsServed = true
+	return n
+}
+
+// MetricsServed says whether a rendered Service serves the Metrics NodePort.
+func (n NodePorts) MetricsServed() bool { return n.metricsServed }
 
 // DefaultNodePorts are the guide's values for the served ports.
 func DefaultNodePorts() NodePorts {
@@ -38,7 +66,7 @@ type port struct {
 
 func (n NodePorts) list() []port {
 	return []port{
-		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, true}, {"metrics", n.Metrics, false},
+		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, true}, {"metrics", n.Metrics, n.metricsServed},
 		{"mqtt", n.MQTT, true}, {"mqtts", n.MQTTS, true}, {"coap", n.CoAP, false}, {"coaps", n.CoAPS, false},
 		{"fileServer", n.FileServer, false}, {"fileServers", n.FileServers, false}, {"httpAgent", n.HTTPAgent, false},
 	}
@@ -53,7 +81,7 @@ func (n NodePorts) Validate() error {
 	for _, p := range n.list() {
 		if !p.served {
 			if p.port != 0 {
-				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (dojot's metrics, LwM2M and HTTP agent services are not part of this release), so it must be 0", p.field, p.port)
+				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; dojot's LwM2M and HTTP agent services are not part of this release), so it must be 0", p.field, p.port)
 			}
 			continue
 		}
@@ -69,8 +97,9 @@ func (n NodePorts) Validate() error {
 }
 
 // Backends are the worker addresses the load balancer forwards to, by the
-// guide's inventory groups. LwM2M and Metrics forward to services this
-// release does not render, so they must be empty.
+// guide's inventory groups. LwM2M forwards to services this release does
+// not render, so it must be empty; Metrics (Grafana's NodePort) is used
+// only with the monitoring on.
 type Backends struct {
 	APIGateway, MQTT, LwM2M, Metrics []string
 }
@@ -78,15 +107,18 @@ type Backends struct {
 // Validate checks that the API gateway and MQTT groups have addresses,
 // each an IP address (v4 or v6) or a DNS name, listed once, and that the
 // unserved groups are empty.
-func (b Backends) Validate() error {
+func (b Backends) Validate() error { return b.validate(false) }
+
+// validate is Validate with the Metrics group served or not.
+func (b Backends) validate(metricsServed bool) error {
 	for _, g := range []struct {
 		name   string
 		addrs  []string
 		served bool
-	}{{"apiGateway", b.APIGateway, true}, {"mqtt", b.MQTT, true}, {"lwm2m", b.LwM2M, false}, {"metrics", b.Metrics, false}} {
+	}{{"apiGateway", b.APIGateway, true}, {"mqtt", b.MQTT, true}, {"lwm2m", b.LwM2M, false}, {"metrics", b.Metrics, metricsServed}} {
 		if !g.served {
 			if len(g.addrs) > 0 {
-				return fmt.Errorf("dojot: backends.%s: %v; no rendered Service serves it (dojot's LwM2M and metrics services are not part of this release), so it must be empty", g.name, g.addrs)
+				return fmt.Errorf("dojot: backends.%s: %v; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; dojot's LwM2M services are not part of this release), so it must be empty", g.name, g.addrs)
 			}
 			continue
 		}
@@ -129,7 +161,7 @@ func NginxConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error)
 	if err := ports.Validate(); err != nil {
 		return "", err
 	}
-	if err := b.Validate(); err != nil {
+	if err := b.validate(ports.metricsServed); err != nil {
 		return "", err
 	}
 	var s strings.Builder
@@ -175,6 +207,10 @@ stream {
 	}
 	upstream("mqtts_backend", b.MQTT, ports.MQTTS, true)
 	server("8883", "mqtts_backend", true)
+	if ports.metricsServed {
+		upstream("metrics_backend", b.Metrics, ports.Metrics, false)
+		server(fmt.Sprint(MetricsListenPort), "metrics_backend", false)
+	}
 	s.WriteString("}\n")
 	return s.String(), nil
 }
@@ -188,7 +224,7 @@ func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, erro
 	if err := ports.Validate(); err != nil {
 		return "", err
 	}
-	if err := b.Validate(); err != nil {
+	if err := b.validate(ports.metricsServed); err != nil {
 		return "", err
 	}
 	var s strings.Builder
@@ -221,6 +257,9 @@ defaults
 	listen("mqtts", 8883, "mqtt", b.MQTT, ports.MQTTS)
 	listen("apigw", 80, "dojot", b.APIGateway, ports.APIGatewayHTTP)
 	listen("apigws", 443, "dojot", b.APIGateway, ports.APIGatewayHTTPS)
+	if ports.metricsServed {
+		listen("metrics", MetricsListenPort, "metrics", b.Metrics, ports.Metrics)
+	}
 	return s.String(), nil
 }
 

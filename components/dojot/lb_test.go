@@ -231,3 +231,42 @@ func lbTools(t testing.TB) (nginx, haproxy string) {
 	}
 	return nginx, haproxy
 }
+
+// TestMetricsServedByGrafana: with ServeMetrics (the monitoring's Grafana
+// on the guide's NodePort 30003) both load balancers forward port 3000 to
+// the metrics workers, and nginx -t and haproxy -c accept the result;
+// the metrics backends are then required.
+func TestMetricsServedByGrafana(t *testing.T) {
+	ports := DefaultNodePorts().ServeMetrics()
+	if ports.Metrics != DefaultMetricsNodePort || !ports.MetricsServed() {
+		t.Fatalf("ServeMetrics: %+v", ports)
+	}
+	b := testBackends
+	b.MQTT = []string{"10.0.1.21", "localhost"} // nginx resolves names at load
+	b.Metrics = []string{"10.0.1.10", "localhost"}
+	conf, err := NginxConfig(ports, b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(conf, "server 10.0.1.10:30003;") || !strings.Contains(conf, "listen 3000;\n        proxy_pass metrics_backend;") {
+		t.Errorf("nginx.conf lacks the metrics rule:\n%s", conf)
+	}
+	checkNginx(t, requireTool(t, "nginx"), conf)
+	hc, err := HAProxyConfig(ports, b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(hc, "listen metrics\n    mode tcp\n    bind *:3000") || !strings.Contains(hc, "server metrics-1 10.0.1.10:30003 check") {
+		t.Errorf("haproxy.cfg lacks the metrics rule:\n%s", hc)
+	}
+	checkHAProxy(t, requireTool(t, "haproxy"), hc)
+	b.Metrics = nil
+	if _, err := NginxConfig(ports, b, false); err == nil || !strings.Contains(err.Error(), "backends.metrics: empty") {
+		t.Errorf("metrics served without backends: %v", err)
+	}
+	// Unserved, the metrics port and backends are refused as before.
+	b.Metrics = []string{"10.0.1.10"}
+	if _, err := NginxConfig(DefaultNodePorts(), b, false); err == nil || !strings.Contains(err.Error(), "backends.metrics") {
+		t.Errorf("metrics backends without Grafana: %v", err)
+	}
+}

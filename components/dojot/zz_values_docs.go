@@ -7,10 +7,13 @@ import "github.com/iotstack/iotstack/values"
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/dojot", map[string]values.TypeDocs{
 		"Backends": {
-			Doc: "Backends are the worker addresses the load balancer forwards to,\nby the guide's inventory groups. LwM2M and Metrics forward to services\nthis release does not render, so they must be empty.",
+			Doc: "Backends are the worker addresses the load balancer forwards to,\nby the guide's inventory groups. LwM2M forwards to services this release\ndoes not render, so it must be empty; Metrics (Grafana's NodePort) is\nused only with the monitoring on.",
 		},
 		"NodePorts": {
-			Doc: "NodePorts are the fixed NodePorts the external load balancer forwards\nto (the guide's dojot_nodeports). Only the ports a rendered Service\nserves are used: the API gateway's (Kong) and the broker's (VerneMQ).\nThe guide's Metrics (Grafana), LwM2M (CoAP, CoAPS, file servers) and\nHTTP agent ports belong to services this release does not render;\nthey must stay 0, and no load-balancer rule forwards to them, until a\ncomponent serves them.",
+			Doc: "NodePorts are the fixed NodePorts the external load balancer forwards to\n(the guide's dojot_nodeports). Only the ports a rendered Service serves\nare used: the API gateway's (Kong), the broker's (VerneMQ) and, with the\nmonitoring on, Metrics (Grafana, see ServeMetrics). The guide's LwM2M\n(CoAP, CoAPS, file servers) and HTTP agent ports belong to services this\nrelease does not render; they must stay 0, and no load-balancer rule\nforwards to them, until a component serves them.",
+			Fields: map[string]string{
+				"metricsServed": "metricsServed is set by ServeMetrics when a rendered Service (the\nmonitoring's Grafana) serves the Metrics NodePort.",
+			},
 		},
 	})
 }

@@ -133,7 +133,8 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	exposure.Add(ingress(cfg), mqttLoadBalancer(cfg, h.Components[MQTTTransport]))
+	h.ingress = ingress(cfg)
+	exposure.Add(h.ingress, mqttLoadBalancer(cfg, h.Components[MQTTTransport]))
 	return h, nil
 }
 

@@ -1,6 +1,9 @@
 package thingsboard
 
 import (
+	"fmt"
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -131,4 +134,57 @@ func mqttLoadBalancer(cfg Config, mqtt *stack.Component) *corev1.Service {
 		}
 	}
 	return svc
+}
+
+// ALB IngressGroup annotations (AWS Load Balancer Controller v2.x,
+// docs/guide/ingress/annotations.md): Ingresses with the same group.name,
+// in any namespace, share one ALB; group.order (-1000 to 1000, default 0)
+// orders their rules, lower first.
+const (
+	albGroupName  = "alb.ingress.kubernetes.io/group.name"
+	albGroupOrder = "alb.ingress.kubernetes.io/group.order"
+)
+
+// ShareIngress returns an Ingress that serves a Service of another stack
+// (Grafana in the monitoring namespace) under pathPrefix on the host and
+// load balancer of the stack's HTTP Ingress: an Ingress routes only to
+// Services of its own namespace, so the other stack adds the returned
+// Ingress to itself. It copies the class, host, TLS and the ALB
+// annotations; on AWS it puts both Ingresses in the IngressGroup named
+// after the stack's namespace (setting the annotation on the stack's
+// Ingress now, so call it before synthesis), ordered first so that the
+// prefix wins over the catch-all "/", with the ALB health check on
+// healthPath. A generic ingress controller (ingress-nginx) merges the
+// rules of one host across Ingresses by itself.
+func (h *Handle) ShareIngress(name, pathPrefix, service, port, healthPath string) (*networkingv1.Ingress, error) {
+	if h == nil || h.ingress == nil {
+		return nil, fmt.Errorf("thingsboard: ShareIngress %s: the handle has no HTTP Ingress", name)
+	}
+	if !strings.HasPrefix(pathPrefix, "/") || !strings.HasSuffix(pathPrefix, "/") || pathPrefix == "/" {
+		return nil, fmt.Errorf("thingsboard: ShareIngress %s: path %q; allowed a prefix like /grafana/ (starting and ending in /, not /)", name, pathPrefix)
+	}
+	src := h.ingress
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: src.Spec.IngressClassName,
+			TLS:              src.Spec.TLS,
+			Rules: []networkingv1.IngressRule{{Host: src.Spec.Rules[0].Host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+					Path: pathPrefix, PathType: ptr.To(networkingv1.PathTypePrefix),
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: service, Port: networkingv1.ServiceBackendPort{Name: port}}},
+				}}}}}},
+		},
+	}
+	if src.Spec.IngressClassName != nil && *src.Spec.IngressClassName == "alb" {
+		group := h.Components[Core].Namespace()
+		src.Annotations[albGroupName] = group
+		ing.Annotations = map[string]string{}
+		for k, v := range src.Annotations {
+			ing.Annotations[k] = v
+		}
+		ing.Annotations[albGroupOrder] = "-1"
+		ing.Annotations["alb.ingress.kubernetes.io/healthcheck-path"] = healthPath
+	}
+	return ing, nil
 }

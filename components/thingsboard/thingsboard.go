@@ -79,6 +79,7 @@ import (
 	"fmt"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/cassandra"
@@ -300,6 +301,8 @@ type Handle struct {
 	RESTURL, MQTTHost string
 	// Components by service, for DependsOn.
 	Components map[Service]*stack.Component
+	// ingress is the HTTP Ingress, which ShareIngress joins.
+	ingress *networkingv1.Ingress
 }
 
 // RESTEndpoint is tb-core's HTTP port (RESTURL), for a consumer's Uses;
