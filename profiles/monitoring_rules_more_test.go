@@ -1,0 +1,34 @@
+package profiles
+
+// moreRuleCases are the promtool cases of the alerts of issue 14's second
+// increment (Kafka ISR shrunk to one replica, consumer lag), in a file of
+// their own to keep merges simple; l builds the expected labels with the
+// namespace.
+func moreRuleCases(l func(kv ...string) map[string]string) []ruleCase {
+	isr := func(v string) map[string]string {
+		return map[string]string{
+			`kafka_topic_partition_in_sync_replica{job="kafka-exporter",namespace="thingsboard",topic="tb_core",partition="0"}`: v,
+			`kafka_topic_partition_in_sync_replica{job="kafka-exporter",namespace="thingsboard",topic="tb_core",partition="1"}`: "3x200",
+			`kafka_topic_partition_replicas{job="kafka-exporter",namespace="thingsboard",topic="tb_core",partition="0"}`:        "3x200",
+			`kafka_topic_partition_replicas{job="kafka-exporter",namespace="thingsboard",topic="tb_core",partition="1"}`:        "3x200",
+		}
+	}
+	lag := func(v string) map[string]string {
+		return map[string]string{
+			`kafka_consumergroup_lag{job="kafka-exporter",namespace="thingsboard",consumergroup="tb-core",topic="tb_core",partition="0"}`: v,
+			`kafka_consumergroup_lag{job="kafka-exporter",namespace="thingsboard",consumergroup="tb-core",topic="tb_core",partition="1"}`: "0x200",
+		}
+	}
+	return []ruleCase{
+		{"two replicas out of the ISR", "KafkaISRShrunkToOne", isr("3x2 1x40"), "10m",
+			[]map[string]string{l("severity", "critical", "component", "kafka", "topic", "tb_core")}},
+		{"zone drill", "KafkaISRShrunkToOne", isr("3x2 2x20 3x100"), "30m", nil},
+		{"rolling restart, a leader moving while the next broker stops", "KafkaISRShrunkToOne", isr("3x2 2x4 1x1 2x4 3x2 2x4 3x100"), "20m", nil},
+
+		{"consumers falling behind", "KafkaConsumerGroupLag", lag("0+1000x100"), "40m",
+			[]map[string]string{l("severity", "warning", "component", "kafka", "consumergroup", "tb-core", "topic", "tb_core")}},
+		{"a steady backlog above the threshold, not growing", "KafkaConsumerGroupLag", lag("15000x100"), "45m", nil},
+		{"rolling restart of the consumers", "KafkaConsumerGroupLag", lag("0x2 0+6000x5 30000-3000x10 0x100"), "30m", nil},
+		{"zone drill", "KafkaConsumerGroupLag", lag("0x2 0+1000x20 20000-2000x10 0x100"), "40m", nil},
+	}
+}
