@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iotstack/iotstack/components/alertmanager"
+	"github.com/iotstack/iotstack/components/kubestatemetrics"
 	"github.com/iotstack/iotstack/components/prometheus"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/values"
@@ -124,8 +125,19 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
+	if err := addKubeStateMetrics(mon, target); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
 	if _, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)}); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
+}
+
+// addKubeStateMetrics adds kube-state-metrics to the monitoring stack,
+// watching the target's namespace: the pod, Job, PDB and claim state the
+// kubernetes rules read. Built before Prometheus, which scrapes it.
+func addKubeStateMetrics(mon, target *stack.Stack) error {
+	_, err := kubestatemetrics.New(mon, target, kubestatemetrics.Config{})
+	return err
 }

@@ -1,7 +1,7 @@
 package profiles
 
 // moreRuleCases are the promtool cases of the alerts of issue 14's second
-// increment (Kafka ISR shrunk to one replica, consumer lag), in a file of
+// increment (Kafka ISR shrunk to one replica, consumer lag, PodDisruptionBudgets), in a file of
 // their own to keep merges simple; l builds the expected labels with the
 // namespace.
 func moreRuleCases(l func(kv ...string) map[string]string) []ruleCase {
@@ -19,7 +19,18 @@ func moreRuleCases(l func(kv ...string) map[string]string) []ruleCase {
 			`kafka_consumergroup_lag{job="kafka-exporter",namespace="thingsboard",consumergroup="tb-core",topic="tb_core",partition="1"}`: "0x200",
 		}
 	}
+	pdb := func(current string) map[string]string {
+		return map[string]string{
+			`kube_poddisruptionbudget_status_current_healthy{job="kube-state-metrics",namespace="thingsboard",poddisruptionbudget="zookeeper"}`: current,
+			`kube_poddisruptionbudget_status_desired_healthy{job="kube-state-metrics",namespace="thingsboard",poddisruptionbudget="zookeeper"}`: "2x200",
+		}
+	}
 	return []ruleCase{
+		{"two of three pods lost", "PodDisruptionBudgetAtRisk", pdb("3x2 1x60"), "20m",
+			[]map[string]string{l("severity", "warning", "component", "kubernetes", "job", "kube-state-metrics", "poddisruptionbudget", "zookeeper")}},
+		{"zone drill", "PodDisruptionBudgetAtRisk", pdb("3x2 2x20 3x100"), "30m", nil},
+		{"rolling restart, the next pod stopped before the last is ready", "PodDisruptionBudgetAtRisk", pdb("3x2 2x4 1x2 2x4 1x2 2x4 3x100"), "30m", nil},
+
 		{"two replicas out of the ISR", "KafkaISRShrunkToOne", isr("3x2 1x40"), "10m",
 			[]map[string]string{l("severity", "critical", "component", "kafka", "topic", "tb_core")}},
 		{"zone drill", "KafkaISRShrunkToOne", isr("3x2 2x20 3x100"), "30m", nil},

@@ -24,9 +24,13 @@
 // ClusterRole to list and watch nodes (node discovery is cluster-scoped)
 // and to get nodes/proxy (the kubelet's metrics through the API server).
 //
-// What remains (issue 14): kube-state-metrics (the pod, Job and claim
-// state rules of kubernetes.go stay silent until it is deployed), Grafana
-// and dashboards, the Prometheus Operator option.
+// The pod, Job and PodDisruptionBudget rules of kubernetes.go read the
+// series of kube-state-metrics (components/kubestatemetrics), which the
+// profiles deploy beside Prometheus and which this package scrapes with
+// honor_labels (stack.AnnotationHonorLabels).
+//
+// What remains (issue 14): Grafana and dashboards, the Prometheus
+// Operator option.
 package prometheus
 
 import (
