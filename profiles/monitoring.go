@@ -5,16 +5,17 @@ import (
 
 	"github.com/iotstack/iotstack/components/alertmanager"
 	"github.com/iotstack/iotstack/components/kubestatemetrics"
+	"github.com/iotstack/iotstack/components/nodeexporter"
 	"github.com/iotstack/iotstack/components/prometheus"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/values"
 )
 
-// Monitoring is the bundled monitoring of a profile: Prometheus and
-// Alertmanager in the monitoring namespace, watching the profile's stack
-// with the alert rules its components contribute (issue 14, first
-// increment: Grafana, dashboards, kube-state-metrics and the receivers'
-// settings in values come later).
+// Monitoring is the bundled monitoring of a profile: Prometheus,
+// Alertmanager and kube-state-metrics in the monitoring namespace,
+// watching the profile's stack with the alert rules its components
+// contribute, and optionally the node exporter (Grafana and dashboards
+// come later).
 type Monitoring struct {
 	// Enabled renders the monitoring stack into the profile's
 	// monitoring/ directory (its own kustomization, applied after the
@@ -25,6 +26,13 @@ type Monitoring struct {
 	// Secret alertmanager-receivers in the monitoring namespace, which
 	// you create before applying (see the README).
 	Receivers Receivers `json:"receivers"`
+	// NodeExporter adds the Prometheus node exporter on every node, in a
+	// namespace of its own, <monitoringNamespace>-node-exporter, which
+	// alone enforces Pod Security "privileged" (the exporter reads the
+	// host's network, processes and root file system, read-only);
+	// rendered into the profile's node-exporter/ directory. Only with
+	// enabled (Prometheus scrapes it). Default false.
+	NodeExporter bool `json:"nodeExporter"`
 }
 
 // Receivers are Alertmanager's notification targets; each is on when set.
@@ -128,7 +136,7 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err := addKubeStateMetrics(mon, target); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if _, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)}); err != nil {
+	if _, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Also: partStacks(b, NodeExporterDir)}); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
@@ -140,4 +148,40 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 func addKubeStateMetrics(mon, target *stack.Stack) error {
 	_, err := kubestatemetrics.New(mon, target, kubestatemetrics.Config{})
 	return err
+}
+
+// NodeExporterDir is the directory of the node exporter's part in
+// dist/<profile>/ (monitoring.nodeExporter).
+const NodeExporterDir = "node-exporter"
+
+// buildNodeExporter builds the node exporter's part: its own stack in the
+// namespace <monitoringNamespace>-node-exporter, the only one that
+// enforces Pod Security "privileged". Built before the monitoring stack,
+// whose Prometheus scrapes it.
+func buildNodeExporter(b *Built, c *Common) (Part, error) {
+	target := b.Stack
+	opts := c.stackOptions(target.Name()+"-node-exporter", "monitoring")
+	opts.Namespace = target.MonitoringNamespace() + "-node-exporter"
+	opts.PodSecurity = stack.PodSecurityPrivileged
+	s, err := stack.New(opts)
+	if err != nil {
+		return Part{}, fmt.Errorf("monitoring.nodeExporter: %w", err)
+	}
+	if _, err := nodeexporter.New(s, nodeexporter.Config{}); err != nil {
+		return Part{}, fmt.Errorf("monitoring.nodeExporter: %w", err)
+	}
+	return Part{Dir: NodeExporterDir, Stack: s}, nil
+}
+
+// partStacks returns the stacks of the built parts in the directories.
+func partStacks(b *Built, dirs ...string) []*stack.Stack {
+	var out []*stack.Stack
+	for _, p := range b.Parts {
+		for _, d := range dirs {
+			if p.Dir == d {
+				out = append(out, p.Stack)
+			}
+		}
+	}
+	return out
 }
