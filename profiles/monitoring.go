@@ -33,6 +33,15 @@ type Monitoring struct {
 	// rendered into the profile's node-exporter/ directory. Only with
 	// enabled (Prometheus scrapes it). Default false.
 	NodeExporter bool `json:"nodeExporter"`
+	// Operator is for clusters that run the Prometheus Operator: instead
+	// of the bundled Prometheus and Alertmanager, render a PodMonitor per
+	// scrape job and a PrometheusRule with every alert rule
+	// (monitoring.coreos.com/v1) into the monitoring namespace, for the
+	// operator's Prometheus to select (podMonitorSelector, ruleSelector)
+	// and its Alertmanager to route; receivers are then ignored.
+	// kube-state-metrics is still rendered. Only with enabled. Default
+	// false.
+	Operator bool `json:"operator"`
 }
 
 // Receivers are Alertmanager's notification targets; each is on when set.
@@ -126,6 +135,9 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
+	if c.Monitoring.Operator {
+		return buildOperatorMonitoring(b, mon, target)
+	}
 	// One replica per node at most (each on a node of its own): the
 	// single-node small profile gets one of each, without HA.
 	nodes := int32(len(target.Topology().Hosts()))
@@ -184,4 +196,17 @@ func partStacks(b *Built, dirs ...string) []*stack.Stack {
 		}
 	}
 	return out
+}
+
+// buildOperatorMonitoring fills the monitoring stack for the Prometheus
+// Operator option: kube-state-metrics, then the PodMonitors and the
+// PrometheusRule (after every scraped component, so that it reads them).
+func buildOperatorMonitoring(b *Built, mon, target *stack.Stack) (Part, error) {
+	if err := addKubeStateMetrics(mon, target); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	if _, err := prometheus.NewOperator(mon, target, partStacks(b, NodeExporterDir)); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	return Part{Dir: MonitoringDir, Stack: mon}, nil
 }

@@ -78,6 +78,7 @@ func init() {
 			Fields: map[string]string{
 				"Enabled":      "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
 				"NodeExporter": "NodeExporter adds the Prometheus node exporter on every node,\nin a namespace of its own, <monitoringNamespace>-node-exporter, which\nalone enforces Pod Security \"privileged\" (the exporter reads the host's\nnetwork, processes and root file system, read-only); rendered into\nthe profile's node-exporter/ directory. Only with enabled (Prometheus\nscrapes it). Default false.",
+				"Operator":     "Operator is for clusters that run the Prometheus Operator:\ninstead of the bundled Prometheus and Alertmanager, render a\nPodMonitor per scrape job and a PrometheusRule with every alert\nrule (monitoring.coreos.com/v1) into the monitoring namespace,\nfor the operator's Prometheus to select (podMonitorSelector,\nruleSelector) and its Alertmanager to route; receivers are then ignored.\nkube-state-metrics is still rendered. Only with enabled. Default false.",
 				"Receivers":    "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
 			},
 		},
