@@ -105,6 +105,28 @@ func (e EmailReceiver) Validate() error {
 	return nil
 }
 
+// Validate refuses the options that need monitoring.enabled without it,
+// and receivers with the operator option (the operator's Alertmanager
+// routes the alerts; they would be ignored).
+func (m Monitoring) Validate() error {
+	var errs values.Errors
+	if !m.Enabled {
+		if m.NodeExporter {
+			errs = append(errs, values.Errorf("nodeExporter", m.NodeExporter, "needs enabled: true (the bundled or the operator's Prometheus scrapes it)"))
+		}
+		if m.Operator {
+			errs = append(errs, values.Errorf("operator", m.Operator, "needs enabled: true"))
+		}
+	}
+	if m.Operator && m.Receivers != (Receivers{}) {
+		errs = append(errs, values.FieldError{Path: "receivers", Message: "set with operator: true; the operator's Alertmanager routes the alerts, configure its receivers there"})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
 // alertmanager returns the component's receivers.
 func (r Receivers) alertmanager() alertmanager.Receivers {
 	out := alertmanager.Receivers{Webhook: r.Webhook, Heartbeat: r.Heartbeat}

@@ -126,3 +126,24 @@ func mapLines(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestMonitoringOptionsNeedEnabled: nodeExporter and operator without
+// enabled, and receivers with operator, are refused with their paths.
+func TestMonitoringOptionsNeedEnabled(t *testing.T) {
+	p, _ := Get(Minimal3AZ)
+	for set, want := range map[string]string{
+		"monitoring.nodeExporter=true": "monitoring.nodeExporter",
+		"monitoring.operator=true":     "monitoring.operator",
+	} {
+		if _, err := p.Load(nil, []string{set}); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "needs enabled") {
+			t.Errorf("--set %s: err = %v; want an error at %s", set, err, want)
+		}
+	}
+	_, err := p.Load(nil, []string{"monitoring.enabled=true", "monitoring.operator=true", "monitoring.receivers.webhook=true"})
+	if err == nil || !strings.Contains(err.Error(), "monitoring.receivers") {
+		t.Errorf("receivers with operator: err = %v; want an error at monitoring.receivers", err)
+	}
+	if _, err := p.Load(nil, []string{"monitoring.enabled=true", "monitoring.operator=true", "monitoring.nodeExporter=true"}); err != nil {
+		t.Errorf("enabled with both options: %v", err)
+	}
+}
