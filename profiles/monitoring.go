@@ -38,7 +38,7 @@ type Monitoring struct {
 	// scrape job and a PrometheusRule with every alert rule
 	// (monitoring.coreos.com/v1) into the monitoring namespace, for the
 	// operator's Prometheus to select (podMonitorSelector, ruleSelector)
-	// and its Alertmanager to route; receivers are then ignored.
+	// and its Alertmanager to route; receivers must then be empty.
 	// kube-state-metrics is still rendered. Only with enabled. Default
 	// false.
 	Operator bool `json:"operator"`
