@@ -1,7 +1,7 @@
 package profiles
 
 // moreRuleCases are the promtool cases of the alerts of issue 14's second
-// increment (Kafka ISR shrunk to one replica, consumer lag, PodDisruptionBudgets), in a file of
+// increment (Kafka ISR shrunk to one replica, consumer lag, PodDisruptionBudgets, PgBouncer saturation), in a file of
 // their own to keep merges simple; l builds the expected labels with the
 // namespace.
 func moreRuleCases(l func(kv ...string) map[string]string) []ruleCase {
@@ -25,7 +25,26 @@ func moreRuleCases(l func(kv ...string) map[string]string) []ruleCase {
 			`kube_poddisruptionbudget_status_desired_healthy{job="kube-state-metrics",namespace="thingsboard",poddisruptionbudget="zookeeper"}`: "2x200",
 		}
 	}
+	wait := func(v string) map[string]string {
+		return map[string]string{
+			`pgbouncer_pools_client_maxwait_seconds{job="postgres-pooler",namespace="thingsboard",pod="postgres-pooler-a",database="thingsboard",user="thingsboard"}`: v,
+		}
+	}
+	clients := func(v string) map[string]string {
+		return map[string]string{
+			`pgbouncer_used_clients{job="postgres-pooler",namespace="thingsboard",pod="postgres-pooler-a"}`:                  v,
+			`pgbouncer_config_max_client_connections{job="postgres-pooler",namespace="thingsboard",pod="postgres-pooler-a"}`: "1000x200",
+		}
+	}
 	return []ruleCase{
+		{"pool exhausted", "PgBouncerClientsWaiting", wait("0x2 8x60"), "20m",
+			[]map[string]string{l("severity", "warning", "component", "postgres", "pod", "postgres-pooler-a", "database", "thingsboard")}},
+		{"switchover in a rolling restart", "PgBouncerClientsWaiting", wait("0x2 30x2 0x60"), "20m", nil},
+		{"zone drill failover", "PgBouncerClientsWaiting", wait("0x2 60x4 0x100"), "30m", nil},
+		{"clients near max_client_conn", "PgBouncerClientConnectionsNearLimit", clients("500x2 950x60"), "20m",
+			[]map[string]string{l("severity", "warning", "component", "postgres", "pod", "postgres-pooler-a")}},
+		{"zone drill doubles the clients of a pooler for ten minutes", "PgBouncerClientConnectionsNearLimit", clients("500x2 950x20 500x100"), "30m", nil},
+
 		{"two of three pods lost", "PodDisruptionBudgetAtRisk", pdb("3x2 1x60"), "20m",
 			[]map[string]string{l("severity", "warning", "component", "kubernetes", "job", "kube-state-metrics", "poddisruptionbudget", "zookeeper")}},
 		{"zone drill", "PodDisruptionBudgetAtRisk", pdb("3x2 2x20 3x100"), "30m", nil},

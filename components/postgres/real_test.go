@@ -194,7 +194,7 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	bport := freePort(t)
 	cfg := Config{}
 	cfg.Default()
-	start := poolerStart(cfg, "127.0.0.1", []string{"thingsboard", "kong"})
+	start := poolerStart(cfg, "127.0.0.1", []string{"thingsboard", "kong", poolerStatsUser}, poolerStatsUser)
 	start = strings.ReplaceAll(start, "/tmp/", dir+"/")
 	start = strings.Replace(start, "unix_socket_dir = /tmp", "unix_socket_dir = "+dir, 1)
 	start = strings.Replace(start, fmt.Sprintf("port=%d", Port), fmt.Sprintf("port=%d", port), 1)
@@ -204,9 +204,9 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	cmd := asServer(t, dir, "bash", startPath)
 	if os.Geteuid() == 0 {
 		// runuser resets the environment; pass the passwords through env(1).
-		cmd = asServer(t, dir, "env", "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "bash", startPath)
+		cmd = asServer(t, dir, "env", "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "PASSWORD_PGBOUNCER_STATS=stats/Pass=1", "bash", startPath)
 	}
-	cmd.Env = append(os.Environ(), "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1")
+	cmd.Env = append(os.Environ(), "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "PASSWORD_PGBOUNCER_STATS=stats/Pass=1")
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "pgbouncer.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +226,16 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	}
 	if _, err := psql(t, bport, "kong", "wrong", "auth", "SELECT 1"); err == nil {
 		t.Error("PgBouncer accepted a wrong password")
+	}
+	// The exporter's login: the stats user reads the admin console's
+	// SHOW commands pgbouncer_exporter v0.12.1 runs (SHOW LISTS, SHOW
+	// CONFIG, SHOW POOLS, ...), and may not pause or stop anything.
+	for _, q := range []string{"SHOW LISTS", "SHOW CONFIG", "SHOW POOLS", "SHOW STATS", "SHOW DATABASES"} {
+		if _, err := psql(t, bport, poolerStatsUser, "stats/Pass=1", "pgbouncer", q); err != nil {
+			t.Errorf("%s as %s: %v\n%s", q, poolerStatsUser, err, logs())
+		}
+	}
+	if _, err := psql(t, bport, poolerStatsUser, "stats/Pass=1", "pgbouncer", "PAUSE"); err == nil {
+		t.Errorf("the stats user may PAUSE the pooler")
 	}
 }
