@@ -4,16 +4,18 @@ import (
 	"fmt"
 
 	"github.com/iotstack/iotstack/components/alertmanager"
+	"github.com/iotstack/iotstack/components/kubestatemetrics"
+	"github.com/iotstack/iotstack/components/nodeexporter"
 	"github.com/iotstack/iotstack/components/prometheus"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/values"
 )
 
-// Monitoring is the bundled monitoring of a profile: Prometheus and
-// Alertmanager in the monitoring namespace, watching the profile's stack
-// with the alert rules its components contribute (issue 14, first
-// increment: Grafana, dashboards, kube-state-metrics and the receivers'
-// settings in values come later).
+// Monitoring is the bundled monitoring of a profile: Prometheus,
+// Alertmanager and kube-state-metrics in the monitoring namespace,
+// watching the profile's stack with the alert rules its components
+// contribute, and optionally the node exporter (Grafana and dashboards
+// come later).
 type Monitoring struct {
 	// Enabled renders the monitoring stack into the profile's
 	// monitoring/ directory (its own kustomization, applied after the
@@ -24,6 +26,22 @@ type Monitoring struct {
 	// Secret alertmanager-receivers in the monitoring namespace, which
 	// you create before applying (see the README).
 	Receivers Receivers `json:"receivers"`
+	// NodeExporter adds the Prometheus node exporter on every node, in a
+	// namespace of its own, <monitoringNamespace>-node-exporter, which
+	// alone enforces Pod Security "privileged" (the exporter reads the
+	// host's network, processes and root file system, read-only);
+	// rendered into the profile's node-exporter/ directory. Only with
+	// enabled (Prometheus scrapes it). Default false.
+	NodeExporter bool `json:"nodeExporter"`
+	// Operator is for clusters that run the Prometheus Operator: instead
+	// of the bundled Prometheus and Alertmanager, render a PodMonitor per
+	// scrape job and a PrometheusRule with every alert rule
+	// (monitoring.coreos.com/v1) into the monitoring namespace, for the
+	// operator's Prometheus to select (podMonitorSelector, ruleSelector)
+	// and its Alertmanager to route; receivers must then be empty.
+	// kube-state-metrics is still rendered. Only with enabled. Default
+	// false.
+	Operator bool `json:"operator"`
 }
 
 // Receivers are Alertmanager's notification targets; each is on when set.
@@ -87,6 +105,28 @@ func (e EmailReceiver) Validate() error {
 	return nil
 }
 
+// Validate refuses the options that need monitoring.enabled without it,
+// and receivers with the operator option (the operator's Alertmanager
+// routes the alerts; they would be ignored).
+func (m Monitoring) Validate() error {
+	var errs values.Errors
+	if !m.Enabled {
+		if m.NodeExporter {
+			errs = append(errs, values.Errorf("nodeExporter", m.NodeExporter, "needs enabled: true (the bundled or the operator's Prometheus scrapes it)"))
+		}
+		if m.Operator {
+			errs = append(errs, values.Errorf("operator", m.Operator, "needs enabled: true"))
+		}
+	}
+	if m.Operator && m.Receivers != (Receivers{}) {
+		errs = append(errs, values.FieldError{Path: "receivers", Message: "set with operator: true; the operator's Alertmanager routes the alerts, configure its receivers there"})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
 // alertmanager returns the component's receivers.
 func (r Receivers) alertmanager() alertmanager.Receivers {
 	out := alertmanager.Receivers{Webhook: r.Webhook, Heartbeat: r.Heartbeat}
@@ -117,6 +157,9 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
+	if c.Monitoring.Operator {
+		return buildOperatorMonitoring(b, mon, target)
+	}
 	// One replica per node at most (each on a node of its own): the
 	// single-node small profile gets one of each, without HA.
 	nodes := int32(len(target.Topology().Hosts()))
@@ -124,12 +167,74 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes)})
+	if err := addKubeStateMetrics(mon, target); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Also: partStacks(b, NodeExporterDir)})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	if err := buildGrafana(mon, b, prom, min(3, nodes)); err != nil {
 		return Part{}, err
 	}
+	return Part{Dir: MonitoringDir, Stack: mon}, nil
+}
+
+// addKubeStateMetrics adds kube-state-metrics to the monitoring stack,
+// watching the target's namespace: the pod, Job, PDB and claim state the
+// kubernetes rules read. Built before Prometheus, which scrapes it.
+func addKubeStateMetrics(mon, target *stack.Stack) error {
+	_, err := kubestatemetrics.New(mon, target, kubestatemetrics.Config{})
+	return err
+}
+
+// NodeExporterDir is the directory of the node exporter's part in
+// dist/<profile>/ (monitoring.nodeExporter).
+const NodeExporterDir = "node-exporter"
+
+// buildNodeExporter builds the node exporter's part: its own stack in the
+// namespace <monitoringNamespace>-node-exporter, the only one that
+// enforces Pod Security "privileged". Built before the monitoring stack,
+// whose Prometheus scrapes it.
+func buildNodeExporter(b *Built, c *Common) (Part, error) {
+	target := b.Stack
+	opts := c.stackOptions(target.Name()+"-node-exporter", "monitoring")
+	opts.Namespace = target.MonitoringNamespace() + "-node-exporter"
+	opts.PodSecurity = stack.PodSecurityPrivileged
+	s, err := stack.New(opts)
+	if err != nil {
+		return Part{}, fmt.Errorf("monitoring.nodeExporter: %w", err)
+	}
+	if _, err := nodeexporter.New(s, nodeexporter.Config{}); err != nil {
+		return Part{}, fmt.Errorf("monitoring.nodeExporter: %w", err)
+	}
+	return Part{Dir: NodeExporterDir, Stack: s}, nil
+}
+
+// partStacks returns the stacks of the built parts in the directories.
+func partStacks(b *Built, dirs ...string) []*stack.Stack {
+	var out []*stack.Stack
+	for _, p := range b.Parts {
+		for _, d := range dirs {
+			if p.Dir == d {
+				out = append(out, p.Stack)
+			}
+		}
+	}
+	return out
+}
+
+// buildOperatorMonitoring fills the monitoring stack for the Prometheus
+// Operator option: kube-state-metrics, then the PodMonitors and the
+// PrometheusRule (after every scraped component, so that it reads them).
+func buildOperatorMonitoring(b *Built, mon, target *stack.Stack) (Part, error) {
+	if err := addKubeStateMetrics(mon, target); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	if _, err := prometheus.NewOperator(mon, target, partStacks(b, NodeExporterDir)); err != nil {
+		return Part{}, fmt.Errorf("monitoring: %w", err)
+	}
+	// No Grafana: the operator's installation brings its own, reading
+	// its own Prometheus.
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
 }

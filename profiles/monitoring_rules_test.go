@@ -200,6 +200,7 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 			[]map[string]string{l("severity", "warning", "component", "capacity")}},
 		{"45 % CPU", "CPUAbove50Percent", cpu("13.5"), "80m", nil},
 	}
+	cases = append(cases, moreRuleCases(l)...)
 
 	// Every alert of the rule file has a case that fires and one that stays silent.
 	var rf struct {

@@ -231,6 +231,13 @@ func (p Profile) BuildValues(v Values) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
+	if v.Base().Monitoring.Enabled && v.Base().Monitoring.NodeExporter {
+		part, err := buildNodeExporter(b, v.Base())
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		b.Parts = append(b.Parts, part)
+	}
 	if v.Base().Monitoring.Enabled {
 		part, err := buildMonitoring(b, v.Base())
 		if err != nil {

@@ -74,10 +74,12 @@ func init() {
 			},
 		},
 		"Monitoring": {
-			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus and\nAlertmanager in the monitoring namespace, watching the profile's\nstack with the alert rules its components contribute (issue 14, first\nincrement: Grafana, dashboards, kube-state-metrics and the receivers'\nsettings in values come later).",
+			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus,\nAlertmanager and kube-state-metrics in the monitoring namespace,\nwatching the profile's stack with the alert rules its components\ncontribute, and optionally the node exporter (Grafana and dashboards\ncome later).",
 			Fields: map[string]string{
-				"Enabled":   "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
-				"Receivers": "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
+				"Enabled":      "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
+				"NodeExporter": "NodeExporter adds the Prometheus node exporter on every node,\nin a namespace of its own, <monitoringNamespace>-node-exporter, which\nalone enforces Pod Security \"privileged\" (the exporter reads the host's\nnetwork, processes and root file system, read-only); rendered into\nthe profile's node-exporter/ directory. Only with enabled (Prometheus\nscrapes it). Default false.",
+				"Operator":     "Operator is for clusters that run the Prometheus Operator:\ninstead of the bundled Prometheus and Alertmanager, render a\nPodMonitor per scrape job and a PrometheusRule with every alert rule\n(monitoring.coreos.com/v1) into the monitoring namespace, for the\noperator's Prometheus to select (podMonitorSelector, ruleSelector)\nand its Alertmanager to route; receivers must then be empty.\nkube-state-metrics is still rendered. Only with enabled. Default false.",
+				"Receivers":    "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
 			},
 		},
 		"Pool": {

@@ -23,7 +23,17 @@ type ScrapeTarget struct {
 	PortName string
 	// Path is the metrics path.
 	Path string
+	// HonorLabels keeps the labels the target exposes (namespace, pod,
+	// container) over those of its own pod: for exporters that describe
+	// other objects, such as kube-state-metrics. Set by the pod template
+	// annotation AnnotationHonorLabels "true".
+	HonorLabels bool
 }
+
+// AnnotationHonorLabels on a scraped pod template asks its Prometheus to
+// keep the labels the target exposes ("true"): kube-state-metrics labels
+// its series with the namespace and pod they describe, not its own.
+const AnnotationHonorLabels = "iotstack.io/scrape-honor-labels"
 
 // Job returns the name of the scrape job of a role of the component
 // ("" is the main role): the component's name for its main role (Meta.Role),
@@ -81,7 +91,7 @@ func (s *Stack) ScrapeTargets() ([]ScrapeTarget, error) {
 			}
 			st := ScrapeTarget{Job: c.Job(role), Component: c.name, Role: role, Namespace: s.opts.Namespace,
 				Selector: map[string]string{LabelName: l[LabelName], LabelInstance: l[LabelInstance], LabelComponent: role},
-				Port:     int32(port), Path: path}
+				Port:     int32(port), Path: path, HonorLabels: t.Annotations[AnnotationHonorLabels] == "true"}
 			for _, ct := range t.Spec.Containers {
 				for _, p := range ct.Ports {
 					if p.ContainerPort == int32(port) {

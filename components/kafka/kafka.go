@@ -436,7 +436,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		set,
 		exporter,
 	)
-	c.Alert(alerts(c, cfg.Brokers)...)
+	c.Alert(alerts(c, cfg.Brokers, cfg.MinInsyncReplicas)...)
 	return &Handle{
 		Component: c, Service: cfg.Name, Port: ClientPort, Brokers: brokers,
 		ClusterID: secret.Ref("cluster-id"), ReplicationFactor: cfg.DefaultReplicationFactor,

@@ -17,6 +17,17 @@ import (
 // replayed all it received, else now() - pg_last_xact_replay_timestamp()).
 // Patroni's own /metrics (port 8008) is not scraped yet: the leader is
 // read from the exporter as "no instance out of recovery".
+//
+// PgBouncer's saturation comes from the pgbouncer_exporter sidecar of the
+// pooler (job <name>-pooler; postgres_exporter has no PgBouncer support).
+// Names from prometheus-community/pgbouncer_exporter v0.12.1
+// (PoolerExporterImage), collector.go: "<namespace>_<list>_<metric>"
+// with namespace "pgbouncer": pgbouncer_pools_client_waiting_connections
+// {database,user} (SHOW POOLS cl_waiting) and
+// pgbouncer_pools_client_maxwait_seconds (maxwait), and
+// BuildFQName(namespace, "config", "max_client_connections") (SHOW
+// CONFIG max_client_conn) and (namespace, "", "used_clients") (SHOW
+// LISTS).
 func alerts(c *stack.Component, instances int32) []stack.AlertRule {
 	sel := c.JobSelector("")
 	rules := []stack.AlertRule{{
@@ -28,6 +39,24 @@ func alerts(c *stack.Component, instances int32) []stack.AlertRule {
 		Summary:  fmt.Sprintf("PostgreSQL %s has no primary (no instance out of recovery)", c.Name()),
 		Runbook:  "patronictl list in any instance; read Patroni's log for why no member takes the leader lock (DCS access, pg_rewind, timeline)",
 	}}
+	pooler := c.JobSelector("pooler")
+	rules = append(rules, stack.AlertRule{
+		Alert:    "PgBouncerClientsWaiting",
+		Expr:     fmt.Sprintf(`max by (pod, database) (pgbouncer_pools_client_maxwait_seconds{%s}) >= 5`, pooler),
+		For:      10 * time.Minute,
+		Why:      "a switchover in a rolling restart or a failover in the zone drill holds clients for the seconds to a minute Patroni takes, while the pool reconnects to the new primary; clients still waiting five seconds or more for a server connection after ten minutes mean the pool (default_pool_size) is exhausted",
+		Severity: stack.SeverityWarning,
+		Summary:  "PgBouncer {{ $labels.pod }}: clients wait {{ $value }} s for a server connection to {{ $labels.database }}",
+		Runbook:  "SHOW POOLS on the pooler's admin console (cl_waiting, sv_active); look for long transactions on the primary (pg_stat_activity); raise postgres.poolSize within max_connections",
+	}, stack.AlertRule{
+		Alert:    "PgBouncerClientConnectionsNearLimit",
+		Expr:     fmt.Sprintf(`max by (pod) (pgbouncer_used_clients{%[1]s}) / max by (pod) (pgbouncer_config_max_client_connections{%[1]s}) > 0.9`, pooler),
+		For:      15 * time.Minute,
+		Why:      "in the zone drill the clients of the lost pooler reconnect to the others for as long as the zone is down; above 90 % of max_client_conn for fifteen minutes, new clients are about to be refused",
+		Severity: stack.SeverityWarning,
+		Summary:  "PgBouncer {{ $labels.pod }} holds {{ $value | humanizePercentage }} of max_client_conn",
+		Runbook:  "raise postgres.maxClientConnections or postgres.poolerReplicas; find the client that leaks connections (SHOW CLIENTS)",
+	})
 	if instances > 1 {
 		rules = append(rules, stack.AlertRule{
 			Alert:    "PostgresReplicationLag",

@@ -81,7 +81,7 @@ func (h *Handle) Database(spec DatabaseSpec) (Database, error) {
 		return Database{}, fmt.Errorf("postgres: database %q passwordEncryption %q; allowed: \"\" (the server's scram-sha-256) or %q (for clients without SCRAM)", spec.Name, spec.PasswordEncryption, MD5)
 	}
 	switch spec.User {
-	case "postgres", "standby", "admin":
+	case "postgres", "standby", "admin", poolerStatsUser:
 		return Database{}, fmt.Errorf("postgres: database user %q is reserved for the cluster itself", spec.User)
 	}
 	users := map[string]bool{}
@@ -149,7 +149,7 @@ func (h *Handle) render() {
 	env, users := h.userEnv()
 	h.script.Data = map[string]string{
 		"databases.sh": databasesScript(primary, h.databases),
-		"pooler.sh":    poolerStart(h.cfg, primary, users),
+		"pooler.sh":    poolerStart(h.cfg, primary, append(users, poolerStatsUser), poolerStatsUser),
 	}
 	if h.job != nil {
 		c := &h.job.Spec.Template.Spec.Containers[0]
@@ -157,7 +157,7 @@ func (h *Handle) render() {
 		h.job.Name = h.cfg.Name + "-databases-" + sts.Checksum(h.script)[:8]
 	}
 	if h.pooler != nil {
-		h.pooler.Spec.Template.Spec.Containers[0].Env = env
+		h.pooler.Spec.Template.Spec.Containers[0].Env = append(env, h.poolerStats.EnvVar(passwordVar(poolerStatsUser)))
 		h.pooler.Spec.Template.Annotations[sts.ChecksumAnnotation] = sts.Checksum(h.script)
 	}
 }
@@ -184,6 +184,7 @@ func (h *Handle) poolerDeployment() (*appsv1.Deployment, error) {
 		}},
 		Volumes: []corev1.Volume{sts.ScriptVolume("scripts", h.script.Name), sts.EmptyDir("tmp")},
 	}
+	pod.Containers = append(pod.Containers, h.poolerExporter())
 	if err := h.stack.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true}); err != nil {
 		return nil, fmt.Errorf("postgres: pooler placement: %w", err)
 	}
@@ -192,7 +193,7 @@ func (h *Handle) poolerDeployment() (*appsv1.Deployment, error) {
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(cfg.PoolerReplicas),
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel, Annotations: map[string]string{}}, Spec: pod},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel, Annotations: sts.ScrapeAnnotations(PoolerExporterPort, "/metrics")}, Spec: pod},
 		},
 	}
 	return d, nil
@@ -219,4 +220,31 @@ func (h *Handle) databasesJob() (*batchv1.Job, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return job, nil
+}
+
+// poolerStatsUser is PgBouncer's stats user, the pgbouncer_exporter's
+// login to the admin console (stats_users).
+const poolerStatsUser = "pgbouncer_stats"
+
+// poolerExporter is the pgbouncer_exporter sidecar of each pooler pod: it
+// reads PgBouncer's admin console over loopback as the stats user (a
+// lib/pq key=value connection string, so no character of the password
+// needs URL escaping; the kubelet expands $(VAR) from the variable above
+// it).
+func (h *Handle) poolerExporter() corev1.Container {
+	pw := passwordVar(poolerStatsUser)
+	return corev1.Container{
+		Name:  "pgbouncer-exporter",
+		Image: h.cfg.PoolerExporterImage,
+		Args:  []string{fmt.Sprintf("--web.listen-address=:%d", PoolerExporterPort)},
+		Env: []corev1.EnvVar{
+			h.poolerStats.EnvVar(pw),
+			{Name: "PGBOUNCER_EXPORTER_CONNECTION_STRING", Value: fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=$(%s) dbname=pgbouncer sslmode=disable", Port, poolerStatsUser, pw)},
+		},
+		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: PoolerExporterPort}},
+		Resources:       stack.MustLimits("100m", "64Mi").Requirements(),
+		ReadinessProbe:  stack.TCPProbe("metrics", stack.ProbeTiming{PeriodSeconds: 10}),
+		LivenessProbe:   stack.TCPProbe("metrics", stack.ProbeTiming{InitialDelaySeconds: 15, PeriodSeconds: 20, FailureThreshold: 6}),
+		SecurityContext: stack.RestrictedContainerSecurityContext(true),
+	}
 }

@@ -23,7 +23,12 @@
 // The pooler is PgBouncer (transaction pooling) rather than pgpool: it only
 // pools, so failover stays Patroni's job and pgpool's own failover logic, the
 // source of the instability the ThingsBoard article reports (ce-k8s#22, #23), is
-// not in the path; consumers connect to <name>-pooler:5432.
+// not in the path; consumers connect to <name>-pooler:5432. Each pooler
+// pod has a pgbouncer_exporter sidecar (PoolerExporterImage, port 9127,
+// job <name>-pooler) that reads PgBouncer's admin console over loopback
+// as the stats user pgbouncer_stats (stats_users: SHOW commands only; its
+// password in the declared Secret <name>-pooler-stats): postgres_exporter
+// has no PgBouncer support.
 //
 // RBAC: exactly what Patroni's Kubernetes DCS uses in Endpoints mode —
 // endpoints (leader lock, config, sync), pods (role labels), and create on
@@ -87,6 +92,13 @@ const (
 	Image         = "ghcr.io/zalando/spilo-17:4.0-p3"
 	PoolerImage   = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1"
 	ExporterImage = "quay.io/prometheuscommunity/postgres-exporter:v0.17.1"
+	// PoolerExporterImage is prometheus-community/pgbouncer_exporter
+	// v0.12.1 (VERSION; Makefile DOCKER_REPO prometheuscommunity,
+	// DOCKER_IMAGE_NAME pgbouncer-exporter; .github/workflows/ci.yml
+	// pushes to quay.io/prometheuscommunity; Dockerfile USER nobody,
+	// EXPOSE 9127; pgbouncer_exporter.go: --pgBouncer.connectionString,
+	// env PGBOUNCER_EXPORTER_CONNECTION_STRING, opened with lib/pq).
+	PoolerExporterImage = "quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1"
 	// ClientImage runs the databases Job (psql).
 	ClientImage = "postgres:17.6"
 )
@@ -96,6 +108,9 @@ const (
 	Port         = 5432
 	PatroniPort  = 8008
 	ExporterPort = 9187
+	// PoolerExporterPort serves pgbouncer_exporter's /metrics in each
+	// pooler pod.
+	PoolerExporterPort = 9127
 )
 
 // Users and groups of the images: postgres in Spilo, pgbouncer in the
@@ -136,8 +151,9 @@ type Config struct {
 	// works; HA needs 3 (a primary and a replica to promote in each of two
 	// other zones).
 	Instances int32
-	// Image, PoolerImage, ExporterImage and ClientImage override the pins.
-	Image, PoolerImage, ExporterImage, ClientImage string
+	// Image, PoolerImage, ExporterImage, PoolerExporterImage and
+	// ClientImage override the pins.
+	Image, PoolerImage, ExporterImage, PoolerExporterImage, ClientImage string
 	// Pool is the node pool; empty means any node.
 	Pool string
 	// Resources default to the ThingsBoard article's 3 CPU / 4 GiB;
@@ -169,7 +185,7 @@ func (c *Config) Default() {
 		v   *string
 		def string
 	}{
-		{&c.Image, Image}, {&c.PoolerImage, PoolerImage}, {&c.ExporterImage, ExporterImage}, {&c.ClientImage, ClientImage},
+		{&c.Image, Image}, {&c.PoolerImage, PoolerImage}, {&c.ExporterImage, ExporterImage}, {&c.PoolerExporterImage, PoolerExporterImage}, {&c.ClientImage, ClientImage},
 		{&c.Tuning.SynchronousCommit, "off"}, {&c.Tuning.SharedBuffers, "1GB"}, {&c.Tuning.WorkMem, "32MB"},
 		{&c.Tuning.MaintenanceWorkMem, "320MB"}, {&c.Tuning.EffectiveCacheSize, "2GB"}, {&c.Tuning.HugePages, "try"},
 	} {
@@ -276,7 +292,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("postgres: maxClientConnections %d; allowed 1 to 100000", c.MaxClientConnections)
 	}
 	if err := sts.CheckImages("postgres", [2]string{"image", c.Image}, [2]string{"poolerImage", c.PoolerImage},
-		[2]string{"exporterImage", c.ExporterImage}, [2]string{"clientImage", c.ClientImage}); err != nil {
+		[2]string{"exporterImage", c.ExporterImage}, [2]string{"poolerExporterImage", c.PoolerExporterImage}, [2]string{"clientImage", c.ClientImage}); err != nil {
 		return err
 	}
 	return nil
@@ -327,7 +343,9 @@ type Handle struct {
 	script    *corev1.ConfigMap
 	job       *batchv1.Job
 	pooler    *appsv1.Deployment
-	databases []Database
+	// poolerStats is the stats user's password (Secret <name>-pooler-stats).
+	poolerStats stack.SecretKeyRef
+	databases   []Database
 }
 
 // PrimaryHost is the read-write Service's DNS name, for clients that need
@@ -381,6 +399,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		cfg:               cfg, stack: s, component: c,
 		script: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-databases"}},
 	}
+	h.poolerStats = c.DeclareSecret(cfg.Name+"-pooler-stats", stack.SecretKey{Key: "password", Kind: stack.RandomPassword}).Ref("password")
 	h.pooler, err = h.poolerDeployment()
 	if err != nil {
 		return nil, err

@@ -170,7 +170,7 @@ func TestDatabases(t *testing.T) {
 		t.Errorf("job name %s", job.Name)
 	}
 	env := pooler.Spec.Template.Spec.Containers[0].Env
-	if len(env) != 2 || env[0].Name != "PASSWORD_THINGSBOARD" || env[1].Name != "PASSWORD_KONG" {
+	if len(env) != 3 || env[0].Name != "PASSWORD_THINGSBOARD" || env[1].Name != "PASSWORD_KONG" || env[2].Name != "PASSWORD_PGBOUNCER_STATS" {
 		t.Errorf("pooler password variables %+v", env)
 	}
 }
@@ -187,6 +187,7 @@ func TestDatabaseValidation(t *testing.T) {
 	}{
 		{DatabaseSpec{Name: "Thingsboard"}, `postgres: database name "Thingsboard"`},
 		{DatabaseSpec{Name: "tb", User: "postgres"}, `database user "postgres" is reserved`},
+		{DatabaseSpec{Name: "tb", User: "pgbouncer_stats"}, `database user "pgbouncer_stats" is reserved`},
 		{DatabaseSpec{Name: "tb-x"}, `postgres: database name "tb-x"`},
 	} {
 		if _, err := h.Database(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iotstack/iotstack/stack"
 )
 
 // These tests run the generated scripts against real PostgreSQL 15 and
@@ -194,7 +198,7 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	bport := freePort(t)
 	cfg := Config{}
 	cfg.Default()
-	start := poolerStart(cfg, "127.0.0.1", []string{"thingsboard", "kong"})
+	start := poolerStart(cfg, "127.0.0.1", []string{"thingsboard", "kong", poolerStatsUser}, poolerStatsUser)
 	start = strings.ReplaceAll(start, "/tmp/", dir+"/")
 	start = strings.Replace(start, "unix_socket_dir = /tmp", "unix_socket_dir = "+dir, 1)
 	start = strings.Replace(start, fmt.Sprintf("port=%d", Port), fmt.Sprintf("port=%d", port), 1)
@@ -204,9 +208,9 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	cmd := asServer(t, dir, "bash", startPath)
 	if os.Geteuid() == 0 {
 		// runuser resets the environment; pass the passwords through env(1).
-		cmd = asServer(t, dir, "env", "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "bash", startPath)
+		cmd = asServer(t, dir, "env", "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "PASSWORD_PGBOUNCER_STATS=stats/Pass=1", "bash", startPath)
 	}
-	cmd.Env = append(os.Environ(), "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1")
+	cmd.Env = append(os.Environ(), "PASSWORD_THINGSBOARD=tbPass2", "PASSWORD_KONG=kongPass1", "PASSWORD_PGBOUNCER_STATS=stats/Pass=1")
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "pgbouncer.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +230,67 @@ func TestDatabasesAndPoolerAgainstPostgres(t *testing.T) {
 	}
 	if _, err := psql(t, bport, "kong", "wrong", "auth", "SELECT 1"); err == nil {
 		t.Error("PgBouncer accepted a wrong password")
+	}
+	// The exporter's login: the stats user reads the admin console's
+	// SHOW commands pgbouncer_exporter v0.12.1 runs (SHOW LISTS, SHOW
+	// CONFIG, SHOW POOLS, ...), and may not pause or stop anything.
+	for _, q := range []string{"SHOW LISTS", "SHOW CONFIG", "SHOW POOLS", "SHOW STATS", "SHOW DATABASES"} {
+		if _, err := psql(t, bport, poolerStatsUser, "stats/Pass=1", "pgbouncer", q); err != nil {
+			t.Errorf("%s as %s: %v\n%s", q, poolerStatsUser, err, logs())
+		}
+	}
+	if _, err := psql(t, bport, poolerStatsUser, "stats/Pass=1", "pgbouncer", "PAUSE"); err == nil {
+		t.Errorf("the stats user may PAUSE the pooler")
+	}
+	checkPoolerExporter(t, bport, "stats/Pass=1")
+}
+
+// checkPoolerExporter runs pgbouncer_exporter v0.12.1 (a binary built
+// from its source, named by IOTSTACK_PGBOUNCER_EXPORTER; Debian ships no
+// build of it) with the sidecar's rendered connection string against the
+// real PgBouncer on port, and checks that it logs in (pgbouncer_up 1) and
+// exposes every series the pooler's alert rules read. Without the
+// variable this part is skipped with a log line.
+func checkPoolerExporter(t *testing.T, port int, password string) {
+	t.Helper()
+	bin := os.Getenv("IOTSTACK_PGBOUNCER_EXPORTER")
+	if bin == "" {
+		t.Log("IOTSTACK_PGBOUNCER_EXPORTER unset: pgbouncer_exporter not run")
+		return
+	}
+	h := &Handle{cfg: Config{PoolerExporterImage: PoolerExporterImage}, poolerStats: stack.SecretKeyRef{Name: "x", Key: "password"}}
+	c := h.poolerExporter()
+	var dsn string
+	for _, e := range c.Env {
+		if e.Name == "PGBOUNCER_EXPORTER_CONNECTION_STRING" {
+			dsn = e.Value
+		}
+	}
+	// What the kubelet does: expand $(VAR) from the variable above it.
+	dsn = strings.Replace(dsn, "$("+passwordVar(poolerStatsUser)+")", password, 1)
+	dsn = strings.Replace(dsn, fmt.Sprintf("port=%d", Port), fmt.Sprintf("port=%d", port), 1)
+	mport := freePort(t)
+	cmd := exec.Command(bin, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", mport))
+	cmd.Env = append(os.Environ(), "PGBOUNCER_EXPORTER_CONNECTION_STRING="+dsn)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop signals the group
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(cmd) })
+	waitPort(t, mport)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", mport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pgbouncer_up 1", "pgbouncer_pools_client_maxwait_seconds{", "pgbouncer_pools_client_waiting_connections{", "pgbouncer_used_clients ", "pgbouncer_config_max_client_connections "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("pgbouncer_exporter's /metrics lacks %q", want)
+		}
 	}
 }

@@ -145,6 +145,7 @@ func podJob(t stack.ScrapeTarget) scrapeConfig {
 	return scrapeConfig{
 		JobName:     t.Job,
 		MetricsPath: t.Path,
+		HonorLabels: t.HonorLabels,
 		KubernetesSDConfigs: []k8sSD{{
 			Role:       "pod",
 			Namespaces: &k8sNS{Names: []string{t.Namespace}},

@@ -37,12 +37,16 @@ const (
 //     cadvisor's NewPrometheusMachineCollector there). Read in the
 //     kubelet's sources on GitHub, not at a pinned release: unverified for
 //     a given Kubernetes minor.
-//   - kube_pod_container_status_waiting_reason{namespace,pod,container,
-//     reason} (internal/store/pod.go) and kube_job_failed{namespace,
-//     job_name,condition} (internal/store/job.go, condition "true" when the
-//     Job's Failed condition is True) from kube-state-metrics v2.19.1. kube-
-//     state-metrics is not deployed yet: these two rules stay silent until
-//     it is (issue 14).
+//   - from kube-state-metrics v2.20.0 (components/kubestatemetrics), as
+//     listed in its docs/metrics at that tag:
+//     kube_pod_container_status_waiting_reason{namespace,pod,container,
+//     reason} (workload/pod-metrics.md, STABLE), kube_job_failed{namespace,
+//     job_name,condition} (workload/job-metrics.md, STABLE; condition
+//     "true" when the Job's Failed condition is True) and
+//     kube_poddisruptionbudget_status_current_healthy and
+//     _status_desired_healthy{namespace,poddisruptionbudget}
+//     (policy/poddisruptionbudget-metrics.md, STABLE). Scraped with
+//     honor_labels, so namespace is the object's.
 func clusterRules(target *stack.Stack) []stack.AlertGroup {
 	ns := fmt.Sprintf(`namespace=%q`, target.Namespace())
 	watchdog := []stack.AlertRule{{
@@ -93,6 +97,14 @@ func clusterRules(target *stack.Stack) []stack.AlertGroup {
 		Severity: stack.SeverityWarning,
 		Summary:  "Job {{ $labels.job_name }} failed",
 		Runbook:  "kubectl logs job/{{ $labels.job_name }}; fix the cause, delete the Job and re-apply",
+	}, {
+		Alert:    "PodDisruptionBudgetAtRisk",
+		Expr:     fmt.Sprintf(`kube_poddisruptionbudget_status_current_healthy{%[1]s} < kube_poddisruptionbudget_status_desired_healthy{%[1]s}`, ns),
+		For:      15 * time.Minute,
+		Why:      "a rolling restart or the zone drill takes down at most what each budget allows (one pod, or one zone's rack for Cassandra), which leaves exactly the desired number healthy and stays silent; fewer than that is one more pod lost, and fifteen minutes let a pod rescheduled in the drill start",
+		Severity: stack.SeverityWarning,
+		Summary:  "PodDisruptionBudget {{ $labels.poddisruptionbudget }} has fewer healthy pods than it requires: node drains are blocked and one more loss may break the service",
+		Runbook:  "kubectl get pdb {{ $labels.poddisruptionbudget }}; kubectl get pods -o wide for the budget's selector: find the pods not ready and why (pending for lack of a node in their zone, crash-looping)",
 	}}
 	var capacity []stack.AlertRule
 	cpu := `sum(rate(container_cpu_usage_seconds_total{job="cadvisor",container!="",pod!=""}[5m])) / sum(machine_cpu_cores{job="cadvisor"})`

@@ -24,9 +24,13 @@
 // ClusterRole to list and watch nodes (node discovery is cluster-scoped)
 // and to get nodes/proxy (the kubelet's metrics through the API server).
 //
-// What remains (issue 14): kube-state-metrics (the pod, Job and claim
-// state rules of kubernetes.go stay silent until it is deployed), Grafana
-// and dashboards, the Prometheus Operator option.
+// The pod, Job and PodDisruptionBudget rules of kubernetes.go read the
+// series of kube-state-metrics (components/kubestatemetrics), which the
+// profiles deploy beside Prometheus and which this package scrapes with
+// honor_labels (stack.AnnotationHonorLabels).
+//
+// What remains (issue 14): Grafana and dashboards, the Prometheus
+// Operator option.
 package prometheus
 
 import (
@@ -84,6 +88,10 @@ type Config struct {
 	RetentionSizePercent int
 	// ScrapeInterval and EvaluationInterval default to 30s.
 	ScrapeInterval, EvaluationInterval time.Duration
+	// Also are further stacks whose pods it scrapes, such as the node
+	// exporter's privileged namespace: a job per scrape target and a Role
+	// for pod discovery in each one's namespace.
+	Also []*stack.Stack
 }
 
 // Default fills zero fields.
@@ -191,6 +199,16 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: monitoring stack: %w", err)
 	}
+	for _, o := range cfg.Also {
+		if o == nil {
+			return nil, fmt.Errorf("prometheus: also: a nil stack")
+		}
+		more, err := o.ScrapeTargets()
+		if err != nil {
+			return nil, fmt.Errorf("prometheus: stack %s: %w", o.Name(), err)
+		}
+		own = append(own, more...)
+	}
 	for _, g := range target.Alerts("") {
 		switch g.Component {
 		case GroupKubernetes, GroupCapacity, GroupWatchdog:
@@ -218,7 +236,11 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	ruleCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name + "-rules"}, Data: map[string]string{ruleFile: string(rules)}}
 
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name}, AutomountServiceAccountToken: ptr.To(false)}
-	objs := rbac(cfg.Name, s.Namespace(), target.Namespace())
+	namespaces := []string{s.Namespace(), target.Namespace()}
+	for _, o := range cfg.Also {
+		namespaces = append(namespaces, o.Namespace())
+	}
+	objs := rbac(cfg.Name, namespaces)
 
 	container := corev1.Container{
 		Name:  "prometheus",
@@ -275,16 +297,17 @@ func New(s, target *stack.Stack, am *alertmanager.Handle, cfg Config) (*Handle, 
 	return &Handle{Component: c, Service: cfg.Name, Port: WebPort, Config: yml, Rules: string(rules), RuleFile: ruleFile}, nil
 }
 
-// rbac returns the least-privilege RBAC: pods in both namespaces (role
-// pod discovery), nodes (node discovery, cluster-scoped) and nodes/proxy
+// rbac returns the least-privilege RBAC: pods in the namespaces, its own
+// first (role pod discovery), nodes (node discovery, cluster-scoped) and nodes/proxy
 // (GET of the kubelet's /metrics and /metrics/cadvisor through the API
 // server). The ClusterRole's name carries the namespace, so two
 // monitoring stacks do not share it.
-func rbac(name, ns, targetNS string) []stack.Object {
+func rbac(name string, namespaces []string) []stack.Object {
+	ns := namespaces[0]
 	verbs := []string{"get", "list", "watch"}
 	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}}
 	var out []stack.Object
-	for _, n := range uniq(ns, targetNS) {
+	for _, n := range uniq(namespaces) {
 		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name + "-discovery", Namespace: n},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs}}}
 		out = append(out, role, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name + "-discovery", Namespace: n},
@@ -300,9 +323,15 @@ func rbac(name, ns, targetNS string) []stack.Object {
 	return out
 }
 
-func uniq(a, b string) []string {
-	if a == b {
-		return []string{a}
+// uniq returns the names without repeats, in their first order.
+func uniq(names []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
 	}
-	return []string{a, b}
+	return out
 }

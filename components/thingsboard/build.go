@@ -126,6 +126,7 @@ func New(s *stack.Stack, d Deps, cfg Config) (*Handle, error) {
 		c.Add(objs...)
 		if svc == MQTTTransport {
 			c.Add(mqttsObjects(s, cfg.MQTTS)...)
+			c.Alert(mqttsAlerts(c, cfg.MQTTS)...)
 		}
 		h.Components[svc] = c
 	}

@@ -3,6 +3,7 @@ package thingsboard
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -194,4 +195,37 @@ func mqttsObjects(s *stack.Stack, m MQTTS) []stack.Object {
 		},
 	}}
 	return []stack.Object{cert}
+}
+
+// mqttsAlerts are the MQTTS certificate's alert rules, with cert-manager
+// only: certmanager_certificate_expiration_timestamp_seconds{name,
+// namespace, issuer_name, issuer_kind, issuer_group} is cert-manager's
+// certificate collector (cert-manager v1.21.1,
+// internal/collectors/certificate_collector.go), served by its controller
+// (renewal 2/3 through the lifetime unless renewBefore is set:
+// pkg/util/pki/renewaltime.go; default duration 90 days:
+// pkg/apis/certmanager/v1/const.go DefaultCertificateDuration)
+// in cert-manager's namespace. The bundled Prometheus does not scrape that
+// namespace, so the rule fires only where cert-manager's metrics are
+// scraped (the Prometheus Operator option with cert-manager's own
+// ServiceMonitor, say). A job that does not honor labels moves the
+// Certificate's namespace to exported_namespace: both are matched. With a
+// key pair from a Secret (mqtts.secret) nothing here exposes its expiry:
+// no rule, and the README says to watch it outside.
+func mqttsAlerts(c *stack.Component, m MQTTS) []stack.AlertRule {
+	if m.CertManager == nil {
+		return nil
+	}
+	metric := "certmanager_certificate_expiration_timestamp_seconds"
+	sel := fmt.Sprintf(`name=%q`, certificateName)
+	expr := fmt.Sprintf(`(%[1]s{%[2]s,namespace=%[3]q} or %[1]s{%[2]s,exported_namespace=%[3]q}) - time() < 14 * 86400`, metric, sel, c.Namespace())
+	return []stack.AlertRule{{
+		Alert:    "MQTTSCertificateExpiresSoon",
+		Expr:     expr,
+		For:      1 * time.Hour,
+		Why:      "cert-manager renews a certificate when a third of its life is left (30 days of a 90-day one), so under 14 days means renewal has failed for two weeks; an hour lets a renewal in flight finish, and neither a rolling restart nor the zone drill changes the certificate",
+		Severity: stack.SeverityWarning,
+		Summary:  "The MQTTS certificate " + certificateName + " expires in {{ $value | humanizeDuration }}",
+		Runbook:  "kubectl describe certificate " + certificateName + " and its CertificateRequests, Orders and Challenges; fix the issuer; after the renewal restart tb-mqtt-transport, which reads the key pair once",
+	}}
 }
