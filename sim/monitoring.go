@@ -45,9 +45,15 @@ func monitoringOutput(b *profiles.Built) (*stack.Output, error) {
 	return nil, nil
 }
 
-// applyMonitoring applies the monitoring part after the stack and checks
-// that its objects are ready and where its pods run (placement).
+// applyMonitoring applies the monitoring part after the stack (with
+// volumes for its claims in every zone, as for the stack) and checks that
+// its objects are ready and where its pods run (placement).
 func applyMonitoring(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, mon *stack.Output, r *Report) error {
+	for _, pv := range Volumes(mon.Topology, mon) {
+		if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("monitoring: volume %s: %w", pv.Name, err)
+		}
+	}
 	if _, err := eng.Apply(ctx, mon); err != nil {
 		r.check(false, "monitoring: apply: %v", err)
 		return nil
