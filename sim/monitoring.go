@@ -34,15 +34,16 @@ import (
 // monitoringSet is the --set that Options.Monitoring adds.
 const monitoringSet = "monitoring.enabled=true"
 
-// monitoringOutput returns the synthesized monitoring part of a built
-// profile, nil when the values leave monitoring off.
-func monitoringOutput(b *profiles.Built) (*stack.Output, error) {
+// monitoringOutput returns the monitoring part of a built profile and its
+// synthesized output, nils when the values leave monitoring off.
+func monitoringOutput(b *profiles.Built) (*stack.Stack, *stack.Output, error) {
 	for _, part := range b.Parts {
 		if part.Dir == profiles.MonitoringDir {
-			return part.Stack.Synth()
+			out, err := part.Stack.Synth()
+			return part.Stack, out, err
 		}
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // applyMonitoring applies the monitoring part after the stack (with
@@ -76,10 +77,11 @@ type sdResult struct {
 // server, with a kubeconfig holding a token of Prometheus's own service
 // account (so that its RBAC is what discovery uses), and checks that every
 // job lists exactly its expected targets: one per running pod of the
-// role (ScrapeTargets of the watched stack) and one per node for the
-// kubelet and cAdvisor jobs. No Prometheus server is started: the pods'
+// role (ScrapeTargets of the watched stack and of the monitoring stack,
+// which Prometheus scrapes too) and one per node for the kubelet and
+// cAdvisor jobs. No Prometheus server is started: the pods'
 // IPs are fake.
-func checkServiceDiscovery(ctx context.Context, root string, cfg *rest.Config, cs kubernetes.Interface, target *stack.Stack, mon *stack.Output, r *Report, log io.Writer) error {
+func checkServiceDiscovery(ctx context.Context, root string, cfg *rest.Config, cs kubernetes.Interface, scraped []*stack.Stack, mon *stack.Output, r *Report, log io.Writer) error {
 	tl, ok, err := montools.Locate(root)
 	if err != nil {
 		return err
@@ -142,7 +144,7 @@ func checkServiceDiscovery(ctx context.Context, root string, cfg *rest.Config, c
 		return err
 	}
 
-	want, err := expectedTargets(ctx, cs, target)
+	want, err := expectedTargets(ctx, cs, scraped)
 	if err != nil {
 		return err
 	}
@@ -215,12 +217,16 @@ func runSD(ctx context.Context, promtool, cfgPath, job string) ([]sdResult, erro
 }
 
 // expectedTargets returns, per scrape job, the sorted names of what it
-// must scrape: the running pods of each scrape target of the watched
-// stack, every node for the kubelet and cadvisor jobs.
-func expectedTargets(ctx context.Context, cs kubernetes.Interface, target *stack.Stack) (map[string][]string, error) {
-	targets, err := target.ScrapeTargets()
-	if err != nil {
-		return nil, err
+// must scrape: the running pods of each scrape target of the stacks,
+// every node for the kubelet and cadvisor jobs.
+func expectedTargets(ctx context.Context, cs kubernetes.Interface, stacks []*stack.Stack) (map[string][]string, error) {
+	var targets []stack.ScrapeTarget
+	for _, s := range stacks {
+		ts, err := s.ScrapeTargets()
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, ts...)
 	}
 	want := map[string][]string{}
 	for _, t := range targets {

@@ -193,7 +193,7 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	}
 	var extra []*stack.Output
 	if monitoring {
-		mon, err := monitoringOutput(b)
+		monStack, mon, err := monitoringOutput(b)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +203,7 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		if err := applyMonitoring(ctx, cs, eng, mon, r); err != nil {
 			return nil, err
 		}
-		if err := checkServiceDiscovery(ctx, opts.Root, cfg, cs, b.Stack, mon, r, log); err != nil {
+		if err := checkServiceDiscovery(ctx, opts.Root, cfg, cs, []*stack.Stack{b.Stack, monStack}, mon, r, log); err != nil {
 			return nil, err
 		}
 		extra = append(extra, mon)
@@ -554,8 +554,11 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 	}
 	for _, name := range sortedGroupNames(groups) {
 		g := groups[name]
-		if g[1] >= 3 {
+		switch {
+		case g[1] >= 3:
 			r.check(g[0] >= g[1]/2+1, "zone %s down: %s keeps a majority (%d/%d ready)", zone, name, g[0], g[1])
+		case g[1] == 2:
+			r.check(g[0] >= 1, "zone %s down: %s keeps a replica ready (%d/%d)", zone, name, g[0], g[1])
 		}
 	}
 
