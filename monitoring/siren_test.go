@@ -96,9 +96,11 @@ func TestSiren(t *testing.T) {
 	waitPort(ctx, t, pg.port)
 	// Flags of Debian's prometheus-postgres-exporter 0.11 (its --help);
 	// DATA_SOURCE_NAME is its connection string variable. 0.11 has no
-	// replication collector: the image's v0.17.1 has
-	// collector/pg_replication.go (registered defaultEnabled), whose
-	// query yields pg_replication_is_replica from pg_is_in_recovery().
+	// replication collector: prometheus-community/postgres_exporter's
+	// collector/pg_replication.go (registered defaultEnabled; cited for the
+	// image's v0.17.1 in components/postgres/alerts.go, read here at
+	// upstream commit 0850b195) yields pg_replication_is_replica as
+	// "CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END".
 	// The test gives 0.11 that column of the same query as a custom
 	// query (--extend.query-path, the format of Debian's
 	// examples/queries.yaml), so that the series PostgresNoLeader reads
