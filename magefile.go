@@ -48,7 +48,9 @@ func Synth(profile string) error {
 // scripts run against redis-server, the PostgreSQL scripts against
 // PostgreSQL 15 and PgBouncer, the Patroni REST API authentication against
 // Patroni, the dojot load-balancer configurations through nginx -t and
-// haproxy -c, the e2e MQTT smoke clients against Mosquitto.
+// haproxy -c, the e2e MQTT smoke clients against Mosquitto, the monitoring
+// siren (monitoring/siren_test.go) through Debian's Alertmanager and the
+// Redis and PostgreSQL exporters.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
@@ -58,11 +60,14 @@ var testPackages = map[string]string{
 	"patroni":                           "patroni",
 	"nginx":                             "nginx",
 	"/usr/lib/nginx/modules/ngx_stream_module.so": "libnginx-mod-stream",
-	"haproxy":             "haproxy",
-	"/usr/sbin/mosquitto": "mosquitto",
+	"haproxy":                      "haproxy",
+	"/usr/sbin/mosquitto":          "mosquitto",
+	"prometheus-alertmanager":      "prometheus-alertmanager",
+	"prometheus-redis-exporter":    "prometheus-redis-exporter",
+	"prometheus-postgres-exporter": "prometheus-postgres-exporter",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
@@ -117,11 +122,14 @@ func Test() error {
 		return err
 	}
 	// A user's environment: minimal-3az in us-east-1 on m7g.xlarge behind a
-	// registry mirror, its simulated nodes from the values' topology.
-	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml")
+	// registry mirror, its simulated nodes from the values' topology, with
+	// the monitoring on: Prometheus and Alertmanager placed, ready through
+	// the zone drill, and every scrape target found by promtool check
+	// service-discovery against the simulated API server.
+	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml"+core.MageArgSep+"set=monitoring.enabled=true")
 }
 
-// MonitoringTools builds promtool and amtool from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
+// MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
 func MonitoringTools() error {
 	return devtool("monitoringtools")
 }

@@ -51,7 +51,7 @@ func minimal3AZGrafana(v *Minimal3AZValues, tb *thingsboard.Handle) GrafanaAcces
 
 // buildGrafana adds Grafana with the target stack's dashboards to the
 // monitoring stack, reachable as the profile says (b.Grafana).
-func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, replicas int32) error {
+func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, replicas int32, data stack.Storage) error {
 	ds, err := dashboards.For(b.Stack)
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
@@ -59,7 +59,7 @@ func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, replicas 
 	a := b.Grafana
 	url := fmt.Sprintf("http://%s.%s.svc:%d", prom.Service, mon.Namespace(), prom.Port)
 	g, err := grafana.New(mon, grafana.Prometheus{URL: url, Web: prom.Component.Pods("").Port("web")},
-		grafana.Config{Replicas: replicas, RootURL: a.RootURL, NodePort: a.NodePort, Dashboards: ds})
+		grafana.Config{Replicas: replicas, RootURL: a.RootURL, NodePort: a.NodePort, Dashboards: ds, Data: data})
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}

@@ -163,18 +163,19 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 	// One replica per node at most (each on a node of its own): the
 	// single-node small profile gets one of each, without HA.
 	nodes := int32(len(target.Topology().Hosts()))
-	am, err := alertmanager.New(mon, alertmanager.Config{Replicas: min(3, nodes), Receivers: c.Monitoring.Receivers.alertmanager()})
+	data := monitoringStorage(mon, c)
+	am, err := alertmanager.New(mon, alertmanager.Config{Replicas: min(3, nodes), Receivers: c.Monitoring.Receivers.alertmanager(), Data: data})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	if err := addKubeStateMetrics(mon, target); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Also: partStacks(b, NodeExporterDir)})
+	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Data: data, Also: partStacks(b, NodeExporterDir)})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if err := buildGrafana(mon, b, prom, min(3, nodes)); err != nil {
+	if err := buildGrafana(mon, b, prom, min(3, nodes), data); err != nil {
 		return Part{}, err
 	}
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
@@ -237,4 +238,19 @@ func buildOperatorMonitoring(b *Built, mon, target *stack.Stack) (Part, error) {
 	// No Grafana: the operator's installation brings its own, reading
 	// its own Prometheus.
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
+}
+
+// monitoringStorage is the storage of the monitoring claims: the
+// profile's StorageClass (topology.storageClass, "every claim of the stack
+// uses" it), declared external to the monitoring stack (the stack renders
+// it or the cluster has it); the components' default sizes. Without it the
+// claims took the cluster's default class, whose volumes need not follow
+// the pods' zones: the simulated cluster left an Alertmanager replica
+// unschedulable, its claim bound to a volume in a zone it could not use.
+func monitoringStorage(mon *stack.Stack, c *Common) stack.Storage {
+	class := c.Topology.StorageClass.Name
+	if class != "" {
+		mon.External("StorageClass", class, "the profile's storage class (topology.storageClass), rendered with the stack or the cluster's")
+	}
+	return stack.Storage{Class: class}
 }

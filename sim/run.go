@@ -95,6 +95,12 @@ type Options struct {
 	// follow the values' topology.
 	Values []values.Doc
 	Sets   []string
+	// Monitoring turns monitoring.enabled on and applies the monitoring
+	// part after the stack: placement, readiness and the zone drill cover
+	// Prometheus and Alertmanager, and promtool check service-discovery
+	// against the simulated API server lists every expected scrape target
+	// (sim/monitoring.go; no Prometheus server is run: pod IPs are fake).
+	Monitoring bool
 }
 
 // Run builds the tools if needed, starts a simulated cluster with the
@@ -114,10 +120,16 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.Load(opts.Values, opts.Sets)
+	sets := opts.Sets
+	if opts.Monitoring {
+		sets = append(append([]string(nil), sets...), monitoringSet)
+	}
+	v, err := p.Load(opts.Values, sets)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: values:\n%w", profile, err)
 	}
+	// Values that turn monitoring on get it checked too.
+	monitoring := opts.Monitoring || v.Base().Monitoring.Enabled
 	b, err := p.BuildValues(v)
 	if err != nil {
 		return nil, err
@@ -179,7 +191,24 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err := placement(ctx, cs, out, r); err != nil {
 		return nil, err
 	}
-	if err := drill(ctx, cs, eng, out, r, opts.Timeout, log); err != nil {
+	var extra []*stack.Output
+	if monitoring {
+		monStack, mon, err := monitoringOutput(b)
+		if err != nil {
+			return nil, err
+		}
+		if mon == nil {
+			return nil, fmt.Errorf("profile %s: monitoring on, but no %s part", profile, profiles.MonitoringDir)
+		}
+		if err := applyMonitoring(ctx, cs, eng, mon, r); err != nil {
+			return nil, err
+		}
+		if err := checkServiceDiscovery(ctx, opts.Root, cfg, cs, []*stack.Stack{b.Stack, monStack}, mon, r, log); err != nil {
+			return nil, err
+		}
+		extra = append(extra, mon)
+	}
+	if err := drill(ctx, cs, eng, out, r, opts.Timeout, log, extra...); err != nil {
 		return nil, err
 	}
 
@@ -435,7 +464,11 @@ func quantityOr(l corev1.ResourceList, name corev1.ResourceName) string {
 // every quorum service keeps a majority and every stateless one at least two
 // ready pods, that evicting from a second zone is refused by the PDBs, then
 // uncordon and wait for everything to be ready again.
-func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out *stack.Output, r *Report, timeout time.Duration, log io.Writer) error {
+// drill drains the first zone and checks what stays ready, that the PDBs
+// block a second zone and that everything recovers; the extra outputs
+// (the monitoring part) are checked alongside the stack.
+func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out *stack.Output, r *Report, timeout time.Duration, log io.Writer, extra ...*stack.Output) error {
+	outs := append([]*stack.Output{out}, extra...)
 	topo := out.Topology
 	if len(topo.Zones) < 2 {
 		r.check(true, "single-zone topology: no zone-loss drill")
@@ -493,34 +526,39 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 	time.Sleep(3 * time.Second)
 
 	groups := map[string][2]int32{} // component → ready, replicas (StatefulSets)
-	for _, w := range workloads(out) {
-		var ready, replicas int32
-		switch w.kind {
-		case "Deployment":
-			d, err := cs.AppsV1().Deployments(out.Namespace).Get(ctx, w.name, metav1.GetOptions{})
-			if err != nil {
-				return err
+	for _, o := range outs {
+		for _, w := range workloads(o) {
+			var ready, replicas int32
+			switch w.kind {
+			case "Deployment":
+				d, err := cs.AppsV1().Deployments(o.Namespace).Get(ctx, w.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				ready, replicas = d.Status.ReadyReplicas, ptrOr(d.Spec.Replicas)
+				switch {
+				case replicas >= 3:
+					r.check(ready >= 2, "zone %s down: Deployment %s keeps at least 2 ready (%d/%d)", zone, w.name, ready, replicas)
+				case replicas == 2:
+					r.check(ready >= 1, "zone %s down: Deployment %s keeps 1 ready (%d/%d)", zone, w.name, ready, replicas)
+				}
+			case "StatefulSet":
+				s, err := cs.AppsV1().StatefulSets(o.Namespace).Get(ctx, w.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				g := groups[w.group]
+				groups[w.group] = [2]int32{g[0] + s.Status.ReadyReplicas, g[1] + ptrOr(s.Spec.Replicas)}
 			}
-			ready, replicas = d.Status.ReadyReplicas, ptrOr(d.Spec.Replicas)
-			switch {
-			case replicas >= 3:
-				r.check(ready >= 2, "zone %s down: Deployment %s keeps at least 2 ready (%d/%d)", zone, w.name, ready, replicas)
-			case replicas == 2:
-				r.check(ready >= 1, "zone %s down: Deployment %s keeps 1 ready (%d/%d)", zone, w.name, ready, replicas)
-			}
-		case "StatefulSet":
-			s, err := cs.AppsV1().StatefulSets(out.Namespace).Get(ctx, w.name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			g := groups[w.group]
-			groups[w.group] = [2]int32{g[0] + s.Status.ReadyReplicas, g[1] + ptrOr(s.Spec.Replicas)}
 		}
 	}
 	for _, name := range sortedGroupNames(groups) {
 		g := groups[name]
-		if g[1] >= 3 {
+		switch {
+		case g[1] >= 3:
 			r.check(g[0] >= g[1]/2+1, "zone %s down: %s keeps a majority (%d/%d ready)", zone, name, g[0], g[1])
+		case g[1] == 2:
+			r.check(g[0] >= 1, "zone %s down: %s keeps a replica ready (%d/%d)", zone, name, g[0], g[1])
 		}
 	}
 
@@ -530,9 +568,13 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 	if err != nil {
 		return err
 	}
-	pdbs, err := cs.PolicyV1().PodDisruptionBudgets(out.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
+	var pdbs policyv1.PodDisruptionBudgetList
+	for _, o := range outs {
+		l, err := cs.PolicyV1().PodDisruptionBudgets(o.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		pdbs.Items = append(pdbs.Items, l.Items...)
 	}
 	refused, allowedWrongly := 0, []string{}
 	for _, n := range second.Items {
@@ -543,7 +585,7 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 		for _, p := range pods.Items {
 			exhausted := false
 			for _, pdb := range pdbs.Items {
-				if selects(pdb, p) && pdb.Status.DisruptionsAllowed == 0 {
+				if pdb.Namespace == p.Namespace && selects(pdb, p) && pdb.Status.DisruptionsAllowed == 0 {
 					exhausted = true
 				}
 			}
@@ -567,9 +609,13 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 			return err
 		}
 	}
-	objs, err := apply.Objects(out)
-	if err != nil {
-		return err
+	var objs []*unstructured.Unstructured
+	for _, o := range outs {
+		oo, err := apply.Objects(o)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, oo...)
 	}
 	if err := eng.Wait(ctx, objs); err != nil {
 		r.check(false, "recovery after uncordon: %v", err)

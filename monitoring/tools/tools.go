@@ -1,6 +1,7 @@
 // Package tools builds and finds the programs that check the rendered
-// monitoring: promtool (Prometheus) and amtool (Alertmanager), pinned in the
-// tools module test/tools/monitoring and built once through the Go module
+// monitoring: promtool (Prometheus) and amtool (Alertmanager), and the
+// Prometheus server the end-to-end siren test runs, pinned in the tools
+// module test/tools/monitoring and built once through the Go module
 // proxy into the user cache (~/.cache/iotstack/monitoring/<hash>/), the way
 // package sim builds the simulated cluster's programs.
 //
@@ -39,6 +40,10 @@ type Tools struct {
 	Dir string
 	// Promtool and Amtool are the programs' paths.
 	Promtool, Amtool string
+	// Prometheus is the server's path (the end-to-end siren test runs
+	// it on loopback against real exporters; never against the
+	// simulated cluster, whose pod IPs are fake).
+	Prometheus string
 }
 
 var builds = []struct {
@@ -46,6 +51,9 @@ var builds = []struct {
 }{
 	{"github.com/prometheus/prometheus/cmd/promtool", "promtool", PrometheusVersion, "remove_all_sd,enable_kubernetes_sd"},
 	{"github.com/prometheus/alertmanager/cmd/amtool", "amtool", AlertmanagerVersion, ""},
+	// The server, with the same tags: it serves the HTTP API only (the
+	// web UI's assets are not in the module), which is all a test needs.
+	{"github.com/prometheus/prometheus/cmd/prometheus", "prometheus", PrometheusVersion, "remove_all_sd,enable_kubernetes_sd"},
 }
 
 // Locate returns where the tools built from root/test/tools/monitoring
@@ -65,12 +73,12 @@ func Locate(root string) (*Tools, bool, error) {
 		return nil, false, err
 	}
 	dir := filepath.Join(cache, "iotstack", "monitoring", hex.EncodeToString(h.Sum(nil))[:16])
-	t := &Tools{Dir: dir, Promtool: filepath.Join(dir, "promtool"), Amtool: filepath.Join(dir, "amtool")}
+	t := &Tools{Dir: dir, Promtool: filepath.Join(dir, "promtool"), Amtool: filepath.Join(dir, "amtool"), Prometheus: filepath.Join(dir, "prometheus")}
 	_, err = os.Stat(filepath.Join(dir, ".complete"))
 	return t, err == nil, nil
 }
 
-// Ensure builds promtool and amtool from root/test/tools/monitoring
+// Ensure builds promtool, amtool and prometheus from root/test/tools/monitoring
 // through the Go module proxy, once per content of that module's go.mod
 // and go.sum; later calls return at once. A cold build (empty Go build
 // cache, modules downloaded) took about three minutes on two cores.
@@ -108,7 +116,7 @@ func Ensure(root string, log io.Writer) (*Tools, error) {
 // Versions runs each tool's --version and returns the first lines.
 func (t *Tools) Versions() ([]string, error) {
 	var out []string
-	for _, p := range []string{t.Promtool, t.Amtool} {
+	for _, p := range []string{t.Promtool, t.Amtool, t.Prometheus} {
 		b, err := exec.Command(p, "--version").CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("%s --version: %v: %s", filepath.Base(p), err, b)
@@ -135,7 +143,7 @@ func ForTest(t testing.TB) *Tools {
 		t.Fatal(err)
 	}
 	if !ok {
-		msg := fmt.Sprintf("promtool and amtool are not built (%s); run go tool mage monitoringtools", tl.Dir)
+		msg := fmt.Sprintf("promtool, amtool and prometheus are not built (%s); run go tool mage monitoringtools", tl.Dir)
 		if os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
 			t.Fatal(msg)
 		}
