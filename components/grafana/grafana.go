@@ -292,7 +292,9 @@ func New(s *stack.Stack, prom Prometheus, cfg Config) (*Handle, error) {
 		Placement:      stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true},
 		Security:       stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
 		GracePeriod:    30,
-		PodAnnotations: sts.ScrapeAnnotations(WebPort, strings.TrimSuffix(sub, "/")+"/metrics"),
+		// Not scraped: the bundled Prometheus is built before Grafana
+		// (Grafana reads from it), so its scrape configuration cannot
+		// list Grafana; Grafana's own metrics are not monitored yet.
 		Containers:     []corev1.Container{container},
 		Volumes:        volumes,
 		Config:         config,
