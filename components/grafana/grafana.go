@@ -289,16 +289,16 @@ func New(s *stack.Stack, prom Prometheus, cfg Config) (*Handle, error) {
 	headless := cfg.Name + "-headless"
 	set, err := sts.StatefulSet(s.Topology(), sts.Spec{
 		Name: cfg.Name, Service: headless, Replicas: cfg.Replicas, Parallel: true, Selector: sel,
-		Placement:      stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true},
-		Security:       stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
-		GracePeriod:    30,
+		Placement:   stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true},
+		Security:    stack.PodSecurity{UID: uid, GID: uid, FSGroup: uid},
+		GracePeriod: 30,
 		// Not scraped: the bundled Prometheus is built before Grafana
 		// (Grafana reads from it), so its scrape configuration cannot
 		// list Grafana; Grafana's own metrics are not monitored yet.
-		Containers:     []corev1.Container{container},
-		Volumes:        volumes,
-		Config:         config,
-		Claims:         []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
+		Containers: []corev1.Container{container},
+		Volumes:    volumes,
+		Config:     config,
+		Claims:     []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Data)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("grafana: %w", err)
