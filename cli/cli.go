@@ -142,17 +142,19 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt)
 }
 
-func diffCmd() *cobra.Command {
+// clusterVerb is a verb that resolves PROFILE|DIR, connects the apply
+// engine and runs against the cluster.
+type clusterVerb struct {
+	name, long, example string
+	prune               bool
+	run                 func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error
+}
+
+func (v clusterVerb) command() *cobra.Command {
 	var vf core.ValuesFlags
 	var cf clusterFlags
 	cmd := &cobra.Command{
-		Use:   core.ClusterVerb("diff").Use,
-		Short: core.ClusterVerb("diff").Short,
-		Long: `Dry-run the apply on the cluster: every object that would be created or configured (with a
-text diff and the fields it would take back from other field managers), every Secret that
-would be created or gain keys, every object prune would delete or release. Nothing changes.`,
-		Example: `  iotstack diff deploy/prod
-  iotstack diff minimal-3az -f prod.yaml --context prod-eu`,
+		Use: core.ClusterVerb(v.name).Use, Short: core.ClusterVerb(v.name).Short, Long: v.long, Example: v.example,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: core.ProfileNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -166,11 +168,28 @@ would be created or gain keys, every object prune would delete or release. Nothi
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			changes, err := e.Diff(ctx, t.Out)
+			return v.run(ctx, cmd.OutOrStdout(), e, t.Out)
+		},
+	}
+	vf.Add(cmd)
+	cf.add(cmd, v.prune)
+	return cmd
+}
+
+func diffCmd() *cobra.Command {
+	return clusterVerb{
+		name: "diff",
+		long: `Dry-run the apply on the cluster: every object that would be created or configured (with a
+text diff and the fields it would take back from other field managers), every Secret that
+would be created or gain keys, every object prune would delete or release. Nothing changes.`,
+		example: `  iotstack diff deploy/prod
+  iotstack diff minimal-3az -f prod.yaml --context prod-eu`,
+		prune: true,
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			changes, err := e.Diff(ctx, out)
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			for _, c := range changes {
 				if c.Detail != "" {
 					fmt.Fprintf(w, "%s %s (%s)\n", c.Subject, c.Action, c.Detail)
@@ -185,91 +204,53 @@ would be created or gain keys, every object prune would delete or release. Nothi
 				}
 			}
 			if len(changes) > 0 {
-				return &ExitError{Code: ExitChanges, Err: fmt.Errorf("%s: %d objects would change", t.Out.Stack, len(changes))}
+				return &ExitError{Code: ExitChanges, Err: fmt.Errorf("%s: %d objects would change", out.Stack, len(changes))}
 			}
-			fmt.Fprintf(w, "%s: no changes\n", t.Out.Stack)
+			fmt.Fprintf(w, "%s: no changes\n", out.Stack)
 			return nil
 		},
-	}
-	vf.Add(cmd)
-	cf.add(cmd, true)
-	return cmd
+	}.command()
 }
 
 func applyCmd() *cobra.Command {
-	var vf core.ValuesFlags
-	var cf clusterFlags
-	cmd := &cobra.Command{
-		Use:   core.ClusterVerb("apply").Use,
-		Short: core.ClusterVerb("apply").Short,
-		Long: `Server-side apply of every object (cluster-scoped objects shared safely with other stacks),
+	return clusterVerb{
+		name: "apply",
+		long: `Server-side apply of every object (cluster-scoped objects shared safely with other stacks),
 the declared Secrets created with generated values (missing keys added, nothing rotated), a
 wait for readiness with progress lines, then prune of what is no longer rendered. Claims,
 the volumes bound to them and data Secrets are never pruned without --prune-data.`,
-		Example: `  iotstack apply deploy/prod
+		example: `  iotstack apply deploy/prod
   iotstack apply small --set namespace=lab --timeout 20m`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: core.ProfileNames,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := core.Resolve(args[0], &vf)
+		prune: true,
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			res, err := e.Apply(ctx, out)
 			if err != nil {
 				return err
 			}
-			e, err := cf.engine(cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			res, err := e.Apply(ctx, t.Out)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s applied; ready after %s\n", t.Out.Namespace, t.Out.Stack, res.Ready.Round(time.Second))
+			fmt.Fprintf(w, "%s/%s applied; ready after %s\n", out.Namespace, out.Stack, res.Ready.Round(time.Second))
 			return nil
 		},
-	}
-	vf.Add(cmd)
-	cf.add(cmd, true)
-	return cmd
+	}.command()
 }
 
 func deleteCmd() *cobra.Command {
-	var vf core.ValuesFlags
-	var cf clusterFlags
-	cmd := &cobra.Command{
-		Use:   core.ClusterVerb("delete").Use,
-		Short: core.ClusterVerb("delete").Short,
-		Long: `Delete every object of the stack, workloads first, and return once they are gone. Claims,
+	return clusterVerb{
+		name: "delete",
+		long: `Delete every object of the stack, workloads first, and return once they are gone. Claims,
 the volumes bound to them, data Secrets and the namespace holding them are kept (and listed
 with the reason) unless --prune-data; shared cluster-scoped objects other stacks hold are
 released, not deleted. Applying again brings the stack back on the same data.`,
-		Example: `  iotstack delete deploy/prod
+		example: `  iotstack delete deploy/prod
   iotstack delete small --set namespace=lab --prune-data`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: core.ProfileNames,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := core.Resolve(args[0], &vf)
+		run: func(ctx context.Context, w io.Writer, e *apply.Engine, out *stack.Output) error {
+			res, err := e.Delete(ctx, out)
 			if err != nil {
 				return err
 			}
-			e, err := cf.engine(cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			res, err := e.Delete(ctx, t.Out)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s: %d objects deleted or released, %d kept\n", t.Out.Namespace, t.Out.Stack, len(res.Changes), len(res.Kept))
+			fmt.Fprintf(w, "%s/%s: %d objects deleted or released, %d kept\n", out.Namespace, out.Stack, len(res.Changes), len(res.Kept))
 			return nil
 		},
-	}
-	vf.Add(cmd)
-	cf.add(cmd, false)
-	return cmd
+	}.command()
 }
 
 func secretsCmd() *cobra.Command {
