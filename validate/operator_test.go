@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/iotstack/iotstack/profiles"
-	"github.com/iotstack/iotstack/stack"
 )
 
 // TestOperatorSchemas: the PodMonitor and PrometheusRule schemas of
@@ -14,7 +13,7 @@ func TestOperatorSchemas(t *testing.T) {
 	dirs := schemaDirs(t)
 	const pm = "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata:\n  name: kafka-exporter\nspec:\n  namespaceSelector:\n    matchNames:\n    - thingsboard\n  podMetricsEndpoints:\n  - path: /metrics\n    port: metrics\n    relabelings:\n    - replacement: kafka-exporter\n      targetLabel: job\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: kafka\n"
 	const pr = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: thingsboard-rules\nspec:\n  groups:\n  - name: kafka\n    rules:\n    - alert: KafkaOfflinePartitions\n      expr: up == 0\n      for: 2m\n      labels:\n        severity: critical\n"
-	cases := []struct{ name, doc, want string }{
+	checkSchemaCases(t, dirs, []schemaCase{
 		{"PodMonitor", pm, ""},
 		{"PodMonitor by port number", strings.Replace(pm, "port: metrics", "portNumber: 9308", 1), ""},
 		{"PodMonitor field typo", strings.Replace(pm, "podMetricsEndpoints", "podMetricEndpoints", 1), "podMetricEndpoints"},
@@ -24,33 +23,7 @@ func TestOperatorSchemas(t *testing.T) {
 		{"PrometheusRule", pr, ""},
 		{"PrometheusRule field typo", strings.Replace(pr, "expr:", "expression:", 1), "expression"},
 		{"PrometheusRule bad for", strings.Replace(pr, "for: 2m", "for: two minutes", 1), "for"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			out := &stack.Output{
-				Files:   []stack.File{{Name: "01-x.yaml", Data: []byte("# header\n---\n" + tc.doc)}},
-				Objects: []stack.Rendered{{File: "01-x.yaml", Ref: stack.ObjectRef{Kind: "X", Name: "x"}}},
-			}
-			findings, err := CheckSchemas("test", out, dirs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want == "" {
-				if len(findings) != 0 {
-					t.Fatalf("a valid document: %v", findings)
-				}
-				return
-			}
-			if len(findings) != len(dirs) {
-				t.Fatalf("%d findings, want one per version (%d): %v", len(findings), len(dirs), findings)
-			}
-			for _, f := range findings {
-				if !strings.Contains(f.Message, tc.want) {
-					t.Errorf("finding %q does not contain %q", f.Message, tc.want)
-				}
-			}
-		})
-	}
+	})
 }
 
 // TestOperatorMonitoringClean: with monitoring.operator (and the node

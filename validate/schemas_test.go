@@ -27,7 +27,7 @@ func TestSchemaCorpus(t *testing.T) {
 	dirs := schemaDirs(t)
 	const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: kafka\nspec:\n  serviceName: kafka\n  selector:\n    matchLabels:\n      app: kafka\n  template:\n    metadata:\n      labels:\n        app: kafka\n    spec:\n      containers:\n      - name: kafka\n        image: apache/kafka:4.1.0\n"
 	const cert = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: tb-mqtts\nspec:\n  secretName: tb-mqtts-tls\n  dnsNames:\n  - mqtt.example.com\n  issuerRef:\n    name: letsencrypt\n    kind: ClusterIssuer\n    group: cert-manager.io\n  usages:\n  - server auth\n"
-	cases := []struct{ name, doc, want string }{
+	checkSchemaCases(t, dirs, []schemaCase{
 		{"valid", sts, ""},
 		{"valid enums", strings.Replace(sts, "spec:\n  serviceName", "spec:\n  podManagementPolicy: Parallel\n  serviceName", 1) + "        imagePullPolicy: IfNotPresent\n", ""},
 		{"unknown field", sts + "        imagePullPolcy: Always\n", "additional properties 'imagePullPolcy' not allowed"},
@@ -40,33 +40,7 @@ func TestSchemaCorpus(t *testing.T) {
 		{"cert-manager Certificate", cert, ""},
 		{"Certificate field typo", strings.Replace(cert, "secretName", "secretNme", 1), "secretNme"},
 		{"Certificate usage typo", strings.Replace(cert, "server auth", "server-auth", 1), "usages"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			out := &stack.Output{
-				Files:   []stack.File{{Name: "01-x.yaml", Data: []byte("# header\n---\n" + tc.doc)}},
-				Objects: []stack.Rendered{{File: "01-x.yaml", Ref: stack.ObjectRef{Kind: "X", Name: "x"}}},
-			}
-			findings, err := CheckSchemas("test", out, dirs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want == "" {
-				if len(findings) != 0 {
-					t.Fatalf("a valid document: %v", findings)
-				}
-				return
-			}
-			if len(findings) != len(dirs) {
-				t.Fatalf("%d findings, want one per version (%d): %v", len(findings), len(dirs), findings)
-			}
-			for _, f := range findings {
-				if !strings.Contains(f.Message, tc.want) {
-					t.Errorf("finding %q does not contain %q", f.Message, tc.want)
-				}
-			}
-		})
-	}
+	})
 }
 
 // TestEnumsOf: the enums come from the generated definitions' syntax, for
@@ -103,5 +77,42 @@ func schema_k8sio_api_apps_v1_StatefulSetSpec(ref common.ReferenceCallback) comm
 	}
 	if n := swaggerName("k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta"); n != "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" {
 		t.Fatalf("swaggerName: %s", n)
+	}
+}
+
+// schemaCase is a document and the text every schema finding must hold
+// ("" for a valid document).
+type schemaCase struct{ name, doc, want string }
+
+// checkSchemaCases runs each document through CheckSchemas: a valid one
+// has no finding, an invalid one one finding per Kubernetes version, each
+// naming what is wrong.
+func checkSchemaCases(t *testing.T, dirs map[string]string, cases []schemaCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &stack.Output{
+				Files:   []stack.File{{Name: "01-x.yaml", Data: []byte("# header\n---\n" + tc.doc)}},
+				Objects: []stack.Rendered{{File: "01-x.yaml", Ref: stack.ObjectRef{Kind: "X", Name: "x"}}},
+			}
+			findings, err := CheckSchemas("test", out, dirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == "" {
+				if len(findings) != 0 {
+					t.Fatalf("a valid document: %v", findings)
+				}
+				return
+			}
+			if len(findings) != len(dirs) {
+				t.Fatalf("%d findings, want one per version (%d): %v", len(findings), len(dirs), findings)
+			}
+			for _, f := range findings {
+				if !strings.Contains(f.Message, tc.want) {
+					t.Errorf("finding %q does not contain %q", f.Message, tc.want)
+				}
+			}
+		})
 	}
 }
