@@ -1,7 +1,9 @@
 package profiles
 
 import (
+	"maps"
 	"net"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -264,7 +266,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 		refs["groups."+g] = v.Groups[g]
 	}
 	errs = append(errs, checkPools(v.Topology, refs)...)
-	for _, g := range sortedKeys(v.Groups) {
+	for _, g := range slices.Sorted(maps.Keys(v.Groups)) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":
 		default:

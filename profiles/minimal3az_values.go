@@ -2,6 +2,8 @@ package profiles
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -148,7 +150,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 		known[string(s)] = true
 		names = append(names, string(s))
 	}
-	for _, name := range sortedKeys(v.ThingsBoard.Services) {
+	for _, name := range slices.Sorted(maps.Keys(v.ThingsBoard.Services)) {
 		svc := v.ThingsBoard.Services[name]
 		if !known[name] {
 			errs = append(errs, values.Errorf("thingsboard.services."+name, name, "unknown service; allowed: %s", strings.Join(names, ", ")))

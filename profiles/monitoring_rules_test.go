@@ -1,7 +1,9 @@
 package profiles
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -241,7 +243,7 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
 			var series []map[string]string
-			for _, k := range sortedKeys(c.series) {
+			for _, k := range slices.Sorted(maps.Keys(c.series)) {
 				series = append(series, map[string]string{"series": k, "values": c.series[k]})
 			}
 			exp := []map[string]any{}

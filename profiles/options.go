@@ -2,7 +2,9 @@ package profiles
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -125,7 +127,7 @@ func validateMinimal3AZOptions(o Options) error {
 			hosts = p.NodesPerZone * len(Minimal3AZTopology().Zones)
 		}
 	}
-	for _, name := range sortedKeys(o.Replicas) {
+	for _, name := range slices.Sorted(maps.Keys(o.Replicas)) {
 		n := o.Replicas[name]
 		if !enabled[name] {
 			return fmt.Errorf("options: Replicas[%s]: the service is not enabled in profile %s; allowed services: %s", name, Minimal3AZ, strings.Join(names, ", "))
@@ -159,13 +161,4 @@ func validateDojotOptions(o Options) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

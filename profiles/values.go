@@ -2,6 +2,8 @@ package profiles
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -267,7 +269,7 @@ func (p Profile) Schema() ([]byte, error) {
 // useExisting replaces declared Secrets with the user's (path names the
 // values field in errors).
 func useExisting(s *stack.Stack, c Credentials, path string) error {
-	for _, declared := range sortedKeys(c.ExistingSecrets) {
+	for _, declared := range slices.Sorted(maps.Keys(c.ExistingSecrets)) {
 		if err := s.UseExistingSecret(declared, c.ExistingSecrets[declared]); err != nil {
 			return fmt.Errorf("%s.%s: %w", path, declared, err)
 		}
@@ -285,7 +287,7 @@ func checkPools(t Topology, refs map[string]string) []values.FieldError {
 		names = append(names, p.Name)
 	}
 	var errs []values.FieldError
-	for _, path := range sortedKeys(refs) {
+	for _, path := range slices.Sorted(maps.Keys(refs)) {
 		if name := refs[path]; name != "" && !pools[name] {
 			errs = append(errs, values.Errorf(path, name, "not a pool of topology.pools (%s)", strings.Join(names, ", ")))
 		}

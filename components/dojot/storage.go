@@ -2,6 +2,8 @@ package dojot
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,7 +73,7 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 	})
 	for i, v := range volumes {
 		var reqs []corev1.NodeSelectorRequirement
-		for _, k := range sortedLabelKeys(v.NodeLabels) {
+		for _, k := range slices.Sorted(maps.Keys(v.NodeLabels)) {
 			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v.NodeLabels[k]}})
 		}
 		c.Add(&corev1.PersistentVolume{
@@ -94,16 +96,3 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 // PVName is the name of the PersistentVolume of the local volume name in
 // the stack's namespace: "<namespace>-<name>", unique per stack.
 func PVName(namespace, name string) string { return namespace + "-" + name }
-
-func sortedLabelKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
