@@ -25,7 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -148,8 +147,8 @@ func (c *Config) Default() {
 // Validate checks the configuration with defaults filled in.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("alertmanager: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("alertmanager", c.Name, 40); err != nil {
+		return err
 	}
 	if c.Replicas < 1 || c.Replicas > 9 {
 		return fmt.Errorf("alertmanager: replicas %d; allowed 1 to 9 (3, one per zone, for HA)", c.Replicas)

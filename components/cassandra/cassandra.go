@@ -57,7 +57,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -162,8 +161,8 @@ var plainName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$`)
 // the default, is valid wherever its default is.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 30 {
-		return fmt.Errorf("cassandra: name %q must be a DNS-1035 label of at most 30 characters", c.Name)
+	if err := sts.CheckName("cassandra", c.Name, 30); err != nil {
+		return err
 	}
 	if c.Nodes < 1 || c.Nodes > 100 {
 		return fmt.Errorf("cassandra: nodes %d; allowed 1 to 100 (3 for a quorum that survives a zone)", c.Nodes)

@@ -145,8 +145,8 @@ func (c Config) SubPath() string {
 // Validate checks the configuration with defaults filled in.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("grafana: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("grafana", c.Name, 40); err != nil {
+		return err
 	}
 	if c.Replicas < 1 || c.Replicas > 9 {
 		return fmt.Errorf("grafana: replicas %d; allowed 1 to 9 (one per zone)", c.Replicas)

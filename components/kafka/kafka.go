@@ -66,7 +66,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -242,8 +241,8 @@ func (c Config) usableBytes() int64 { return c.Data.Size.Value() / 100 * usableP
 // the default, is valid wherever its default is.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("kafka: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("kafka", c.Name, 40); err != nil {
+		return err
 	}
 	if c.Brokers < 1 || c.Brokers > MaxVoters {
 		return fmt.Errorf("kafka: brokers %d; allowed 1 to %d (3 for a quorum that survives a failure): every broker is a KRaft controller voter here, and a larger quorum needs dedicated controllers", c.Brokers, MaxVoters)

@@ -42,7 +42,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -92,8 +91,8 @@ func (c *Config) Default() {
 // Validate checks the configuration with defaults filled in.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("kube-state-metrics: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("kube-state-metrics", c.Name, 40); err != nil {
+		return err
 	}
 	if err := sts.CheckImages("kube-state-metrics", [2]string{"image", c.Image}); err != nil {
 		return err

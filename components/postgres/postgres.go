@@ -80,7 +80,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
@@ -227,8 +226,8 @@ const reservedConnections = 20
 // the default, is valid wherever its default is.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 30 {
-		return fmt.Errorf("postgres: name %q must be a DNS-1035 label of at most 30 characters", c.Name)
+	if err := sts.CheckName("postgres", c.Name, 30); err != nil {
+		return err
 	}
 	if c.Instances < 1 || c.Instances > 9 {
 		return fmt.Errorf("postgres: instances %d; allowed 1 to 9 (3 for HA: a primary and a replica to promote in each of two other zones)", c.Instances)

@@ -41,7 +41,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/alertmanager"
@@ -128,8 +127,8 @@ func (c *Config) Default() {
 // Validate checks the configuration with defaults filled in.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("prometheus: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("prometheus", c.Name, 40); err != nil {
+		return err
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		return fmt.Errorf("prometheus: replicas %d; allowed 1 to 5 (2 for HA)", c.Replicas)

@@ -42,7 +42,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -130,8 +129,8 @@ func (c *Config) Default() {
 
 // Validate checks a defaulted Config against the zones it will use.
 func (c Config) Validate(zones int) error {
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 30 {
-		return fmt.Errorf("redis: name %q must be a DNS-1035 label of at most 30 characters", c.Name)
+	if err := sts.CheckName("redis", c.Name, 30); err != nil {
+		return err
 	}
 	if c.Masters < 3 {
 		return fmt.Errorf("redis: masters %d; a Redis Cluster needs at least 3 masters to elect a failover", c.Masters)

@@ -26,7 +26,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
@@ -127,8 +126,8 @@ func (c *Config) Default() {
 // the default, is valid wherever its default is.
 func (c Config) Validate() error {
 	c.Default()
-	if errs := validation.IsDNS1035Label(c.Name); len(errs) > 0 || len(c.Name) > 40 {
-		return fmt.Errorf("zookeeper: name %q must be a DNS-1035 label of at most 40 characters", c.Name)
+	if err := sts.CheckName("zookeeper", c.Name, 40); err != nil {
+		return err
 	}
 	// Server ids are the ordinals plus one, and the ZooKeeper
 	// Administrator's Guide (zookeeperAdmin.md, "Running Replicated

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/stack"
@@ -252,4 +253,15 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// CheckName checks a component's name, which becomes its workloads',
+// Services' and pods' names: a DNS-1035 label of at most max characters
+// (max leaves room for the suffixes the component appends). component
+// prefixes the error.
+func CheckName(component, name string, max int) error {
+	if errs := validation.IsDNS1035Label(name); len(errs) > 0 || len(name) > max {
+		return fmt.Errorf("%s: name %q must be a DNS-1035 label of at most %d characters", component, name, max)
+	}
+	return nil
 }
