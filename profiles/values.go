@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/iotstack/iotstack/components/backup"
 	"github.com/iotstack/iotstack/stack"
 	"github.com/iotstack/iotstack/values"
 )
@@ -47,6 +48,16 @@ type Common struct {
 	// Monitoring is the bundled Prometheus and Alertmanager, rendered
 	// into monitoring/ in the monitoring namespace.
 	Monitoring Monitoring `json:"monitoring"`
+	// Backup is where the datastores' backups go; each datastore's
+	// schedule and retention are in its own section (postgres.backup,
+	// ...). Off while backup.store.bucket is empty.
+	Backup Backup `json:"backup"`
+}
+
+// Backup is the stack's backup settings shared by every datastore.
+type Backup struct {
+	// Store is the S3-compatible object store every backup is written to.
+	Store backup.Store `json:"store"`
 }
 
 // Base returns c; the profiles' values types embed Common.

@@ -6,9 +6,16 @@ import "github.com/iotstack/iotstack/values"
 
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/profiles", map[string]values.TypeDocs{
+		"Backup": {
+			Doc: "Backup is the stack's backup settings shared by every datastore.",
+			Fields: map[string]string{
+				"Store": "Store is the S3-compatible object store every backup is written to.",
+			},
+		},
 		"Common": {
 			Doc: "Common holds the settings every profile has.",
 			Fields: map[string]string{
+				"Backup":              "Backup is where the datastores' backups go; each datastore's schedule\nand retention are in its own section (postgres.backup, ...). Off while\nbackup.store.bucket is empty.",
 				"Images":              "Images rewrites the images of every container.",
 				"Monitoring":          "Monitoring is the bundled Prometheus and Alertmanager, rendered into\nmonitoring/ in the monitoring namespace.",
 				"MonitoringNamespace": "MonitoringNamespace is the namespace whose pods may scrape the stack's\nmetrics ports (matched on kubernetes.io/metadata.name).",
