@@ -15,7 +15,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/zookeeper", Types: []string{"Config"}},
 	{Dir: "../components/kafka", Types: []string{"Config"}},
 	{Dir: "../components/redis", Types: []string{"Config"}},
-	{Dir: "../components/cassandra", Types: []string{"Config"}},
+	{Dir: "../components/cassandra", Types: []string{"Config", "Backup"}},
 	{Dir: "../components/postgres", Types: []string{"Config", "Tuning"}},
 	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig", "MQTTS", "CertManager"}},
 	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends"}},

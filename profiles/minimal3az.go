@@ -148,6 +148,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	}
 	csc := v.Cassandra
 	csc.Data = withClass(csc.Data)
+	csc.Backup.Store = v.Backup.Store
 	cs, err := cassandra.New(s, csc)
 	if err != nil {
 		return nil, err

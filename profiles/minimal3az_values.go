@@ -163,6 +163,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 		"zookeeper.pool": v.ZooKeeper.Pool, "kafka.pool": v.Kafka.Pool, "redis.pool": v.Redis.Pool,
 		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,
 	})...)
+	errs = append(errs, cassandraBackupErrors(v.Common, v.Cassandra.Backup)...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

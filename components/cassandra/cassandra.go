@@ -45,6 +45,24 @@
 //     exporter's password is written into its configuration by the init
 //     container rather than through the image's sed-based run.sh.
 //   - Metrics come from criteo's cassandra_exporter sidecar over JMX.
+//   - Backups (Config.Backup, off by default): the ThingsBoard article's
+//     "Backup-job" rows, one per zone, as one CronJob per node (with one
+//     node a zone, one per zone), staggered so that two zones never back
+//     up at once. Its pod runs on the node's host (pod affinity on the
+//     pod's name) and mounts the node's data claim read-only (several
+//     pods of one node may mount a ReadWriteOnce volume): nodetool flush
+//     and snapshot over JMX, rclone uploads the snapshot's files and a
+//     SHA-256 MANIFEST, nodetool clearsnapshot, and uploads older than
+//     the retention are deleted. Restore is a suspended CronJob per node
+//     (kubectl create job --from=cronjob/...) that downloads a complete
+//     backup onto the node's volume, checks the MANIFEST and loads each
+//     table with nodetool import. What remains: CSI VolumeSnapshots are
+//     not used (the upload leaves the cloud's snapshot API out); import
+//     needs the node to own the snapshot's tokens, so rebuilding a lost
+//     cluster on new nodes (new tokens) takes sstableloader, not scripted
+//     here; imported data merges with the table's (truncate first to roll
+//     back deletions); and the backup stops when the node's Cassandra pod
+//     is not running, because its pod must run on that pod's host.
 package cassandra
 
 import (
@@ -110,6 +128,9 @@ type Config struct {
 	// DrainSeconds is the grace period for `nodetool drain` on stop;
 	// default 300.
 	DrainSeconds int64
+	// Backup is the nodes' snapshot backup to the object store, one
+	// CronJob per node (per zone with one node a zone); off by default.
+	Backup Backup
 }
 
 // Default fills zero fields with the defaults.
@@ -149,6 +170,9 @@ func (c *Config) Default() {
 	}
 	if c.DrainSeconds == 0 {
 		c.DrainSeconds = 300
+	}
+	if c.Backup.Enabled {
+		c.Backup.Default()
 	}
 }
 
@@ -195,7 +219,8 @@ func (c Config) Validate() error {
 	if c.DrainSeconds < 30 || c.DrainSeconds > 3600 {
 		return fmt.Errorf("cassandra: drainSeconds %d; allowed 30 to 3600", c.DrainSeconds)
 	}
-	return nil
+	// The store and the zones' stagger are checked in New.
+	return c.Backup.check(1)
 }
 
 // Node is one planned node.
@@ -247,6 +272,7 @@ type Handle struct {
 	nodes     []Node
 	script    *corev1.ConfigMap
 	keyspaces []Keyspace
+	backups   []BackupJob
 }
 
 // CQL is the nodes' CQL port, for a consumer's Uses (network policy)
@@ -264,6 +290,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	}
 	topo := s.Topology()
 	if err := topo.Fits("cassandra", cfg.Pool, cfg.Nodes, cfg.Resources); err != nil {
+		return nil, err
+	}
+	if err := cfg.Backup.Validate(len(topo.Zones)); err != nil {
 		return nil, err
 	}
 	perZone := (cfg.Nodes + len(topo.Zones) - 1) / len(topo.Zones)
@@ -348,6 +377,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	)
 	c.Add(sets...)
 	c.Alert(alerts(c)...)
+	if err := h.addBackups(s, c, jmx); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 

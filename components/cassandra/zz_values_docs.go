@@ -6,9 +6,21 @@ import "github.com/iotstack/iotstack/values"
 
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/cassandra", map[string]values.TypeDocs{
+		"Backup": {
+			Doc: "Backup configures the snapshot backups of every node to the object store\n(the ThingsBoard article's \"Backup-job\" rows, one per zone).",
+			Fields: map[string]string{
+				"Enabled":        "Enabled turns the backups on; backup.store.bucket must then be set.",
+				"Retain":         "Retain is how long uploaded snapshots are kept: a whole number of days\nor hours (\"7d\", \"36h\"), at least 24h; default \"7d\". Older snapshots are\ndeleted after each successful backup, so the newest one is never deleted\neven when backups stop.",
+				"Schedule":       "Schedule is when the first zone's backups start, as a cron schedule\n\"MINUTE HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK\" in UTC whose minute and\nhour are single numbers (at most one backup a day); the other zones\nstart StaggerMinutes apart, in zone order, the same day. Default \"0 2 *\n* *\" (02:00, 03:00 and 04:00 UTC with three zones).",
+				"StaggerMinutes": "StaggerMinutes separates the zones' start times, 15 to 720; default 60.\nIt is also each backup's deadline: a backup still running then is\nstopped (and alerts), so two zones never back up at the same time.",
+				"Store":          "Store is where the snapshots go, set by the profile from backup.store.",
+				"UploaderImage":  "UploaderImage overrides the pinned rclone image (UploaderImage).",
+			},
+		},
 		"Config": {
 			Doc: "Config configures the cluster. Zero fields take the defaults in Default.",
 			Fields: map[string]string{
+				"Backup":        "Backup is the nodes' snapshot backup to the object store, one CronJob\nper node (per zone with one node a zone); off by default.",
 				"ClusterName":   "ClusterName defaults to \"cassandra\"; Datacenter to \"datacenter1\".",
 				"Data":          "Data is each node's volume; default 50Gi on the default class.",
 				"Datacenter":    "ClusterName defaults to \"cassandra\"; Datacenter to \"datacenter1\".",

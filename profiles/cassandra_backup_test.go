@@ -1,0 +1,40 @@
+package profiles
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCassandraBackupNeedsStore: cassandra.backup.enabled without
+// backup.store.bucket is a values error naming both paths; with a store,
+// the stack renders the backups and the monitoring their alerts.
+func TestCassandraBackupNeedsStore(t *testing.T) {
+	p, _ := Get(Minimal3AZ)
+	v, err := p.Load(nil, []string{"cassandra.backup.enabled=true"})
+	if err == nil {
+		_, err = p.BuildValues(v)
+	}
+	if err == nil || !strings.Contains(err.Error(), "cassandra.backup.enabled") || !strings.Contains(err.Error(), "backup.store.bucket") {
+		t.Fatalf("got %v; want an error naming cassandra.backup.enabled and backup.store.bucket", err)
+	}
+	v, err = p.Load(nil, []string{"cassandra.backup.enabled=true", "backup.store.bucket=iot-backups", "backup.store.endpoint=http://s3.example.com", "cassandra.backup.retain=14d", "monitoring.enabled=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.BuildValues(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, g := range b.Stack.Alerts("") {
+		for _, r := range g.Rules {
+			rules = append(rules, r.Alert)
+		}
+	}
+	if got := strings.Join(rules, " "); !strings.Contains(got, "CassandraBackupStale") || !strings.Contains(got, "CassandraBackupFailed") {
+		t.Errorf("alerts: %s", got)
+	}
+	if _, err := b.Stack.Synth(); err != nil {
+		t.Fatal(err)
+	}
+}
