@@ -267,6 +267,13 @@ type Handle struct {
 	// Schema is the Job that applies the keyspaces; consumers that need
 	// the schema depend on its component.
 	Schema *batchv1.Job
+	// JMXUsername is the JMX role that may run repairs and snapshots
+	// (controlRole); JMXPassword its Secret key. A repair scheduler such
+	// as Reaper logs in with them.
+	JMXUsername string
+	JMXPassword stack.SecretKeyRef
+	// ClusterName is the cluster's name as its nodes report it.
+	ClusterName string
 
 	cfg       Config
 	nodes     []Node
@@ -278,6 +285,18 @@ type Handle struct {
 // CQL is the nodes' CQL port, for a consumer's Uses (network policy)
 // next to ContactPoints: the driver connects to every node.
 func (h *Handle) CQL() stack.Endpoint { return h.Component.Pods("").Port("cql") }
+
+// JMX is the nodes' JMX port (7199), for a repair scheduler's Uses.
+func (h *Handle) JMX() stack.Endpoint { return h.Component.Pods("").Port("jmx") }
+
+// NodeHosts are every node's DNS name, in node order.
+func (h *Handle) NodeHosts() []string {
+	var out []string
+	for _, n := range h.nodes {
+		out = append(out, n.Host)
+	}
+	return out
+}
 
 // ContactPointList is the comma-separated host:port list.
 func (h *Handle) ContactPointList() string { return strings.Join(h.ContactPoints, ",") }
@@ -340,6 +359,7 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	h := &Handle{
 		Component: c, Service: cfg.Name, Port: CQLPort, Datacenter: cfg.Datacenter,
 		Username: "cassandra", Password: secret.Ref("password"),
+		JMXUsername: jmxControlRole, JMXPassword: jmx.Ref("control-password"), ClusterName: cfg.ClusterName,
 		cfg: cfg, nodes: nodes, script: schema,
 	}
 	for _, n := range nodes {
