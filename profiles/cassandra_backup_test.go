@@ -3,6 +3,8 @@ package profiles
 import (
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // TestCassandraBackupNeedsStore: cassandra.backup.enabled without
@@ -34,7 +36,24 @@ func TestCassandraBackupNeedsStore(t *testing.T) {
 	if got := strings.Join(rules, " "); !strings.Contains(got, "CassandraBackupStale") || !strings.Contains(got, "CassandraBackupFailed") {
 		t.Errorf("alerts: %s", got)
 	}
-	if _, err := b.Stack.Synth(); err != nil {
+	out, err := b.Stack.Synth()
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The backup and restore scripts pass the credential checks every
+	// rendered script passes (TestNoCredentialInArgvOrLogs).
+	var scripts int
+	for _, o := range out.Objects {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Name == "cassandra-backup" {
+			for key, script := range cm.Data {
+				scripts++
+				for _, p := range checkScript(cm.Name+"/"+key, script) {
+					t.Error(p)
+				}
+			}
+		}
+	}
+	if scripts != 2 {
+		t.Errorf("%d backup scripts; want backup.sh and restore.sh", scripts)
 	}
 }

@@ -34,8 +34,9 @@ import (
 //     Pgpool-exporter becomes postgres_exporter sidecars;
 //   - Prometheus, Grafana, Kafka-ui and the backup job are the ThingsBoard
 //     article's wish list (monitoring, UI tools, backups), not rendered;
-//     Cassandra Reaper's repairs after replication changes are done by the
-//     Cassandra schema Job.
+//     Cassandra Reaper (reaper.enabled, 1 CPU / 1 GiB as in the table) is
+//     rendered, and the Backup-job rows are CronJobs rendered when
+//     backup.store and cassandra.backup are set.
 //
 // Options: Generic (no AWS annotations, no gp3 class: the cluster's default
 // StorageClass), ThingsBoardVersion, Replicas per ThingsBoard service,
@@ -175,6 +176,9 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	}
 	target, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb)
 	if err != nil {
+		return nil, err
+	}
+	if err := addReaper(s, cs, v.Reaper, class); err != nil {
 		return nil, err
 	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/iotstack/iotstack/components/cassandra"
 	"github.com/iotstack/iotstack/components/kafka"
 	"github.com/iotstack/iotstack/components/postgres"
+	"github.com/iotstack/iotstack/components/reaper"
 	"github.com/iotstack/iotstack/components/redis"
 	"github.com/iotstack/iotstack/components/thingsboard"
 	"github.com/iotstack/iotstack/components/zookeeper"
@@ -35,6 +36,9 @@ type Minimal3AZValues struct {
 	Redis redis.Config `json:"redis"`
 	// Cassandra stores time series.
 	Cassandra cassandra.Config `json:"cassandra"`
+	// Reaper repairs Cassandra's keyspaces on a schedule (the ThingsBoard
+	// article's Cassandra-reaper row); on by default.
+	Reaper reaper.Config `json:"reaper"`
 	// Postgres stores entities (Patroni on Spilo, PgBouncer in front).
 	Postgres postgres.Config `json:"postgres"`
 	// ThingsBoard is the platform's microservices.
@@ -123,6 +127,7 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 		Kafka:     kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1},
 		Redis:     redis.Config{Pool: minimal3AZPool},
 		Cassandra: cassandra.Config{Pool: minimal3AZPool},
+		Reaper:    reaper.Config{Enabled: true, Pool: minimal3AZPool},
 		Postgres:  postgres.Config{Pool: minimal3AZPool},
 		ThingsBoard: ThingsBoardValues{
 			Version:  thingsboard.Version,
@@ -164,6 +169,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,
 	})...)
 	errs = append(errs, cassandraBackupErrors(v.Common, v.Cassandra.Backup)...)
+	errs = append(errs, reaperErrors(v.Topology, v.Reaper)...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

@@ -203,6 +203,7 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 		{"45 % CPU", "CPUAbove50Percent", cpu("13.5"), "80m", nil},
 	}
 	cases = append(cases, moreRuleCases(l)...)
+	cases = append(cases, reaperRuleCases(l)...)
 
 	// Every alert of the rule file has a case that fires and one that stays silent.
 	var rf struct {

@@ -75,6 +75,7 @@ func init() {
 				"Kafka":       "Kafka is the queue (KRaft).",
 				"LoadTest":    "LoadTest is the ThingsBoard article's performance test, rendered into\nloadtest/ and applied separately.",
 				"Postgres":    "Postgres stores entities (Patroni on Spilo, PgBouncer in front).",
+				"Reaper":      "Reaper repairs Cassandra's keyspaces on a schedule (the ThingsBoard\narticle's Cassandra-reaper row); on by default.",
 				"Redis":       "Redis is the cache (Redis Cluster on Valkey).",
 				"ThingsBoard": "ThingsBoard is the platform's microservices.",
 				"ZooKeeper":   "ZooKeeper is the coordination ensemble (ThingsBoard's cluster\nmembership).",

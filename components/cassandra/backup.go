@@ -354,11 +354,12 @@ func nodeCronJob(s *stack.Stack, c *stack.Component, cfg Config, n Node, j nodeJ
 			VolumeMounts:    []corev1.VolumeMount{{Name: "tools", MountPath: toolsDir}},
 		}},
 		Containers: []corev1.Container{{
-			Name:            j.role,
-			Image:           cfg.Image,
-			Command:         []string{backupScriptDir + "/" + j.script},
-			Env:             j.env,
-			Resources:       stack.MustLimits("1", "512Mi").Requirements(),
+			Name:    j.role,
+			Image:   cfg.Image,
+			Command: []string{backupScriptDir + "/" + j.script},
+			Env:     j.env,
+			// The ThingsBoard article's "Backup-job" row: 1 CPU / 1 GiB.
+			Resources:       stack.MustLimits("1", "1Gi").Requirements(),
 			SecurityContext: stack.RestrictedContainerSecurityContext(true),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "scripts", MountPath: backupScriptDir},
