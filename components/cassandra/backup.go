@@ -197,8 +197,11 @@ const (
 // restore CronJob whose pods run on the node's host (required pod affinity
 // on the pod's name) and mount its data claim: the snapshot's files, hard
 // links in the node's data directory, are on the node's ReadWriteOnce
-// volume, which the Kubernetes documentation (Persistent Volumes, "Access
-// Modes") allows several pods on one node to mount. The claim is mounted
+// volume, which several pods may use when they run on the same node
+// (kubernetes/website content/en/docs/concepts/storage/persistent-volumes.md,
+// "Access Modes": "ReadWriteOnce access mode still can allow multiple pods
+// to access the volume when the pods are running on the same node"). The
+// claim is mounted
 // read-only for the backup; the restore writes the downloaded SSTables
 // onto it next to the data, so that nodetool import moves rather than
 // copies them.

@@ -4,12 +4,19 @@ package cassandra
 // managing/operating/backups.adoc, "Snapshots"): `nodetool snapshot -t TAG`
 // hard-links every SSTable of each table into
 // <data>/<keyspace>/<table>-<id>/snapshots/TAG/ next to a schema.cql and a
-// manifest.json; `nodetool clearsnapshot -t TAG` removes them. nodetool
+// manifest.json; `nodetool clearsnapshot -t TAG` removes them. Without
+// keyspace arguments `nodetool snapshot` takes every keyspace and flushes
+// first unless --skip-flush (org.apache.cassandra.tools.nodetool.Snapshot:
+// "By default, all keyspaces"); the explicit flush before it is the
+// ThingsBoard article's order and costs nothing. nodetool
 // import (org.apache.cassandra.tools.nodetool.Import, Cassandra 4.0 and
 // later: "import <keyspace> <table> <directory>") loads SSTables from a
 // directory into a live table, checking that the node owns their tokens.
 //
-// Both scripts log in to JMX as controlRole with a password file written
+// The scripts run in the Cassandra image (docker-library/cassandra
+// 5.0/Dockerfile: FROM eclipse-temurin, Ubuntu, so GNU coreutils' date -d,
+// sha256sum and find; read at an older 5.0 commit, not at 5.0.5's). Both
+// scripts log in to JMX as controlRole with a password file written
 // by printf (a builtin), as the schema Job does, so no password is ever a
 // process argument.
 
