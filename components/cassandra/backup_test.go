@@ -437,3 +437,13 @@ func TestBackupRestoreS3(t *testing.T) {
 		t.Error("a password appears in an argument or the output")
 	}
 }
+
+func FuzzBackup(f *testing.F) {
+	f.Add(true, "0 2 * * *", 60, "7d", "iot-backups")
+	f.Add(true, "", 0, "", "")
+	f.Add(true, "59 23 * * 0", 720, "3650d", "b..x")
+	f.Fuzz(func(t *testing.T, enabled bool, schedule string, stagger int, retain, bucket string) {
+		b := Backup{Enabled: enabled, Schedule: schedule, StaggerMinutes: stagger, Retain: retain, Store: backup.Store{Bucket: bucket, Region: "eu-west-1"}}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error { _, err := New(s, Config{Backup: b}); return err })
+	})
+}

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/components/cassandra"
 	"github.com/iotstack/iotstack/stack"
@@ -212,4 +213,24 @@ func TestRegisterScript(t *testing.T) {
 	if strings.Contains(string(argv), password) || strings.Contains(string(argv), token) {
 		t.Errorf("a password or token is a curl argument:\n%s", argv)
 	}
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add("reaper", 512, 7, "1Gi", "")
+	f.Add("", 0, 0, "", "")
+	f.Add("r b", -1, 99, "-1Gi", "db")
+	f.Fuzz(func(t *testing.T, name string, heap, days int, size, pool string) {
+		cfg := Config{Enabled: true, Name: name, HeapMiB: heap, DaysBetween: days, Pool: pool}
+		if q, err := resource.ParseQuantity(size); err == nil {
+			cfg.Storage.Size = q
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			cs, err := cassandra.New(s, cassandra.Config{Name: "cassandra"})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, cs, cfg)
+			return err
+		})
+	})
 }
