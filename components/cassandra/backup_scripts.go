@@ -45,6 +45,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Stopped at its deadline, the script (the container's first process)
+# exits through cleanup; a run killed outright leaves its snapshot to the
+# next one.
+trap 'exit 143' TERM INT
 (umask 077 && printf '` + jmxControlRole + ` %s\n' "$JMX_CONTROL_PASSWORD" > "$work/nodetool")
 
 # snapshots TAG lists the table directories of snapshot TAG (a glob).

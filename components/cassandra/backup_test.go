@@ -295,6 +295,10 @@ func TestBackupRestoreS3(t *testing.T) {
 	os.Chtimes(filepath.Join(table, "nb-1-big-Data.db"), old, old)
 	os.MkdirAll(system, 0o755)
 	os.WriteFile(filepath.Join(system, "nb-1-big-Data.db"), []byte("local"), 0o644)
+	// A snapshot left by a backup that was killed: the next one clears it.
+	leftover := filepath.Join(table, "snapshots", "iotstack-20200101T000000Z")
+	os.MkdirAll(leftover, 0o755)
+	os.WriteFile(filepath.Join(leftover, "nb-0-big-Data.db"), []byte("old"), 0o644)
 
 	// Earlier uploads: one past the retention (deleted), one within it
 	// (kept), and an incomplete one newer than the backup (no MANIFEST:
@@ -376,10 +380,24 @@ func TestBackupRestoreS3(t *testing.T) {
 		t.Errorf("snapshots left on the node: %v", left)
 	}
 	argv, _ := os.ReadFile(filepath.Join(state, "argv"))
-	for _, w := range []string{"-h " + job.Node.Host + " -p 7199 -u controlRole -pwf ", " flush\n", " snapshot -t " + tag + "\n", " clearsnapshot -t " + tag + "\n"} {
+	for _, w := range []string{"-h " + job.Node.Host + " -p 7199 -u controlRole -pwf ", " flush\n", " snapshot -t " + tag + "\n", " clearsnapshot -t " + tag + "\n", " clearsnapshot -t iotstack-20200101T000000Z\n"} {
 		if !strings.Contains(string(argv), w) {
 			t.Errorf("nodetool was not called with %q:\n%s", w, argv)
 		}
+	}
+
+	// A backup whose upload fails (the store refuses the credentials)
+	// fails, writes no MANIFEST and still clears its snapshot.
+	before, _ := srv.List(job.Prefix + "/")
+	out, err = run(job.Backup, "backup.sh", "AWS_SECRET_ACCESS_KEY=wrong")
+	if err == nil {
+		t.Errorf("backup.sh succeeded with wrong credentials:\n%s", out)
+	}
+	if after, _ := srv.List(job.Prefix + "/"); len(after) != len(before) {
+		t.Errorf("a failed backup uploaded %d objects", len(after)-len(before))
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, "*", "*", "snapshots", "*")); len(left) != 0 {
+		t.Errorf("a failed backup left snapshots on the node: %v", left)
 	}
 
 	// A node's table is lost; the restore (latest complete backup)
