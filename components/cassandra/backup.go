@@ -227,6 +227,12 @@ func (h *Handle) addBackups(s *stack.Stack, c *stack.Component, jmx *stack.Secre
 	c.Add(scripts)
 	creds := b.Store.Credentials(c, h.cfg.Name)
 	saName := ""
+	// With a role, the pods run as a ServiceAccount annotated with it. The
+	// EKS pod identity webhook (aws/amazon-eks-pod-identity-webhook,
+	// pkg/handler/handler.go, read at an early commit) mutates every pod
+	// whose ServiceAccount has the annotation, adding a projected token
+	// volume of its own and the web identity variables, so the API token
+	// stays unmounted (automountServiceAccountToken false). Not run here.
 	if b.Store.RoleARN != "" {
 		saName = h.cfg.Name + "-backup"
 		c.Add(&corev1.ServiceAccount{
