@@ -211,10 +211,13 @@ func New(s *stack.Stack, cs *cassandra.Handle, cfg Config) (*Handle, error) {
 		// The entrypoint copies and appends to the configuration under
 		// /etc/cassandra-reaper/config and the JVM's temporary directory
 		// is REAPER_TMP_DIRECTORY (/var/tmp/cassandra-reaper): both
-		// writable volumes under the read-only root.
+		// writable volumes under the read-only root, and /tmp for the
+		// JVM's own files (hsperfdata). The read-only root is not tried
+		// against the image here.
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "config", MountPath: "/etc/cassandra-reaper/config"},
 			{Name: "tmp", MountPath: "/var/tmp/cassandra-reaper"},
+			{Name: "jvm-tmp", MountPath: "/tmp"},
 			{Name: "data", MountPath: "/var/lib/cassandra-reaper"},
 		},
 	}
@@ -244,7 +247,7 @@ func New(s *stack.Stack, cs *cassandra.Handle, cfg Config) (*Handle, error) {
 		GracePeriod:    30,
 		PodAnnotations: sts.ScrapeAnnotations(AdminPort, "/prometheusMetrics"),
 		Containers:     []corev1.Container{server, register},
-		Volumes: []corev1.Volume{sts.EmptyDir("config"), sts.EmptyDir("tmp"), sts.EmptyDir("register-tmp"),
+		Volumes: []corev1.Volume{sts.EmptyDir("config"), sts.EmptyDir("tmp"), sts.EmptyDir("jvm-tmp"), sts.EmptyDir("register-tmp"),
 			sts.ScriptVolume("scripts", scripts.Name)},
 		Config: []*corev1.ConfigMap{scripts},
 		Claims: []corev1.PersistentVolumeClaim{stack.ClaimTemplate("data", cfg.Storage)},
