@@ -17,6 +17,10 @@ func reaperRuleCases(l func(kv ...string) map[string]string) []ruleCase {
 		{"keyspace not repaired in time", "CassandraRepairOverdue", map[string]string{unfulfilled: "0x2 1x200"}, "90m",
 			[]map[string]string{l("severity", "warning", "component", "reaper", "cluster", "cassandra", "keyspace", "thingsboard")}},
 		{"a late run that completes", "CassandraRepairOverdue", map[string]string{unfulfilled: "0x2 1x100 0x100"}, "100m", nil},
+		{"first run never completes", "CassandraRepairNeverCompleted", map[string]string{since: "1800000000000+30000x27000"}, "217h",
+			[]map[string]string{l("severity", "warning", "component", "reaper", "cluster", "cassandra", "keyspace", "thingsboard")}},
+		{"first run pending for an hour", "CassandraRepairNeverCompleted", map[string]string{since: "1800000000000+30000x200"}, "1h", nil},
+		{"repaired two days ago", "CassandraRepairNeverCompleted", map[string]string{since: "172800000+30000x200"}, "1h", nil},
 		{"no schedule", "ReaperNoRepairSchedule", map[string]string{up: "1x400"}, "150m", []map[string]string{reaper}},
 		{"scheduled", "ReaperNoRepairSchedule", map[string]string{up: "1x400", since: "1000+60000x400"}, "150m", nil},
 	}

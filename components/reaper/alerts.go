@@ -37,6 +37,18 @@ func alerts(c *stack.Component, cfg Config) []stack.AlertRule {
 		Summary:  "Keyspace {{ $labels.keyspace }} has not been repaired within its schedule",
 		Runbook:  "open the Reaper UI (kubectl port-forward svc/" + c.Name() + " 8080, http://localhost:8080/webui/): is the run paused, postponed (a node down, too many pending compactions) or failing segments? Run nodetool repair -pr on each node if Reaper cannot",
 	}, {
+		// unfulfilledRepairSchedule ignores a schedule that never
+		// completed a run: its millisSinceLastRepairForSchedule is then the
+		// milliseconds since 1970 (getMillisSinceLastRepairForScheduleAsLong
+		// falls back to now), above a year.
+		Alert:    "CassandraRepairNeverCompleted",
+		Expr:     fmt.Sprintf(`max by (cluster, keyspace) (%s) > %d`, schedules, int64(365*24*3600)*1000),
+		For:      time.Duration(cfg.DaysBetween+2) * 24 * time.Hour,
+		Why:      fmt.Sprintf("a new schedule's first run starts within hours (auto-scheduling spreads new schedules over six hours) and completes within its %d-day cycle; two days more mean it never completes. Prometheus restores the pending state of so long a window after a restart (ALERTS_FOR_STATE)", cfg.DaysBetween),
+		Severity: stack.SeverityWarning,
+		Summary:  "Keyspace {{ $labels.keyspace }} has a repair schedule whose runs never complete",
+		Runbook:  "open the Reaper UI (kubectl port-forward svc/" + c.Name() + " 8080, http://localhost:8080/webui/): which segments fail or stay postponed, and why (a node down, pending compactions, JMX errors)?",
+	}, {
 		Alert:    "ReaperNoRepairSchedule",
 		Expr:     fmt.Sprintf(`(max(up{%s}) == 1) unless on () count(%s)`, sel, schedules),
 		For:      2 * time.Hour,

@@ -116,7 +116,7 @@ func TestRender(t *testing.T) {
 	for _, r := range h.Component.Alerts() {
 		names = append(names, r.Alert)
 	}
-	if strings.Join(names, " ") != "ReaperDown CassandraRepairOverdue ReaperNoRepairSchedule" {
+	if strings.Join(names, " ") != "ReaperDown CassandraRepairOverdue CassandraRepairNeverCompleted ReaperNoRepairSchedule" {
 		t.Errorf("alerts %v", names)
 	}
 	stacktest.CheckScripts(t, out)
