@@ -427,6 +427,15 @@ func TestBackupRestoreS3(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "cassandra", "restore", "*")); len(left) != 0 {
 		t.Errorf("the download was left on the volume: %v", left)
 	}
+	// Keyspaces named in RESTORE_KEYSPACES, system ones included, and
+	// only those.
+	out, err = run(job.Restore, "restore.sh", "RESTORE_TAG="+tag, "RESTORE_KEYSPACES=system")
+	if err != nil || !strings.Contains(out, "importing system.local\n") || strings.Contains(out, "importing thingsboard") {
+		t.Errorf("restore of keyspace system: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(system, "nb-1-big-Data.db")); string(b) != "local" {
+		t.Errorf("system.local holds %q after its restore; want the backed-up %q", b, "local")
+	}
 
 	// An upload altered in the store is refused before anything is
 	// imported; so are a tag that is not complete and a malformed one.
