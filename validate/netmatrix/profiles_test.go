@@ -370,7 +370,7 @@ var datastores = map[string]map[string][]string{
 		"redis/cache:16379/bus":                {"redis/cache"},
 		"cassandra/database:9042/cql":          tbJVM("cassandra/schema", "thingsboard/install"),
 		"cassandra/database:7000/intra":        {"cassandra/database"},
-		"cassandra/database:7199/jmx":          {"cassandra/schema"},
+		"cassandra/database:7199/jmx":          {"cassandra/schema", "reaper/repair"},
 		"postgres/database:5432/postgresql":    {"postgres/database", "postgres/databases", "postgres/pooler"},
 		"postgres/database:8008/patroni":       {"postgres/database"},
 		"postgres/pooler:5432/pgbouncer":       tbJVM("thingsboard/install"),
