@@ -186,7 +186,11 @@ func (h *Handle) BackupJobs() []BackupJob { return append([]BackupJob(nil), h.ba
 // Name Label": statefulset.kubernetes.io/pod-name).
 const podNameLabel = "statefulset.kubernetes.io/pod-name"
 
-// Paths in the backup and restore pods.
+// Paths in the backup and restore pods. The data claim is mounted where
+// the Cassandra container mounts it (dataDir), so a path the restore hands
+// to nodetool import, which the server opens, is the same in both, and
+// the snapshots are under cassandra.yaml's data_file_directories
+// (<dataDir>/data).
 const (
 	backupScriptDir = "/backup"
 	toolsDir        = "/tools"

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -116,6 +117,18 @@ func TestBackupRender(t *testing.T) {
 	}
 	if !slices.Contains(rules, "CassandraBackupStale") || !slices.Contains(rules, "CassandraBackupFailed") {
 		t.Errorf("alerts %v", rules)
+	}
+	for _, o := range out.Objects {
+		if set, ok := o.Object.(*appsv1.StatefulSet); ok {
+			for _, m := range set.Spec.Template.Spec.Containers[0].VolumeMounts {
+				if m.Name == "data" && m.MountPath != dataDir {
+					t.Errorf("%s mounts its data at %s, the backup and restore pods at %s: nodetool import would name a path the server does not have", set.Name, m.MountPath, dataDir)
+				}
+			}
+		}
+	}
+	if !strings.Contains(cassandraYAML(h.cfg, nil), "data_file_directories:\n  - "+dataDir+"/data\n") {
+		t.Errorf("the backup reads snapshots under %s/data, which is not the nodes' data directory", dataDir)
 	}
 	stacktest.CheckScripts(t, out)
 	for _, script := range []string{backupScript, restoreScript} {
