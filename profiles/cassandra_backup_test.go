@@ -1,10 +1,13 @@
 package profiles
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/iotstack/iotstack/components/kubestatemetrics"
 )
 
 // TestCassandraBackupNeedsStore: cassandra.backup.enabled without
@@ -35,6 +38,11 @@ func TestCassandraBackupNeedsStore(t *testing.T) {
 	}
 	if got := strings.Join(rules, " "); !strings.Contains(got, "CassandraBackupStale") || !strings.Contains(got, "CassandraBackupFailed") {
 		t.Errorf("alerts: %s", got)
+	}
+	// The alerts read kube-state-metrics' CronJob and Job series: it must
+	// watch both kinds.
+	if !slices.Contains(kubestatemetrics.Resources, "cronjobs") || !slices.Contains(kubestatemetrics.Resources, "jobs") {
+		t.Errorf("kube-state-metrics watches %v: the backup alerts need cronjobs and jobs", kubestatemetrics.Resources)
 	}
 	out, err := b.Stack.Synth()
 	if err != nil {
