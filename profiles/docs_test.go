@@ -22,7 +22,10 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/x509", Types: []string{"Config"}},
 	{Dir: "../components/vernemq", Types: []string{"Config"}},
 	{Dir: "../components/backup", Types: []string{"Store"}},
-	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go"}},
+	{Dir: "../components/kafkaui", Types: []string{"Config"}},
+	{Dir: "../components/pgadmin", Types: []string{"Config"}},
+	{Dir: "../components/redisinsight", Types: []string{"Config"}},
+	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go", "ui_values.go"}},
 }
 
 func TestValuesDocsCurrent(t *testing.T) {

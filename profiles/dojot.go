@@ -240,6 +240,9 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if mongo := s.ComponentByName("mongodb"); mongo != nil {
 		ca.Component.Uses(mongo.Pods("").Port("mongodb"))
 	}
+	if err := buildUIs(s, dojotUIs(v), pools[dojot.GroupDojot], kf, pg, nil, nil); err != nil {
+		return nil, err
+	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
 		return nil, err
 	}

@@ -84,6 +84,8 @@ type DojotValues struct {
 	MinIOSize   resource.Quantity `json:"minioSize"`
 	// Credentials name existing Secrets to use instead of generated ones.
 	Credentials Credentials `json:"credentials"`
+	// UI is the operators' web UIs (Kafka UI, pgAdmin), off by default.
+	UI DojotUIs `json:"ui"`
 }
 
 func dojotDefaults(hundred bool) *DojotValues {
@@ -277,6 +279,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
 	}
 	errs = append(errs, v.validateDomain()...)
+	errs = append(errs, v.UI.validate(v.Topology)...)
 	if !v.NodeAffinity {
 		if n := len(v.Topology.Pools); n != 1 {
 			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))

@@ -32,10 +32,13 @@ import (
 //   - tb-integration-executor is a Professional Edition service: not in CE;
 //   - pgpool (1 pod) becomes PgBouncer with 2 pods in 2 zones, and
 //     Pgpool-exporter becomes postgres_exporter sidecars;
-//   - Prometheus, Grafana, Kafka-ui and the backup job are the ThingsBoard
-//     article's wish list (monitoring, UI tools, backups), not rendered;
+//   - Prometheus, Grafana and the backup job are the ThingsBoard
+//     article's wish list (monitoring, backups), not rendered;
 //     Cassandra Reaper's repairs after replication changes are done by the
-//     Cassandra schema Job.
+//     Cassandra schema Job;
+//   - Kafka-ui is kafbat/kafka-ui (the maintained fork, read-only, with a
+//     login form) where the ThingsBoard article installed Redpanda
+//     Console (values ui.kafka).
 //
 // Options: Generic (no AWS annotations, no gp3 class: the cluster's default
 // StorageClass), ThingsBoardVersion, Replicas per ThingsBoard service,
@@ -174,6 +177,9 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	}
 	target, err := thingsboard.New(s, thingsboard.Deps{Kafka: kf, ZooKeeper: zk, Cassandra: cs, Redis: rd, Postgres: pg}, tb)
 	if err != nil {
+		return nil, err
+	}
+	if err := buildUIs(s, v.UI, minimal3AZPool, kf, pg, rd, tbShare(s, target)); err != nil {
 		return nil, err
 	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
