@@ -30,7 +30,7 @@ import (
 const distDir = "dist"
 
 // magefile targets, for folding key=value options into their argument.
-var targetNames = []string{"synth", "deps", "test", "monitoringtools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
+var targetNames = []string{"synth", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
@@ -50,7 +50,8 @@ func Synth(profile string) error {
 // Patroni, the dojot load-balancer configurations through nginx -t and
 // haproxy -c, the e2e MQTT smoke clients against Mosquitto, the monitoring
 // siren (monitoring/siren_test.go) through Debian's Alertmanager and the
-// Redis and PostgreSQL exporters.
+// Redis and PostgreSQL exporters, the PostgreSQL restore drill through
+// barman-cloud (boto3) against versitygw.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
@@ -65,6 +66,11 @@ var testPackages = map[string]string{
 	"prometheus-alertmanager":      "prometheus-alertmanager",
 	"prometheus-redis-exporter":    "prometheus-redis-exporter",
 	"prometheus-postgres-exporter": "prometheus-postgres-exporter",
+	// The PostgreSQL restore drill (components/postgres): WAL archiving,
+	// base backup and point-in-time restore against versitygw on loopback
+	// (barman-cloud uses boto3; internal/s3test's tests read with it too).
+	"barman-cloud-backup":                  "barman-cli-cloud",
+	"/usr/lib/python3/dist-packages/boto3": "python3-boto3",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.
@@ -100,7 +106,7 @@ func Deps() error {
 
 // Test runs the whole suite: gofmt, go vet and every Go test (golden dist/, examples, fuzz seeds).
 func Test() error {
-	mg.Deps(Deps, MonitoringTools)
+	mg.Deps(Deps, MonitoringTools, S3Tools)
 	// With the tools installed, a test that needs one fails rather than skips.
 	os.Setenv("IOTSTACK_REQUIRE_TOOLS", "1")
 	out, err := exec.Command("gofmt", "-l", ".").CombinedOutput()
@@ -132,6 +138,11 @@ func Test() error {
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
 func MonitoringTools() error {
 	return devtool("monitoringtools")
+}
+
+// S3Tools builds versitygw from test/tools/s3 (once, into the user cache directory; about a minute cold): the S3 server of the backup and restore tests.
+func S3Tools() error {
+	return devtool("s3tools")
 }
 
 // Schemas generates the Kubernetes OpenAPI schemas validation uses (once, into the user cache directory).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotstack/iotstack/cli/core"
 	"github.com/iotstack/iotstack/e2e"
+	"github.com/iotstack/iotstack/internal/s3test"
 	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
@@ -46,8 +47,10 @@ func run(ctx context.Context, args []string) error {
 		return endToEnd(ctx, rest[0])
 	case target == "monitoringtools" && len(rest) == 0:
 		return monitoringTools()
+	case target == "s3tools" && len(rest) == 0:
+		return s3Tools()
 	}
-	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, monitoringtools, sim ARG or e2e ARG", target, rest)
+	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, monitoringtools, s3tools, sim ARG or e2e ARG", target, rest)
 }
 
 // monitoringTools builds promtool and amtool from test/tools/monitoring,
@@ -62,6 +65,21 @@ func monitoringTools() error {
 		return err
 	}
 	fmt.Printf("monitoring tools in %s: %s\n", t.Dir, strings.Join(vs, "; "))
+	return nil
+}
+
+// s3Tools builds versitygw from test/tools/s3, once, into the user cache
+// directory (the S3 server of the backup and restore tests).
+func s3Tools() error {
+	t, err := s3test.Ensure(".", os.Stdout)
+	if err != nil {
+		return err
+	}
+	v, err := t.Version()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("versitygw in %s: %s\n", t.Dir, v)
 	return nil
 }
 
