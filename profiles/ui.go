@@ -16,31 +16,16 @@ import (
 	"github.com/iotstack/iotstack/values"
 )
 
-// validate checks the UIs' settings (their component validations, under
-// the values path ui.<ui>) and their pools.
+// validate checks the UIs' pools (the values walk runs each UI Config's
+// own Validate at ui.<ui>).
 func (u UIs) validate(t Topology) []values.FieldError {
-	errs := DojotUIs{Kafka: u.Kafka, PgAdmin: u.PgAdmin}.validateCommon(t)
-	if err := u.RedisInsight.Validate(); err != nil {
-		errs = append(errs, values.Errorf("ui.redisInsight", nil, "%v", err))
-	}
-	return append(errs, checkPools(t, map[string]string{"ui.redisInsight.pool": u.RedisInsight.Pool})...)
-}
-
-func (u DojotUIs) validateCommon(t Topology) []values.FieldError {
-	var errs []values.FieldError
-	if err := u.Kafka.Validate(); err != nil {
-		errs = append(errs, values.Errorf("ui.kafka", nil, "%v", err))
-	}
-	if err := u.PgAdmin.Validate(); err != nil {
-		errs = append(errs, values.Errorf("ui.pgadmin", nil, "%v", err))
-	}
-	return append(errs, checkPools(t, map[string]string{"ui.kafka.pool": u.Kafka.Pool, "ui.pgadmin.pool": u.PgAdmin.Pool})...)
+	return checkPools(t, map[string]string{"ui.kafka.pool": u.Kafka.Pool, "ui.pgadmin.pool": u.PgAdmin.Pool, "ui.redisInsight.pool": u.RedisInsight.Pool})
 }
 
 // validate checks dojot's UIs: no ingress path (dojot has no HTTP ingress
 // to share).
 func (u DojotUIs) validate(t Topology) []values.FieldError {
-	errs := u.validateCommon(t)
+	errs := checkPools(t, map[string]string{"ui.kafka.pool": u.Kafka.Pool, "ui.pgadmin.pool": u.PgAdmin.Pool})
 	for _, f := range [][2]string{{"ui.kafka.path", u.Kafka.Path}, {"ui.pgadmin.path", u.PgAdmin.Path}} {
 		if f[1] != "" {
 			errs = append(errs, values.Errorf(f[0], f[1], "dojot has no HTTP ingress to serve a UI under (its load balancers forward fixed NodePorts); leave it empty and use kubectl port-forward"))

@@ -139,3 +139,13 @@ func TestDojotUIs(t *testing.T) {
 		}
 	}
 }
+
+// TestUIValuesErrorOnce: a UI's own validation is reported once, at its
+// values path.
+func TestUIValuesErrorOnce(t *testing.T) {
+	p, _ := Get(Minimal3AZ)
+	_, err := p.Load(nil, []string{"ui.redisInsight.enabled=true"})
+	if err == nil || strings.Count(err.Error(), "acceptTerms false") != 1 {
+		t.Errorf("%v; want the acceptTerms error once", err)
+	}
+}

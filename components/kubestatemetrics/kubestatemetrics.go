@@ -59,8 +59,10 @@ const (
 )
 
 // Resources are the kinds kube-state-metrics watches (its --resources),
-// the only ones its RBAC grants: what the alert rules and dashboards read.
-var Resources = []string{"deployments", "jobs", "nodes", "persistentvolumeclaims", "poddisruptionbudgets", "pods", "statefulsets"}
+// the only ones its RBAC grants: what the alert rules and dashboards read
+// (cronjobs: the backups' freshness, kube_cronjob_status_last_successful_time,
+// docs/metrics/workload/cronjob-metrics.md at v2.20.0).
+var Resources = []string{"cronjobs", "deployments", "jobs", "nodes", "persistentvolumeclaims", "poddisruptionbudgets", "pods", "statefulsets"}
 
 // Config configures kube-state-metrics. Zero fields take defaults.
 type Config struct {
@@ -191,7 +193,7 @@ func RBAC(name, ns, targetNS string) []stack.Object {
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims", "pods"}, Verbs: verbs},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: verbs},
-			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: verbs},
+			{APIGroups: []string{"batch"}, Resources: []string{"cronjobs", "jobs"}, Verbs: verbs},
 			{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: verbs},
 		}}
 	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name + "-nodes"},
