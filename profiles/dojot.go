@@ -243,6 +243,9 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err := buildUIs(s, dojotUIs(v), pools[dojot.GroupDojot], kf, pg, nil, nil); err != nil {
 		return nil, err
 	}
+	if err := buildDojotBackups(s, v, pools[dojot.GroupDojot]); err != nil {
+		return nil, err
+	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
 		return nil, err
 	}

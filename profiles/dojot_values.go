@@ -86,6 +86,10 @@ type DojotValues struct {
 	Credentials Credentials `json:"credentials"`
 	// UI is the operators' web UIs (Kafka UI, pgAdmin), off by default.
 	UI DojotUIs `json:"ui"`
+	// MongoDB is dojot's MongoDB: its backup.
+	MongoDB MongoDBValues `json:"mongodb"`
+	// MinIO is dojot's MinIO: its backup.
+	MinIO MinIOValues `json:"minio"`
 }
 
 func dojotDefaults(hundred bool) *DojotValues {
@@ -280,6 +284,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 	}
 	errs = append(errs, v.validateDomain()...)
 	errs = append(errs, v.UI.validate(v.Topology)...)
+	errs = append(errs, v.validateBackups()...)
 	if !v.NodeAffinity {
 		if n := len(v.Topology.Pools); n != 1 {
 			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))

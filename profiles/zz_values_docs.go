@@ -48,6 +48,8 @@ func init() {
 				"InsecureMQTT": "InsecureMQTT serves plain MQTT on 1883 beside MQTTS.",
 				"Kafka":        "Kafka is the broker (named kafka-server, the name dojot's services\nexpect). Its numPartitions is the bridges'.",
 				"Lean":         "Lean sets memory requests to half the limits, so the guide's one small\nworker holds every service.",
+				"MinIO":        "MinIO is dojot's MinIO: its backup.",
+				"MongoDB":      "MongoDB is dojot's MongoDB: its backup.",
 				"MongoDBSize":  "MongoDBSize and MinIOSize size the local volumes of MongoDB and MinIO.",
 				"NodeAffinity": "NodeAffinity pins every workload to its group's pool by\nthe pools' labels (dojot.components/group), as the guide's\ndojot_enable_node_affinity: true. false (small's default, the guide's\nsetting for few devices) ignores the pools' labels, so the stack runs\non an unlabelled worker; it needs a single pool, and with the local\nstorage class a single node, whose local volumes then select it by\nkubernetes.io/os=linux.",
 				"NodePorts":    "NodePorts are the fixed NodePorts the load balancers forward to;\n0 leaves a port off (metrics, CoAP and the LwM2M/HTTP agents are not\npart of this release).",
@@ -75,6 +77,12 @@ func init() {
 				"Registry": "Registry is a mirror that replaces the registry of every\nimage, for air-gapped clusters: with registry.corp:5000,\nzookeeper:3.9.3 becomes registry.corp:5000/library/zookeeper:3.9.3\nand ghcr.io/zalando/spilo-17:4.0-p3 becomes\nregistry.corp:5000/zalando/spilo-17:4.0-p3 (the repository path is kept,\nDocker Hub's official images under library/). Empty keeps every image's\nown registry.",
 			},
 		},
+		"MinIOValues": {
+			Doc: "MinIOValues are dojot's MinIO settings beyond its volume size\n(minioSize). MinIO runs in small only (image-manager's store).",
+			Fields: map[string]string{
+				"Backup": "Backup copies every MinIO bucket on a schedule to <backup.store\nprefix>/minio/<UTC stamp>/<bucket>/, keeping the newest retain\ncopies; the suspended CronJob minio-restore copies one back. Needs\nbackup.store.bucket.",
+			},
+		},
 		"Minimal3AZValues": {
 			Doc: "Minimal3AZValues is everything a user may change of minimal-3az.\nIts defaults (Minimal3AZDefaults) reproduce dist/minimal-3az/ byte\nfor byte. In the component sections a zero value (0, \"\", an empty\nresources block) means the component's own default, which each field's\ndocumentation gives. The defaults are the cluster of the ThingsBoard\narticle \"ThingsBoard k8s cluster - minimal design\", which the field\ndocumentation calls the ThingsBoard article.",
 			Fields: map[string]string{
@@ -87,6 +95,12 @@ func init() {
 				"ThingsBoard": "ThingsBoard is the platform's microservices.",
 				"UI":          "UI is the operators' web UIs: Kafka UI (on by default), pgAdmin and\nRedisInsight.",
 				"ZooKeeper":   "ZooKeeper is the coordination ensemble (ThingsBoard's cluster\nmembership).",
+			},
+		},
+		"MongoDBValues": {
+			Doc: "MongoDBValues are dojot's MongoDB settings beyond its volume size\n(mongodbSize).",
+			Fields: map[string]string{
+				"Backup": "Backup is a scheduled mongodump of every database (one gzip archive per\nrun) to <backup.store prefix>/mongodb/<UTC stamp>.archive.gz, keeping\nthe newest retain archives; the suspended CronJob mongodb-restore\nrestores one. Needs backup.store.bucket.",
 			},
 		},
 		"Monitoring": {
