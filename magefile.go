@@ -71,6 +71,9 @@ var testPackages = map[string]string{
 	// (barman-cloud uses boto3; internal/s3test's tests read with it too).
 	"barman-cloud-backup":                  "barman-cli-cloud",
 	"/usr/lib/python3/dist-packages/boto3": "python3-boto3",
+	// dojot's MongoDB and MinIO backup and restore scripts
+	// (components/dojotbackup) against versitygw on loopback.
+	"rclone": "rclone",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.

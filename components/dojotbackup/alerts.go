@@ -73,10 +73,16 @@ func Alerts(ns, cronjob, schedule string, deadline time.Duration) []stack.AlertR
 	sel := fmt.Sprintf(`{namespace=%q,cronjob=%q}`, ns, cronjob)
 	maxAge := interval + deadline
 	on := "on(namespace, cronjob)"
-	stale := fmt.Sprintf(`time() - kube_cronjob_status_last_successful_time%[1]s > %[2]d
-or (time() - kube_cronjob_created%[1]s > %[2]d unless %[3]s kube_cronjob_status_last_successful_time%[1]s)`, sel, int64(maxAge.Seconds()), on)
-	failing := fmt.Sprintf(`kube_cronjob_status_last_schedule_time%[1]s > %[2]s kube_cronjob_status_last_successful_time%[1]s
-or (kube_cronjob_status_last_schedule_time%[1]s unless %[2]s kube_cronjob_status_last_successful_time%[1]s)`, sel, on)
+	// max by (namespace, cronjob): one series per CronJob, the same
+	// labels whichever branch holds.
+	stale := fmt.Sprintf(`max by (namespace, cronjob) (
+  time() - kube_cronjob_status_last_successful_time%[1]s > %[2]d
+  or (time() - kube_cronjob_created%[1]s > %[2]d unless %[3]s kube_cronjob_status_last_successful_time%[1]s)
+)`, sel, int64(maxAge.Seconds()), on)
+	failing := fmt.Sprintf(`max by (namespace, cronjob) (
+  kube_cronjob_status_last_schedule_time%[1]s > %[2]s kube_cronjob_status_last_successful_time%[1]s
+  or (kube_cronjob_status_last_schedule_time%[1]s unless %[2]s kube_cronjob_status_last_successful_time%[1]s)
+)`, sel, on)
 	return []stack.AlertRule{{
 		Alert:    "BackupStale",
 		Expr:     stale,
