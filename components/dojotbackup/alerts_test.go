@@ -41,3 +41,20 @@ func TestAlertThresholds(t *testing.T) {
 		t.Error("alerts for a schedule that does not parse")
 	}
 }
+
+// FuzzConfig: Validate never panics, and a schedule it accepts has alerts.
+func FuzzConfig(f *testing.F) {
+	f.Add("0 2 * * *", 7, 60, "rclone/rclone:1.75.0")
+	f.Add("", 0, 0, "")
+	f.Add("@every 1h", -1, 2, "latest")
+	f.Fuzz(func(t *testing.T, schedule string, retain, deadline int, image string) {
+		cfg := Config{Schedule: schedule, Retain: retain, DeadlineMinutes: deadline, RcloneImage: image}
+		if cfg.Validate() != nil {
+			return
+		}
+		cfg.defaults("0 2 * * *")
+		if len(Alerts("ns", "x-backup", cfg.Schedule, time.Duration(cfg.DeadlineMinutes)*time.Minute)) != 2 {
+			t.Errorf("schedule %q accepted but gives no alerts", cfg.Schedule)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/components/kafka"
 	"github.com/iotstack/iotstack/stack"
@@ -125,4 +126,26 @@ func TestRejects(t *testing.T) {
 	if _, err := New(stacktest.NewStack(t, stacktest.ThreeZones()), nil, Config{}); err == nil || !strings.Contains(err.Error(), "Kafka handle") {
 		t.Errorf("nil handle: %v", err)
 	}
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add("kafka-ui", "", "1", "1Gi", "/kafka-ui/", true)
+	f.Add("", "", "", "", "", false)
+	f.Add("x", "main", "-1", "1Ei", "/a b/", false)
+	f.Fuzz(func(t *testing.T, name, pool, cpu, mem, path string, rw bool) {
+		cfg := Config{Name: name, Pool: pool, Path: path, ReadWrite: rw}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			k, err := kafka.New(s, kafka.Config{})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, k, cfg)
+			return err
+		})
+	})
 }

@@ -46,7 +46,7 @@ package pgadmin
 import (
 	"encoding/json"
 	"fmt"
-	"net/mail"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -75,6 +75,8 @@ const (
 	serverDir = "/etc/pgadmin/servers"
 	secretDir = "/etc/pgadmin/secret"
 )
+
+var emailRE = regexp.MustCompile(`^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$`)
 
 // Config configures pgAdmin. Zero fields take defaults.
 type Config struct {
@@ -126,8 +128,11 @@ func (c Config) Validate() error {
 	if err := c.Resources.Validate("pgadmin: resources"); err != nil {
 		return err
 	}
-	if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email || a.Name != "" || !strings.Contains(c.Email[strings.LastIndex(c.Email, "@")+1:], ".") {
-		return fmt.Errorf("pgadmin: email %q; allowed a plain e-mail address such as admin@example.org (pgAdmin's login name)", c.Email)
+	// The entrypoint pastes the address into Python source
+	// (validate_email('${PGADMIN_DEFAULT_EMAIL}', ...)): quotes and
+	// spaces are refused, not only malformed addresses.
+	if !emailRE.MatchString(c.Email) {
+		return fmt.Errorf("pgadmin: email %q; allowed a plain e-mail address such as admin@example.org (letters, digits and ._%%+- before the @, a domain with a dot after it): pgAdmin's login name", c.Email)
 	}
 	return webui.CheckPath("pgadmin", c.Path)
 }

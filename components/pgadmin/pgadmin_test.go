@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/components/postgres"
 	"github.com/iotstack/iotstack/stack"
@@ -122,6 +123,7 @@ func TestValidate(t *testing.T) {
 		{Config{Email: "admin"}, `email "admin"`},
 		{Config{Email: "Admin <a@b.org>"}, "email"},
 		{Config{Email: "a@localhost"}, "email"},
+		{Config{Email: "a'b@example.org"}, "email"},
 		{Config{Path: "/"}, `path "/"`},
 		{Config{Name: "1pg"}, `name "1pg"`},
 	} {
@@ -132,4 +134,26 @@ func TestValidate(t *testing.T) {
 	if err := (Config{Email: "dba@example.org", Path: "/pgadmin/"}).Validate(); err != nil {
 		t.Error(err)
 	}
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add("pgadmin", "", "500m", "256Mi", "/pgadmin/", "admin@iotstack.io")
+	f.Add("", "", "", "", "", "")
+	f.Add("x", "main", "-1", "1Ei", "/a b/", "a'b@c.d")
+	f.Fuzz(func(t *testing.T, name, pool, cpu, mem, path, email string) {
+		cfg := Config{Name: name, Pool: pool, Path: path, Email: email}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			pg, err := postgres.New(s, postgres.Config{})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, pg, cfg)
+			return err
+		})
+	})
 }

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/components/redis"
 	"github.com/iotstack/iotstack/stack"
@@ -47,4 +48,25 @@ func TestTermsMustBeAccepted(t *testing.T) {
 	if err := (Config{Enabled: true}).Validate(); err == nil || !strings.Contains(err.Error(), "SSPL") {
 		t.Errorf("Validate: %v", err)
 	}
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add("redisinsight", "", "500m", "512Mi", true)
+	f.Add("", "", "", "", false)
+	f.Fuzz(func(t *testing.T, name, pool, cpu, mem string, accept bool) {
+		cfg := Config{Enabled: true, AcceptTerms: accept, Name: name, Pool: pool}
+		if c, err := resource.ParseQuantity(cpu); err == nil {
+			if m, err := resource.ParseQuantity(mem); err == nil {
+				cfg.Resources = stack.FromLimits(c, m)
+			}
+		}
+		stacktest.AcceptedSynthesizes(t, func(s *stack.Stack) error {
+			rd, err := redis.New(s, redis.Config{})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, rd, cfg)
+			return err
+		})
+	})
 }
