@@ -24,8 +24,11 @@
 //     (SPRING_SECURITY_USER_NAME/_PASSWORD, as documentation/compose/
 //     auth-context.yaml sets them). AbstractAuthSecurityConfig.java's
 //     whitelist leaves /actuator/health/** open: the probes' path.
-//   - documentation/compose/auth-context.yaml: SERVER_SERVLET_CONTEXT_PATH
-//     serves the UI under a sub path (the ingress path).
+//   - api/src/main/java/io/kafbat/ui/config/Config.java: the WebFlux
+//     handler, actuator included, is mounted under
+//     server.servlet.context-path (SERVER_SERVLET_CONTEXT_PATH, as
+//     documentation/compose/auth-context.yaml sets it), so the UI and its
+//     health check live under the ingress path.
 //
 // What remains: one user (no roles); the UI's own metrics
 // (/actuator/prometheus) are not scraped; the broker's JMX metrics are not
