@@ -65,6 +65,16 @@ func TestDojotBackupsRender(t *testing.T) {
 			for _, e := range ct.Env {
 				env[e.Name] = e
 			}
+			if !strings.HasPrefix(ct.Image, "rclone/") {
+				// The mongo containers see MongoDB's password, never the store's keys.
+				if _, ok := env["AWS_SECRET_ACCESS_KEY"]; ok || env["MONGO_PASSWORD"].ValueFrom == nil {
+					t.Errorf("%s/%s: env %v", name, ct.Name, env)
+				}
+				continue
+			}
+			if _, ok := env["MONGO_PASSWORD"]; ok {
+				t.Errorf("%s/%s: rclone sees MongoDB's password", name, ct.Name)
+			}
 			if env["DEST"].Value != want.dest || env["RETAIN"].Value != want.retain || env["RCLONE_CONFIG_STORE_ENDPOINT"].Value != "http://s3.example.com" || env["RCLONE_CONFIG_STORE_PROVIDER"].Value != "Other" {
 				t.Errorf("%s/%s: env %v", name, ct.Name, env)
 			}

@@ -41,7 +41,9 @@
 //
 // The pods run as uid/gid 999 (both images run as any user; rclone's
 // HOME is /tmp) with read-only root file systems; the archive passes
-// between the two containers on an emptyDir.
+// between the two containers on an emptyDir, so a dump must fit the
+// pod's ephemeral storage. Only the rclone containers see the store's
+// credentials, only the mongo containers MongoDB's password.
 //
 // What remains: the dump uses MongoDB's administrator (a dedicated user
 // with the backup and restore roles would be narrower); a dump is not a
@@ -252,11 +254,13 @@ func build(s *stack.Stack, cfg Config, j job) (*Handle, error) {
 	}
 	scripts := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name + "-scripts"}, Data: j.scripts}
 	dest := cfg.Store.Bucket + "/" + cfg.Store.PrefixFor(s.Namespace(), j.datastore)
+	// Every container gets HOME and WORK; only rclone's get the store
+	// (its remote, DEST, RETAIN and credentials): the mongo containers
+	// never see the store's keys, the rclone ones never MongoDB's password.
+	common := []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "WORK", Value: "/work"}}
 	env := append(StoreEnv(cfg.Store),
 		corev1.EnvVar{Name: "DEST", Value: dest},
-		corev1.EnvVar{Name: "RETAIN", Value: fmt.Sprint(cfg.Retain)},
-		corev1.EnvVar{Name: "HOME", Value: "/tmp"},
-		corev1.EnvVar{Name: "WORK", Value: "/work"})
+		corev1.EnvVar{Name: "RETAIN", Value: fmt.Sprint(cfg.Retain)})
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, AutomountServiceAccountToken: ptr.To(false)}
 	if secret := cfg.Store.Credentials(c, j.datastore); secret != nil {
 		env = append(env, secret.Ref(backup.AccessKeyID).EnvVar("AWS_ACCESS_KEY_ID"), secret.Ref(backup.SecretAccessKey).EnvVar("AWS_SECRET_ACCESS_KEY"))
@@ -266,7 +270,10 @@ func build(s *stack.Stack, cfg Config, j job) (*Handle, error) {
 	finish := func(cs []corev1.Container, extra ...corev1.EnvVar) []corev1.Container {
 		out := make([]corev1.Container, len(cs))
 		for i, ct := range cs {
-			ct.Env = append(append(append([]corev1.EnvVar(nil), ct.Env...), env...), extra...)
+			ct.Env = append(append([]corev1.EnvVar(nil), ct.Env...), common...)
+			if ct.Image == cfg.RcloneImage {
+				ct.Env = append(append(ct.Env, env...), extra...)
+			}
 			ct.Resources = cfg.Resources.Requirements()
 			ct.SecurityContext = stack.RestrictedContainerSecurityContext(true)
 			ct.VolumeMounts = []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts", ReadOnly: true}, {Name: "work", MountPath: "/work"}, {Name: "tmp", MountPath: "/tmp"}}
