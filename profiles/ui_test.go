@@ -10,11 +10,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/stack/stacktest"
 )
 
 // buildWith loads a profile's defaults with the --set overrides, builds
 // and synthesizes it (no golden file: the defaults' dist/ is the golden
-// test's).
+// test's), and places every replica on the profile's nodes as the
+// scheduler would (nothing stays Pending).
 func buildWith(t *testing.T, name string, sets ...string) *stack.Output {
 	t.Helper()
 	p, err := Get(name)
@@ -32,6 +34,9 @@ func buildWith(t *testing.T, name string, sets ...string) *stack.Output {
 	out, err := SynthBuilt(name, b)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := stacktest.Schedule(b.Stack.Topology(), out); err != nil {
+		t.Fatalf("%s %v: %v", name, sets, err)
 	}
 	return out
 }
