@@ -9,10 +9,11 @@
 //
 // Least privilege, narrower than upstream's examples/standard (a
 // ClusterRole over every resource it knows): --resources is limited to
-// pods, deployments, statefulsets, jobs, poddisruptionbudgets,
-// persistentvolumeclaims and nodes, and --namespaces to the watched
-// stack's namespace, so a Role in that namespace grants list and watch on
-// the six namespaced resources, and a ClusterRole only list and watch on
+// pods, deployments, statefulsets, jobs, cronjobs (the backups' restore
+// drills: kube_cronjob_status_last_successful_time),
+// poddisruptionbudgets, persistentvolumeclaims and nodes, and
+// --namespaces to the watched stack's namespace, so a Role in that
+// namespace grants list and watch on the seven namespaced resources, and a ClusterRole only list and watch on
 // nodes (cluster-scoped).
 //
 // Facts, from kubernetes/kube-state-metrics at tag v2.20.0: Dockerfile
@@ -60,7 +61,7 @@ const (
 
 // Resources are the kinds kube-state-metrics watches (its --resources),
 // the only ones its RBAC grants: what the alert rules and dashboards read.
-var Resources = []string{"deployments", "jobs", "nodes", "persistentvolumeclaims", "poddisruptionbudgets", "pods", "statefulsets"}
+var Resources = []string{"cronjobs", "deployments", "jobs", "nodes", "persistentvolumeclaims", "poddisruptionbudgets", "pods", "statefulsets"}
 
 // Config configures kube-state-metrics. Zero fields take defaults.
 type Config struct {
@@ -191,7 +192,7 @@ func RBAC(name, ns, targetNS string) []stack.Object {
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims", "pods"}, Verbs: verbs},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: verbs},
-			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: verbs},
+			{APIGroups: []string{"batch"}, Resources: []string{"cronjobs", "jobs"}, Verbs: verbs},
 			{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: verbs},
 		}}
 	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name + "-nodes"},
