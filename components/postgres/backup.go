@@ -78,10 +78,10 @@ type Backup struct {
 	// default "0 1 * * *" (Spilo's BACKUP_SCHEDULE default).
 	Schedule string `json:"schedule"`
 	// Retain is how many base backups are kept (BACKUP_NUM_TO_RETAIN),
-	// default 5, at least 1. Spilo deletes a backup only when more than
-	// that many are newer and it is also older than that many days, and
-	// raises both to 2 at least.
-	Retain int `json:"retain"`
+	// default 5 (0 means the default), at most 1000. Spilo deletes a
+	// backup only when more than that many are newer and it is also
+	// older than that many days, and raises both to 2 at least.
+	Retain int `json:"retain" min:"0" max:"1000"`
 	// FromReplica takes base backups on a replica instead of the
 	// primary (WALG_BACKUP_FROM_REPLICA); WAL is archived by the primary
 	// either way.

@@ -12,7 +12,7 @@ func init() {
 				"DrillSchedule": "DrillSchedule is when the restore drill runs (a CronJob that restores\nthe newest base backup and the WAL after it into an empty directory\nand starts PostgreSQL on it); default \"0 5 * * *\", four hours after the\ndefault backup.",
 				"Enabled":       "Enabled turns archiving, base backups and the restore drill on;\nbackup.store.bucket must be set.",
 				"FromReplica":   "FromReplica takes base backups on a replica instead of the primary\n(WALG_BACKUP_FROM_REPLICA); WAL is archived by the primary either way.",
-				"Retain":        "Retain is how many base backups are kept (BACKUP_NUM_TO_RETAIN), default\n5, at least 1. Spilo deletes a backup only when more than that many are\nnewer and it is also older than that many days, and raises both to 2 at\nleast.",
+				"Retain":        "Retain is how many base backups are kept (BACKUP_NUM_TO_RETAIN), default\n5 (0 means the default), at most 1000. Spilo deletes a backup only when\nmore than that many are newer and it is also older than that many days,\nand raises both to 2 at least.",
 				"Schedule":      "Schedule is when base backups are taken, a cron schedule in UTC; default\n\"0 1 * * *\" (Spilo's BACKUP_SCHEDULE default).",
 				"Store":         "Store is the object store, filled by the profile from backup.store.",
 			},
