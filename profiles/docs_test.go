@@ -16,7 +16,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/kafka", Types: []string{"Config"}},
 	{Dir: "../components/redis", Types: []string{"Config"}},
 	{Dir: "../components/cassandra", Types: []string{"Config"}},
-	{Dir: "../components/postgres", Types: []string{"Config", "Tuning"}},
+	{Dir: "../components/postgres", Types: []string{"Config", "Tuning", "Backup", "Restore"}},
 	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig", "MQTTS", "CertManager"}},
 	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends"}},
 	{Dir: "../components/x509", Types: []string{"Config"}},

@@ -191,7 +191,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgc := v.Postgres
+	pgc := postgresBackup(&v.Common, v.Postgres)
 	pgc.Pool = pools[dojot.GroupDojot]
 	pgc.Data = withClass(pgc.Data)
 	pg, err := postgres.New(s, pgc)

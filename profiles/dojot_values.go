@@ -272,6 +272,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 		refs["groups."+g] = v.Groups[g]
 	}
 	errs = append(errs, checkPools(v.Topology, refs)...)
+	errs = append(errs, postgresBackupErrors(&v.Common, v.Postgres)...)
 	for _, g := range slices.Sorted(maps.Keys(v.Groups)) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":

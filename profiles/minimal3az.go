@@ -155,7 +155,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgc := v.Postgres
+	pgc := postgresBackup(&v.Common, v.Postgres)
 	pgc.Data = withClass(pgc.Data)
 	pg, err := postgres.New(s, pgc)
 	if err != nil {

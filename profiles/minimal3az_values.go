@@ -163,6 +163,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf(fmt.Sprintf("thingsboard.services.%s.replicas", name), svc.Replicas, "allowed 0 (the default) or more"))
 		}
 	}
+	errs = append(errs, postgresBackupErrors(&v.Common, v.Postgres)...)
 	errs = append(errs, checkPools(v.Topology, map[string]string{
 		"zookeeper.pool": v.ZooKeeper.Pool, "kafka.pool": v.Kafka.Pool, "redis.pool": v.Redis.Pool,
 		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,

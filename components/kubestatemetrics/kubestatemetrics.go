@@ -9,10 +9,11 @@
 //
 // Least privilege, narrower than upstream's examples/standard (a
 // ClusterRole over every resource it knows): --resources is limited to
-// pods, deployments, statefulsets, jobs, poddisruptionbudgets,
-// persistentvolumeclaims and nodes, and --namespaces to the watched
-// stack's namespace, so a Role in that namespace grants list and watch on
-// the six namespaced resources, and a ClusterRole only list and watch on
+// pods, deployments, statefulsets, jobs, cronjobs (the backups' restore
+// drills: kube_cronjob_status_last_successful_time),
+// poddisruptionbudgets, persistentvolumeclaims and nodes, and
+// --namespaces to the watched stack's namespace, so a Role in that
+// namespace grants list and watch on the seven namespaced resources, and a ClusterRole only list and watch on
 // nodes (cluster-scoped).
 //
 // Facts, from kubernetes/kube-state-metrics at tag v2.20.0: Dockerfile
@@ -59,9 +60,7 @@ const (
 )
 
 // Resources are the kinds kube-state-metrics watches (its --resources),
-// the only ones its RBAC grants: what the alert rules and dashboards read
-// (cronjobs: the backups' freshness, kube_cronjob_status_last_successful_time,
-// docs/metrics/workload/cronjob-metrics.md at v2.20.0).
+// the only ones its RBAC grants: what the alert rules and dashboards read.
 var Resources = []string{"cronjobs", "deployments", "jobs", "nodes", "persistentvolumeclaims", "poddisruptionbudgets", "pods", "statefulsets"}
 
 // Config configures kube-state-metrics. Zero fields take defaults.
