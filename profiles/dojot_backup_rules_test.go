@@ -16,8 +16,8 @@ import (
 )
 
 // TestDojotBackupAlerts runs promtool test rules on the rule file small
-// renders with monitoring and both backups on: BackupStale and
-// BackupFailing fire on a missed, failed or never successful backup of
+// renders with monitoring and both backups on: MongoDBBackupStale and
+// MongoDBBackupFailing fire on a missed, failed or never successful backup of
 // mongodb-backup (daily at 02:00, 60-minute deadline: stale past 25 h),
 // and stay silent through normal days and a run that takes 50 minutes.
 // Series are kube-state-metrics' (one sample per 30 s; promtool's clock
@@ -81,13 +81,13 @@ func TestDojotBackupAlerts(t *testing.T) {
 	}
 	created := map[string]string{"kube_cronjob_created" + sel: "0x4000"}
 	for _, c := range []ruleCase{
-		{"last success 26 h ago", "BackupStale", merge(created, "kube_cronjob_status_last_successful_time"+sel, "0x4000"), "26h", fires("BackupStale", "critical")},
-		{"never succeeded in 26 h", "BackupStale", created, "26h", fires("BackupStale", "critical")},
-		{"a success every day", "BackupStale", merge(created, "kube_cronjob_status_last_successful_time"+sel, "0x2880 86400x2000"), "30h", nil},
-		{"last scheduled run failed", "BackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x3120 93600x400",
-			"kube_cronjob_status_last_successful_time"+sel, "7500x3520"), "27h30m", fires("BackupFailing", "warning")},
-		{"first run never succeeded", "BackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x400"), "2h", fires("BackupFailing", "warning")},
-		{"a run that takes 50 minutes", "BackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x3120 93600x400",
+		{"last success 26 h ago", "MongoDBBackupStale", merge(created, "kube_cronjob_status_last_successful_time"+sel, "0x4000"), "26h", fires("MongoDBBackupStale", "critical")},
+		{"never succeeded in 26 h", "MongoDBBackupStale", created, "26h", fires("MongoDBBackupStale", "critical")},
+		{"a success every day", "MongoDBBackupStale", merge(created, "kube_cronjob_status_last_successful_time"+sel, "0x2880 86400x2000"), "30h", nil},
+		{"last scheduled run failed", "MongoDBBackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x3120 93600x400",
+			"kube_cronjob_status_last_successful_time"+sel, "7500x3520"), "27h30m", fires("MongoDBBackupFailing", "warning")},
+		{"first run never succeeded", "MongoDBBackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x400"), "2h", fires("MongoDBBackupFailing", "warning")},
+		{"a run that takes 50 minutes", "MongoDBBackupFailing", merge(created, "kube_cronjob_status_last_schedule_time"+sel, "7200x3120 93600x400",
 			"kube_cronjob_status_last_successful_time"+sel, "7500x3220 96600x300"), "28h", nil},
 	} {
 		t.Run(c.alert+"/"+c.name, func(t *testing.T) {

@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/iotstack/iotstack/components/backup"
 	"github.com/iotstack/iotstack/stack"
 )
 
@@ -17,56 +16,21 @@ import (
 // was started) and kube_cronjob_created. A Job started by hand (kubectl
 // create job --from) changes neither.
 
-// scheduleParser is the CronJob controller's parser (as backup.CheckSchedule).
-var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// MaxInterval is the longest time between two consecutive runs of the
-// schedule, over the runs of a year from a fixed start (2026-01-01 UTC,
-// so that the rendered rules do not depend on the day they are rendered),
-// at most 10,000 runs; an error for a schedule that does not parse.
-func MaxInterval(schedule string) (time.Duration, error) {
-	sched, err := scheduleParser.Parse(schedule)
-	if err != nil {
-		return 0, err
-	}
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	end := start.AddDate(1, 0, 0)
-	prev := sched.Next(start)
-	if prev.IsZero() {
-		return 0, fmt.Errorf("schedule %q never runs", schedule)
-	}
-	var most time.Duration
-	for i := 0; i < 10000 && prev.Before(end); i++ {
-		next := sched.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		if d := next.Sub(prev); d > most {
-			most = d
-		}
-		prev = next
-	}
-	if most == 0 {
-		// Once a year or less often within the year looked at.
-		most = 366 * 24 * time.Hour
-	}
-	return most, nil
-}
-
 // Alerts are the freshness alerts of the CronJob cronjob in namespace ns
-// running schedule with runs bounded by deadline:
-//   - BackupStale (critical): no successful backup for longer than the
-//     schedule's longest interval plus the deadline (a backup missed or
-//     failed for a whole period), or none ever, that long after the
-//     CronJob was created.
-//   - BackupFailing (warning): the last scheduled run has not succeeded
-//     within its deadline (it failed, or never started), or no run has
-//     ever succeeded since the first was scheduled.
+// running schedule with runs bounded by deadline, named after the
+// datastore (as the PostgreSQL backup's, PostgresWALArchiveStale):
+//   - <Datastore>BackupStale (critical): no successful backup for longer
+//     than the schedule's longest interval (backup.MaxInterval) plus the
+//     deadline (a backup missed or failed for a whole period), or none
+//     ever, that long after the CronJob was created.
+//   - <Datastore>BackupFailing (warning): the last scheduled run has not
+//     succeeded within its deadline (it failed, or never started), or no
+//     run has ever succeeded since the first was scheduled.
 //
-// A schedule that does not parse gives no alerts (Config.Validate refuses
+// A schedule MaxInterval refuses gives no alerts (Config.Validate refuses
 // it first).
-func Alerts(ns, cronjob, schedule string, deadline time.Duration) []stack.AlertRule {
-	interval, err := MaxInterval(schedule)
+func Alerts(datastore, ns, cronjob, schedule string, deadline time.Duration) []stack.AlertRule {
+	interval, err := backup.MaxInterval(schedule)
 	if err != nil {
 		return nil
 	}
@@ -84,7 +48,7 @@ func Alerts(ns, cronjob, schedule string, deadline time.Duration) []stack.AlertR
   or (kube_cronjob_status_last_schedule_time%[1]s unless %[2]s kube_cronjob_status_last_successful_time%[1]s)
 )`, sel, on)
 	return []stack.AlertRule{{
-		Alert:    "BackupStale",
+		Alert:    datastore + "BackupStale",
 		Expr:     stale,
 		For:      15 * time.Minute,
 		Why:      "the age threshold already includes a whole schedule interval and the run's deadline; 15 minutes more rides out a kube-state-metrics restart",
@@ -94,7 +58,7 @@ func Alerts(ns, cronjob, schedule string, deadline time.Duration) []stack.AlertR
 			ns, cronjob, schedule, stack.PromDuration(interval), stack.PromDuration(deadline)),
 		Runbook: fmt.Sprintf("kubectl -n %s get cronjob %s and kubectl -n %s get jobs; read the last Job's logs (kubectl -n %s logs job/<job> --all-containers); check the store's credentials Secret and bucket; run one now with kubectl -n %s create job --from=cronjob/%s %s-manual", ns, cronjob, ns, ns, ns, cronjob, cronjob),
 	}, {
-		Alert:    "BackupFailing",
+		Alert:    datastore + "BackupFailing",
 		Expr:     failing,
 		For:      deadline + 10*time.Minute,
 		Why:      "a run may take up to its deadline (activeDeadlineSeconds) before it counts as failed; 10 minutes more for the status to reach kube-state-metrics",

@@ -6,28 +6,9 @@ import (
 	"time"
 )
 
-func TestMaxInterval(t *testing.T) {
-	for schedule, want := range map[string]time.Duration{
-		"0 2 * * *":    24 * time.Hour,
-		"*/15 * * * *": 15 * time.Minute,
-		"0 2 * * 1":    7 * 24 * time.Hour,
-		"0 0 1 * *":    31 * 24 * time.Hour,
-		"0 3 * * 1-5":  3 * 24 * time.Hour, // Friday to Monday
-		"@hourly":      time.Hour,
-	} {
-		got, err := MaxInterval(schedule)
-		if err != nil || got != want {
-			t.Errorf("%q: %s, %v; want %s", schedule, got, err, want)
-		}
-	}
-	if _, err := MaxInterval("0 25 * * *"); err == nil {
-		t.Error("an invalid schedule parsed")
-	}
-}
-
 func TestAlertThresholds(t *testing.T) {
-	rules := Alerts("dojot", "mongodb-backup", "0 2 * * 1", time.Hour)
-	if len(rules) != 2 || rules[0].Alert != "BackupStale" || rules[1].Alert != "BackupFailing" {
+	rules := Alerts("MongoDB", "dojot", "mongodb-backup", "0 2 * * 1", time.Hour)
+	if len(rules) != 2 || rules[0].Alert != "MongoDBBackupStale" || rules[1].Alert != "MongoDBBackupFailing" {
 		t.Fatalf("rules %+v", rules)
 	}
 	// A week between runs plus the hour of the deadline.
@@ -37,7 +18,7 @@ func TestAlertThresholds(t *testing.T) {
 	if rules[1].For != 70*time.Minute {
 		t.Errorf("BackupFailing for %s; want the deadline and 10 minutes", rules[1].For)
 	}
-	if Alerts("dojot", "x", "not a schedule", time.Hour) != nil {
+	if Alerts("X", "dojot", "x", "not a schedule", time.Hour) != nil {
 		t.Error("alerts for a schedule that does not parse")
 	}
 }
@@ -53,7 +34,7 @@ func FuzzConfig(f *testing.F) {
 			return
 		}
 		cfg.defaults("0 2 * * *")
-		if len(Alerts("ns", "x-backup", cfg.Schedule, time.Duration(cfg.DeadlineMinutes)*time.Minute)) != 2 {
+		if len(Alerts("X", "ns", "x-backup", cfg.Schedule, time.Duration(cfg.DeadlineMinutes)*time.Minute)) != 2 {
 			t.Errorf("schedule %q accepted but gives no alerts", cfg.Schedule)
 		}
 	})

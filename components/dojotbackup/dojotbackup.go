@@ -124,7 +124,9 @@ func (c *Config) defaults(schedule string) {
 // Validate checks the configuration (zero fields are the defaults).
 func (c Config) Validate() error {
 	c.defaults("0 2 * * *")
-	if err := backup.CheckSchedule(c.Schedule); err != nil {
+	// MaxInterval checks the schedule as the CronJob API does, and that
+	// it repeats (the freshness alerts are sized from its interval).
+	if _, err := backup.MaxInterval(c.Schedule); err != nil {
 		return fmt.Errorf("schedule %q: %w", c.Schedule, err)
 	}
 	if c.Retain < 1 || c.Retain > 1000 {
@@ -154,6 +156,7 @@ type Handle struct {
 // (init containers run first, in order).
 type job struct {
 	datastore             string
+	alertName             string // the datastore in alert names (MongoDB, MinIO)
 	schedule              string
 	scripts               map[string]string
 	backupInit, backupRun []corev1.Container
@@ -179,7 +182,7 @@ func MongoDB(s *stack.Stack, m *dojot.MongoDB, cfg Config) (*Handle, error) {
 	}
 	cfg.defaults("0 2 * * *")
 	return build(s, cfg, job{
-		datastore: "mongodb", schedule: cfg.Schedule,
+		datastore: "mongodb", alertName: "MongoDB", schedule: cfg.Schedule,
 		scripts:     map[string]string{"dump.sh": mongoDump, "upload.sh": mongoUpload, "fetch.sh": mongoFetch, "restore.sh": mongoRestore},
 		backupInit:  []corev1.Container{mongo("dump", "dump.sh")},
 		backupRun:   []corev1.Container{rclone("upload", "upload.sh")},
@@ -205,7 +208,7 @@ func MinIO(s *stack.Stack, m *dojot.MinIO, cfg Config) (*Handle, error) {
 		return corev1.Container{Name: name, Image: cfg.RcloneImage, Command: []string{"sh", "/scripts/" + script}, Env: env}
 	}
 	return build(s, cfg, job{
-		datastore: "minio", schedule: cfg.Schedule,
+		datastore: "minio", alertName: "MinIO", schedule: cfg.Schedule,
 		scripts:    map[string]string{"backup.sh": minioBackup, "restore.sh": minioRestore},
 		backupRun:  []corev1.Container{rclone("copy", "backup.sh")},
 		restoreRun: []corev1.Container{rclone("restore", "restore.sh")},
@@ -297,7 +300,7 @@ func build(s *stack.Stack, cfg Config, j job) (*Handle, error) {
 	c.Add(sa, scripts, backupJob, restoreJob)
 	c.Uses(j.uses)
 	c.DependsOn(j.uses.Pods().Component())
-	c.Alert(Alerts(s.Namespace(), name, j.schedule, deadline)...)
+	c.Alert(Alerts(j.alertName, s.Namespace(), name, j.schedule, deadline)...)
 	return &Handle{Component: c, CronJob: name, RestoreCronJob: restoreName, URL: cfg.Store.URL(s.Namespace(), j.datastore)}, nil
 }
 
