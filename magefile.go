@@ -131,11 +131,11 @@ func Test() error {
 		return err
 	}
 	// A user's environment: minimal-3az in us-east-1 on m7g.xlarge behind a
-	// registry mirror, its simulated nodes from the values' topology, with
-	// the monitoring on: Prometheus and Alertmanager placed, ready through
+	// registry mirror, its simulated nodes from the values' topology, its
+	// monitoring (on by default, as in every profile) placed, ready through
 	// the zone drill, and every scrape target found by promtool check
 	// service-discovery against the simulated API server.
-	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml"+core.MageArgSep+"set=monitoring.enabled=true")
+	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).

@@ -255,8 +255,18 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	}
 	if v.Backends != nil {
 		b = *v.Backends
+		if ports.MetricsServed() && len(b.Metrics) == 0 {
+			b.Metrics = b.APIGateway // as above, unless listed
+		}
 	}
-	built := &Built{Stack: s, Grafana: GrafanaAccess{NodePort: ports.Metrics}}
+	built := &Built{Stack: s, Grafana: GrafanaAccess{NodePort: ports.Metrics},
+		// The guide runs Prometheus on the dojot node (its
+		// local-pv-prometheus in /mnt/data/prometheus there); the
+		// monitoring follows nodeAffinity like every workload.
+		monitoring: monitoringPlacement{common: &common, pool: pools[dojot.GroupDojot]}}
+	if local {
+		built.monitoring.localNodes = group(dojot.GroupDojot)
+	}
 	if name == Hundred {
 		conf, err := dojot.HAProxyConfig(ports, b, v.InsecureMQTT)
 		if err != nil {

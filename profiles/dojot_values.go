@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -92,10 +93,31 @@ type DojotValues struct {
 	MinIO MinIOValues `json:"minio"`
 }
 
+// dojotMonitoring is the monitoring sized as ansible-dojot v0.5.0 sizes
+// its own (roles/metrics/templates/prometheus-servicelprometheus.yaml.j2:
+// a 400Mi memory request, --storage.tsdb.retention.time=80h, one replica;
+// roles/metrics/templates/grafana-deployment.yaml.j2: Grafana with
+// 100m/100Mi requests and 200m/200Mi limits)
+// on the guide's 2Gi local-pv-prometheus, so that it fits beside dojot on
+// the guide's dojot node; Alertmanager and kube-state-metrics, which the
+// guide does not run, at half their defaults.
+func dojotMonitoring() Monitoring {
+	q := resource.MustParse
+	return Monitoring{
+		Enabled: true,
+		Prometheus: PrometheusValues{Retention: 80 * time.Hour, Size: q("2Gi"),
+			Resources: stack.Resources{CPURequest: q("100m"), CPULimit: q("1"), MemoryRequest: q("400Mi"), MemoryLimit: q("800Mi")}},
+		Grafana:          Sizing{Resources: stack.Resources{CPURequest: q("100m"), CPULimit: q("200m"), MemoryRequest: q("100Mi"), MemoryLimit: q("200Mi")}},
+		Alertmanager:     Sizing{Resources: stack.Resources{CPURequest: q("10m"), CPULimit: q("100m"), MemoryRequest: q("64Mi"), MemoryLimit: q("128Mi")}},
+		KubeStateMetrics: Sizing{Resources: stack.Resources{CPURequest: q("20m"), CPULimit: q("200m"), MemoryRequest: q("64Mi"), MemoryLimit: q("128Mi")}},
+	}
+}
+
 func dojotDefaults(hundred bool) *DojotValues {
 	q := resource.MustParse
 	v := &DojotValues{
-		Common:  Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring"},
+		Common: Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring",
+			Monitoring: dojotMonitoring()},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
 		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,

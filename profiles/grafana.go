@@ -51,15 +51,15 @@ func minimal3AZGrafana(v *Minimal3AZValues, tb *thingsboard.Handle) GrafanaAcces
 
 // buildGrafana adds Grafana with the target stack's dashboards to the
 // monitoring stack, reachable as the profile says (b.Grafana).
-func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, replicas int32, data stack.Storage) error {
+func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, cfg grafana.Config) error {
 	ds, err := dashboards.For(b.Stack)
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}
 	a := b.Grafana
 	url := fmt.Sprintf("http://%s.%s.svc:%d", prom.Service, mon.Namespace(), prom.Port)
-	g, err := grafana.New(mon, grafana.Prometheus{URL: url, Web: prom.Component.Pods("").Port("web")},
-		grafana.Config{Replicas: replicas, RootURL: a.RootURL, NodePort: a.NodePort, Dashboards: ds, Data: data})
+	cfg.RootURL, cfg.NodePort, cfg.Dashboards = a.RootURL, a.NodePort, ds
+	g, err := grafana.New(mon, grafana.Prometheus{URL: url, Web: prom.Component.Pods("").Port("web")}, cfg)
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}

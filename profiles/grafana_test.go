@@ -164,11 +164,20 @@ func TestGrafanaOnTheMetricsNodePort(t *testing.T) {
 	}
 	// With the monitoring off, no rule forwards the metrics port.
 	for _, name := range []string{Small, Hundred} {
-		out, err := Synth(Options{}, name)
+		p, _ := Get(name)
+		v, err := p.Load(nil, []string{"monitoring.enabled=false"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range out[0].Files {
+		b, err := p.BuildValues(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := SynthBuilt(name, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range out.Files {
 			if strings.Contains(string(f.Data), "metrics") && (strings.HasSuffix(f.Name, ".conf") || strings.HasSuffix(f.Name, ".cfg")) {
 				t.Errorf("%s: %s forwards metrics with the monitoring off", name, f.Name)
 			}

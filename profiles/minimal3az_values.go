@@ -121,6 +121,7 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 			Topology:            topologyValues(Minimal3AZTopology()),
 			RequestScale:        1,
 			MonitoringNamespace: "monitoring",
+			Monitoring:          Monitoring{Enabled: true},
 		},
 		ZooKeeper: zookeeper.Config{Pool: minimal3AZPool},
 		Kafka:     kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1},

@@ -2,8 +2,18 @@ package profiles
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/iotstack/iotstack/components/alertmanager"
+	"github.com/iotstack/iotstack/components/dojot"
+	"github.com/iotstack/iotstack/components/grafana"
 	"github.com/iotstack/iotstack/components/kubestatemetrics"
 	"github.com/iotstack/iotstack/components/nodeexporter"
 	"github.com/iotstack/iotstack/components/prometheus"
@@ -14,12 +24,12 @@ import (
 // Monitoring is the bundled monitoring of a profile: Prometheus,
 // Alertmanager and kube-state-metrics in the monitoring namespace,
 // watching the profile's stack with the alert rules its components
-// contribute, and optionally the node exporter (Grafana and dashboards
-// come later).
+// contribute, Grafana with a dashboard per component, and optionally the
+// node exporter.
 type Monitoring struct {
 	// Enabled renders the monitoring stack into the profile's
 	// monitoring/ directory (its own kustomization, applied after the
-	// stack). Default false.
+	// stack). Default true.
 	Enabled bool `json:"enabled"`
 	// Receivers are where Alertmanager sends alerts. Their secrets (URLs
 	// with tokens, passwords) are never values: they are keys of the
@@ -42,6 +52,39 @@ type Monitoring struct {
 	// kube-state-metrics is still rendered. Only with enabled. Default
 	// false.
 	Operator bool `json:"operator"`
+	// Prometheus sizes the bundled Prometheus.
+	Prometheus PrometheusValues `json:"prometheus"`
+	// Alertmanager sizes the bundled Alertmanager (default 100m CPU /
+	// 128Mi limits).
+	Alertmanager Sizing `json:"alertmanager"`
+	// Grafana sizes Grafana (default 1 CPU / 1Gi limits, the ThingsBoard
+	// article's pod table; dojot: the guide's 100m/100Mi requests and
+	// 200m/200Mi limits).
+	Grafana Sizing `json:"grafana"`
+	// KubeStateMetrics sizes kube-state-metrics (default 200m CPU / 256Mi
+	// limits).
+	KubeStateMetrics Sizing `json:"kubeStateMetrics"`
+}
+
+// Sizing is a monitoring workload's container resources; zero leaves the
+// component's default.
+type Sizing struct {
+	// Resources are the container's requests and limits.
+	Resources stack.Resources `json:"resources"`
+}
+
+// PrometheusValues size the bundled Prometheus's storage.
+type PrometheusValues struct {
+	// Retention is how long samples are kept (--storage.tsdb.retention.time),
+	// whole hours of at least 1h, e.g. "360h" (15 days, the default).
+	Retention time.Duration `json:"retention"`
+	// Size is each replica's volume (default 50Gi; dojot: 2Gi, the guide's
+	// local-pv-prometheus); samples are also dropped once they fill 80 % of it
+	// (--storage.tsdb.retention.size), whatever their age.
+	Size resource.Quantity `json:"size"`
+	// Resources default to 1 CPU / 1Gi limits (the ThingsBoard article's
+	// pod table); dojot: the guide's 400Mi memory request, 800Mi limit.
+	Resources stack.Resources `json:"resources"`
 }
 
 // Receivers are Alertmanager's notification targets; each is on when set.
@@ -145,11 +188,30 @@ func (r Receivers) alertmanager() alertmanager.Receivers {
 // MonitoringDir is the directory of the monitoring stack in dist/<profile>/.
 const MonitoringDir = "monitoring"
 
+// monitoringPlacement is where a profile runs its monitoring part.
+type monitoringPlacement struct {
+	// common replaces the values' Common when set: dojot without
+	// nodeAffinity builds on pools without their labels.
+	common *Common
+	// pool runs Prometheus, Alertmanager and Grafana; empty is any node.
+	pool string
+	// localNodes, when set, are the node labels of the local
+	// PersistentVolumes the monitoring claims get (dojot's local-storage
+	// class has no provisioner): one volume per claim, in
+	// /mnt/data/<monitoring namespace>/<claim>.
+	localNodes map[string]string
+}
+
 // buildMonitoring builds the monitoring stack for the built profile: in
 // the monitoring namespace (Common.MonitoringNamespace, which the stack's
-// NetworkPolicies admit on the scrape ports), on the profile's topology,
-// Prometheus built last so that it reads every component's rules.
-func buildMonitoring(b *Built, c *Common) (Part, error) {
+// NetworkPolicies admit on the scrape ports), on the profile's topology
+// and pool (Built.monitoring), Prometheus built last so that it reads
+// every component's rules.
+func buildMonitoring(b *Built, values *Common) (Part, error) {
+	c := values
+	if b.monitoring.common != nil {
+		c = b.monitoring.common
+	}
 	target := b.Stack
 	opts := c.stackOptions(target.Name()+"-monitoring", "monitoring")
 	opts.Namespace = target.MonitoringNamespace()
@@ -158,34 +220,91 @@ func buildMonitoring(b *Built, c *Common) (Part, error) {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	if c.Monitoring.Operator {
-		return buildOperatorMonitoring(b, mon, target)
+		return buildOperatorMonitoring(b, mon, target, c)
+	}
+	var storage *stack.Component
+	if b.monitoring.localNodes != nil {
+		// First, so that the volumes are applied before their claims.
+		if storage, err = mon.AddComponent("storage", stack.Meta{App: "storage", Role: "local-volumes"}); err != nil {
+			return Part{}, fmt.Errorf("monitoring: %w", err)
+		}
 	}
 	// One replica per node at most (each on a node of its own): the
 	// single-node small profile gets one of each, without HA.
-	nodes := int32(len(target.Topology().Hosts()))
+	pool := b.monitoring.pool
+	nodes := int32(poolHosts(mon.Topology(), pool))
 	data := monitoringStorage(mon, c)
-	am, err := alertmanager.New(mon, alertmanager.Config{Replicas: min(3, nodes), Receivers: c.Monitoring.Receivers.alertmanager(), Data: data})
+	am, err := alertmanager.New(mon, alertmanager.Config{Replicas: min(3, nodes), Pool: pool, Resources: c.Monitoring.Alertmanager.Resources, Receivers: c.Monitoring.Receivers.alertmanager(), Data: data})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if err := addKubeStateMetrics(mon, target); err != nil {
+	if err := addKubeStateMetrics(mon, target, c.Monitoring.KubeStateMetrics.Resources); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Data: data, Also: partStacks(b, NodeExporterDir)})
+	pdata := data
+	pdata.Size = c.Monitoring.Prometheus.Size
+	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Pool: pool, Data: pdata, Resources: c.Monitoring.Prometheus.Resources,
+		Retention: c.Monitoring.Prometheus.Retention, Also: partStacks(b, NodeExporterDir)})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if err := buildGrafana(mon, b, prom, min(3, nodes), data); err != nil {
+	if err := buildGrafana(mon, b, prom, grafana.Config{Replicas: min(3, nodes), Pool: pool, Resources: c.Monitoring.Grafana.Resources, Data: data}); err != nil {
 		return Part{}, err
 	}
+	if storage != nil {
+		if err := addLocalMonitoringVolumes(mon, storage, b.monitoring.localNodes); err != nil {
+			return Part{}, fmt.Errorf("monitoring: %w", err)
+		}
+	}
 	return Part{Dir: MonitoringDir, Stack: mon}, nil
+}
+
+// poolHosts counts the nodes of the pool (every node for "").
+func poolHosts(t stack.Topology, pool string) int {
+	n := 0
+	for _, p := range t.Pools {
+		if pool == "" || p.Name == pool {
+			n += p.NodesPerZone * len(t.Zones)
+		}
+	}
+	return n
+}
+
+// addLocalMonitoringVolumes gives every claim of the monitoring
+// StatefulSets a local PersistentVolume of its size, reserved for it, on
+// the nodes with the labels, in /mnt/data/<namespace>/<claim> (as the
+// dojot guide keeps Prometheus's data in /mnt/data/prometheus).
+func addLocalMonitoringVolumes(mon *stack.Stack, storage *stack.Component, nodes map[string]string) error {
+	var volumes []dojot.LocalVolume
+	for _, comp := range mon.Components() {
+		for _, obj := range comp.Objects() {
+			sts, ok := obj.(*appsv1.StatefulSet)
+			if !ok {
+				continue
+			}
+			replicas := int32(1)
+			if sts.Spec.Replicas != nil {
+				replicas = *sts.Spec.Replicas
+			}
+			for i := range replicas {
+				for _, vct := range sts.Spec.VolumeClaimTemplates {
+					claim := vct.Name + "-" + sts.Name + "-" + strconv.Itoa(int(i))
+					size := vct.Spec.Resources.Requests[corev1.ResourceStorage]
+					volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-" + claim, Path: "/mnt/data/" + mon.Namespace() + "/" + claim,
+						Size: size.String(), Mode: corev1.ReadWriteOnce, NodeLabels: nodes, Claim: claim})
+				}
+			}
+		}
+	}
+	slices.SortFunc(volumes, func(a, b dojot.LocalVolume) int { return strings.Compare(a.Name, b.Name) })
+	return dojot.AddLocalVolumes(storage, volumes)
 }
 
 // addKubeStateMetrics adds kube-state-metrics to the monitoring stack,
 // watching the target's namespace: the pod, Job, PDB and claim state the
 // kubernetes rules read. Built before Prometheus, which scrapes it.
-func addKubeStateMetrics(mon, target *stack.Stack) error {
-	_, err := kubestatemetrics.New(mon, target, kubestatemetrics.Config{})
+func addKubeStateMetrics(mon, target *stack.Stack, res stack.Resources) error {
+	_, err := kubestatemetrics.New(mon, target, kubestatemetrics.Config{Resources: res})
 	return err
 }
 
@@ -228,8 +347,8 @@ func partStacks(b *Built, dirs ...string) []*stack.Stack {
 // buildOperatorMonitoring fills the monitoring stack for the Prometheus
 // Operator option: kube-state-metrics, then the PodMonitors and the
 // PrometheusRule (after every scraped component, so that it reads them).
-func buildOperatorMonitoring(b *Built, mon, target *stack.Stack) (Part, error) {
-	if err := addKubeStateMetrics(mon, target); err != nil {
+func buildOperatorMonitoring(b *Built, mon, target *stack.Stack, c *Common) (Part, error) {
+	if err := addKubeStateMetrics(mon, target, c.Monitoring.KubeStateMetrics.Resources); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	if _, err := prometheus.NewOperator(mon, target, partStacks(b, NodeExporterDir)); err != nil {

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,22 +53,55 @@ func synthMonitoring(t *testing.T, name string) (*stack.Output, map[string]strin
 	return out, files
 }
 
-func TestMonitoringOffByDefault(t *testing.T) {
+// TestMonitoringOnByDefault: every profile renders its monitoring part by
+// default, and monitoring.enabled=false renders none.
+func TestMonitoringOnByDefault(t *testing.T) {
 	for _, name := range Names() {
 		p, _ := Get(name)
-		if p.Defaults().Base().Monitoring.Enabled {
-			t.Errorf("%s: monitoring.enabled is on by default; this increment keeps dist/ without it", name)
+		if !p.Defaults().Base().Monitoring.Enabled {
+			t.Errorf("%s: monitoring.enabled is off by default", name)
 		}
-		out, err := Synth(Options{}, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range out[0].Files {
-			if strings.HasPrefix(f.Name, MonitoringDir+"/") {
-				t.Errorf("%s: %s rendered with monitoring off", name, f.Name)
+		for _, on := range []bool{true, false} {
+			files := monitoringFiles(t, name, on)
+			if on && len(files) == 0 {
+				t.Errorf("%s: no %s/ file rendered by default", name, MonitoringDir)
+			}
+			if !on {
+				for _, f := range files {
+					t.Errorf("%s: %s rendered with monitoring.enabled=false", name, f)
+				}
 			}
 		}
 	}
+}
+
+// monitoringFiles lists the files rendered under monitoring/ for the
+// profile's defaults with monitoring.enabled set to on.
+func monitoringFiles(t *testing.T, name string, on bool) []string {
+	t.Helper()
+	p, err := Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.Load(nil, []string{fmt.Sprintf("monitoring.enabled=%t", on)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.BuildValues(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := SynthBuilt(name, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range out.Files {
+		if strings.HasPrefix(f.Name, MonitoringDir+"/") {
+			files = append(files, f.Name)
+		}
+	}
+	return files
 }
 
 func TestMonitoringRendersEveryProfile(t *testing.T) {

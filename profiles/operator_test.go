@@ -135,7 +135,7 @@ func TestMonitoringOptionsNeedEnabled(t *testing.T) {
 		"monitoring.nodeExporter=true": "monitoring.nodeExporter",
 		"monitoring.operator=true":     "monitoring.operator",
 	} {
-		if _, err := p.Load(nil, []string{set}); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "needs enabled") {
+		if _, err := p.Load(nil, []string{"monitoring.enabled=false", set}); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "needs enabled") {
 			t.Errorf("--set %s: err = %v; want an error at %s", set, err, want)
 		}
 	}

@@ -156,7 +156,13 @@ func validateDojotOptions(o Options) error {
 		}
 	}
 	if o.Backends != nil {
-		if err := o.Backends.Validate(); err != nil {
+		// The options build with the default monitoring (on): Grafana
+		// serves the metrics group.
+		b := *o.Backends
+		if len(b.Metrics) == 0 {
+			b.Metrics = b.APIGateway // as the build defaults it
+		}
+		if err := b.ValidateServed(true); err != nil {
 			return fmt.Errorf("options: Backends: %w", err)
 		}
 	}

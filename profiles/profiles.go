@@ -93,6 +93,9 @@ type Built struct {
 	// Grafana is how users reach the monitoring's Grafana, when the
 	// monitoring is on.
 	Grafana GrafanaAccess
+	// monitoring says where the monitoring part runs (set by the
+	// profile's build; the zero value is any node, provisioned volumes).
+	monitoring monitoringPlacement
 }
 
 // Part is a separately applied stack of a profile.

@@ -104,12 +104,16 @@ func init() {
 			},
 		},
 		"Monitoring": {
-			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus,\nAlertmanager and kube-state-metrics in the monitoring namespace,\nwatching the profile's stack with the alert rules its components\ncontribute, and optionally the node exporter (Grafana and dashboards\ncome later).",
+			Doc: "Monitoring is the bundled monitoring of a profile: Prometheus,\nAlertmanager and kube-state-metrics in the monitoring namespace,\nwatching the profile's stack with the alert rules its components\ncontribute, Grafana with a dashboard per component, and optionally the\nnode exporter.",
 			Fields: map[string]string{
-				"Enabled":      "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\nfalse.",
-				"NodeExporter": "NodeExporter adds the Prometheus node exporter on every node,\nin a namespace of its own, <monitoringNamespace>-node-exporter, which\nalone enforces Pod Security \"privileged\" (the exporter reads the host's\nnetwork, processes and root file system, read-only); rendered into\nthe profile's node-exporter/ directory. Only with enabled (Prometheus\nscrapes it). Default false.",
-				"Operator":     "Operator is for clusters that run the Prometheus Operator:\ninstead of the bundled Prometheus and Alertmanager, render a\nPodMonitor per scrape job and a PrometheusRule with every alert rule\n(monitoring.coreos.com/v1) into the monitoring namespace, for the\noperator's Prometheus to select (podMonitorSelector, ruleSelector)\nand its Alertmanager to route; receivers must then be empty.\nkube-state-metrics is still rendered. Only with enabled. Default false.",
-				"Receivers":    "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
+				"Alertmanager":     "Alertmanager sizes the bundled Alertmanager (default 100m CPU / 128Mi\nlimits).",
+				"Enabled":          "Enabled renders the monitoring stack into the profile's monitoring/\ndirectory (its own kustomization, applied after the stack). Default\ntrue.",
+				"Grafana":          "Grafana sizes Grafana (default 1 CPU / 1Gi limits, the ThingsBoard\narticle's pod table; dojot: the guide's 100m/100Mi requests and\n200m/200Mi limits).",
+				"KubeStateMetrics": "KubeStateMetrics sizes kube-state-metrics (default 200m CPU / 256Mi\nlimits).",
+				"NodeExporter":     "NodeExporter adds the Prometheus node exporter on every node,\nin a namespace of its own, <monitoringNamespace>-node-exporter, which\nalone enforces Pod Security \"privileged\" (the exporter reads the host's\nnetwork, processes and root file system, read-only); rendered into\nthe profile's node-exporter/ directory. Only with enabled (Prometheus\nscrapes it). Default false.",
+				"Operator":         "Operator is for clusters that run the Prometheus Operator:\ninstead of the bundled Prometheus and Alertmanager, render a\nPodMonitor per scrape job and a PrometheusRule with every alert rule\n(monitoring.coreos.com/v1) into the monitoring namespace, for the\noperator's Prometheus to select (podMonitorSelector, ruleSelector)\nand its Alertmanager to route; receivers must then be empty.\nkube-state-metrics is still rendered. Only with enabled. Default false.",
+				"Prometheus":       "Prometheus sizes the bundled Prometheus.",
+				"Receivers":        "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
 			},
 		},
 		"Pool": {
@@ -125,6 +129,14 @@ func init() {
 				"Taints":       "Taints are the pool's node taints; its workloads tolerate exactly these.",
 			},
 		},
+		"PrometheusValues": {
+			Doc: "PrometheusValues size the bundled Prometheus's storage.",
+			Fields: map[string]string{
+				"Resources": "Resources default to 1 CPU / 1Gi limits (the ThingsBoard article's pod\ntable); dojot: the guide's 400Mi memory request, 800Mi limit.",
+				"Retention": "Retention is how long samples are kept (--storage.tsdb.retention.time),\nwhole hours of at least 1h, e.g. \"360h\" (15 days, the default).",
+				"Size":      "Size is each replica's volume (default 50Gi; dojot: 2Gi, the guide's\nlocal-pv-prometheus); samples are also dropped once they fill 80 % of it\n(--storage.tsdb.retention.size), whatever their age.",
+			},
+		},
 		"Receivers": {
 			Doc: "Receivers are Alertmanager's notification targets; each is on when set.",
 			Fields: map[string]string{
@@ -133,6 +145,12 @@ func init() {
 				"Slack":     "Slack posts to the incoming-webhook URL in the Secret key slack-api-url.",
 				"Telegram":  "Telegram sends with the bot token in the Secret key telegram-bot-token.",
 				"Webhook":   "Webhook posts every alert to the URL in the Secret key webhook-url.",
+			},
+		},
+		"Sizing": {
+			Doc: "Sizing is a monitoring workload's container resources; zero leaves the\ncomponent's default.",
+			Fields: map[string]string{
+				"Resources": "Resources are the container's requests and limits.",
 			},
 		},
 		"SlackReceiver": {
@@ -199,6 +217,14 @@ func init() {
 		},
 		"Values": {
 			Doc: "Values is a profile's configuration: one documented Go type per profile\n(Minimal3AZValues, DojotValues), decoded strictly from values documents\n(package values) and validated before anything is built. A profile's\nDefaults reproduce its committed dist/ byte for byte.",
+		},
+		"monitoringPlacement": {
+			Doc: "monitoringPlacement is where a profile runs its monitoring part.",
+			Fields: map[string]string{
+				"common":     "common replaces the values' Common when set: dojot without nodeAffinity\nbuilds on pools without their labels.",
+				"localNodes": "localNodes, when set, are the node labels of the local PersistentVolumes\nthe monitoring claims get (dojot's local-storage class has no\nprovisioner): one volume per claim, in /mnt/data/<monitoring\nnamespace>/<claim>.",
+				"pool":       "pool runs Prometheus, Alertmanager and Grafana; empty is any node.",
+			},
 		},
 	})
 }

@@ -105,18 +105,41 @@ type Backends struct {
 }
 
 // Validate checks that the API gateway and MQTT groups have addresses,
-// each an IP address (v4 or v6) or a DNS name, listed once, and that the
-// unserved groups are empty.
-func (b Backends) Validate() error { return b.validate(false) }
+// each an IP address (v4 or v6) or a DNS name, listed once, that LwM2M is
+// empty, and that metrics, when listed, are addresses too (whether it
+// must be empty or set depends on the monitoring: ValidateServed).
+func (b Backends) Validate() error { return b.validate(metricsOptional) }
 
-// validate is Validate with the Metrics group served or not.
-func (b Backends) validate(metricsServed bool) error {
+// ValidateServed is Validate where the metrics group is served (Grafana
+// on the metrics NodePort, with the monitoring on) when metricsServed,
+// and must be empty otherwise.
+func (b Backends) ValidateServed(metricsServed bool) error {
+	if metricsServed {
+		return b.validate(served)
+	}
+	return b.validate(unserved)
+}
+
+// serving says whether a backend group is forwarded.
+type serving int
+
+const (
+	unserved        serving = iota // must be empty
+	served                         // needs addresses
+	metricsOptional                // checked only when listed
+)
+
+// validate is Validate with the Metrics group served, unserved or either.
+func (b Backends) validate(metrics serving) error {
 	for _, g := range []struct {
 		name   string
 		addrs  []string
-		served bool
-	}{{"apiGateway", b.APIGateway, true}, {"mqtt", b.MQTT, true}, {"lwm2m", b.LwM2M, false}, {"metrics", b.Metrics, metricsServed}} {
-		if !g.served {
+		served serving
+	}{{"apiGateway", b.APIGateway, served}, {"mqtt", b.MQTT, served}, {"lwm2m", b.LwM2M, unserved}, {"metrics", b.Metrics, metrics}} {
+		if g.served == metricsOptional && len(g.addrs) == 0 {
+			continue
+		}
+		if g.served == unserved {
 			if len(g.addrs) > 0 {
 				return fmt.Errorf("dojot: backends.%s: %v; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; dojot's LwM2M services are not part of this release), so it must be empty", g.name, g.addrs)
 			}
@@ -161,7 +184,7 @@ func NginxConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error)
 	if err := ports.Validate(); err != nil {
 		return "", err
 	}
-	if err := b.validate(ports.metricsServed); err != nil {
+	if err := b.ValidateServed(ports.metricsServed); err != nil {
 		return "", err
 	}
 	var s strings.Builder
@@ -224,7 +247,7 @@ func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, erro
 	if err := ports.Validate(); err != nil {
 		return "", err
 	}
-	if err := b.validate(ports.metricsServed); err != nil {
+	if err := b.ValidateServed(ports.metricsServed); err != nil {
 		return "", err
 	}
 	var s strings.Builder

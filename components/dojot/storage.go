@@ -42,13 +42,29 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 	if s == nil {
 		return fmt.Errorf("dojot: local storage: stack is nil")
 	}
-	sizes := make([]resource.Quantity, len(volumes))
+	if err := checkVolumes(volumes); err != nil {
+		return err
+	}
+	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "local-volumes"})
+	if err != nil {
+		return err
+	}
+	c.Add(&storagev1.StorageClass{
+		ObjectMeta:        metav1.ObjectMeta{Name: LocalStorageClass},
+		Provisioner:       "kubernetes.io/no-provisioner",
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimRetain),
+	})
+	return AddLocalVolumes(c, volumes)
+}
+
+// checkVolumes validates the volumes' sizes, modes, paths and claims.
+func checkVolumes(volumes []LocalVolume) error {
 	for i, v := range volumes {
 		q, err := resource.ParseQuantity(v.Size)
 		if err != nil || q.Sign() <= 0 {
 			return fmt.Errorf("dojot: volumes[%d] (%s).size: %q; must be a positive quantity such as \"2Gi\"", i, v.Name, v.Size)
 		}
-		sizes[i] = q
 		switch v.Mode {
 		case corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod:
 		default:
@@ -61,30 +77,38 @@ func AddLocalStorage(s *stack.Stack, volumes []LocalVolume) error {
 			return fmt.Errorf("dojot: volumes[%d] (%s).claim: empty; every local volume is reserved for one claim", i, v.Name)
 		}
 	}
-	c, err := s.AddComponent("storage", stack.Meta{App: "storage", Role: "local-volumes"})
-	if err != nil {
+	return nil
+}
+
+// AddLocalVolumes adds the local PersistentVolumes to the component c, of
+// the local-storage class (which the caller's stack renders or declares
+// external), each reserved for its claim in c's namespace and pinned to
+// the nodes with its labels. The monitoring stack uses it for its claims.
+func AddLocalVolumes(c *stack.Component, volumes []LocalVolume) error {
+	if c == nil {
+		return fmt.Errorf("dojot: local volumes: component is nil")
+	}
+	if err := checkVolumes(volumes); err != nil {
 		return err
 	}
-	c.Add(&storagev1.StorageClass{
-		ObjectMeta:        metav1.ObjectMeta{Name: LocalStorageClass},
-		Provisioner:       "kubernetes.io/no-provisioner",
-		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
-		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimRetain),
-	})
-	for i, v := range volumes {
+	for _, v := range volumes {
+		size, err := resource.ParseQuantity(v.Size)
+		if err != nil {
+			return fmt.Errorf("dojot: volume %s.size: %q: %w", v.Name, v.Size, err)
+		}
 		var reqs []corev1.NodeSelectorRequirement
 		for _, k := range slices.Sorted(maps.Keys(v.NodeLabels)) {
 			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v.NodeLabels[k]}})
 		}
 		c.Add(&corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: PVName(s.Namespace(), v.Name)},
+			ObjectMeta: metav1.ObjectMeta{Name: PVName(c.Namespace(), v.Name)},
 			Spec: corev1.PersistentVolumeSpec{
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: sizes[i]},
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: size},
 				AccessModes:                   []corev1.PersistentVolumeAccessMode{v.Mode},
 				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 				StorageClassName:              LocalStorageClass,
 				PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: v.Path}},
-				ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: s.Namespace(), Name: v.Claim},
+				ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: c.Namespace(), Name: v.Claim},
 				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
 					NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}},
 			},
