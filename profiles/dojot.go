@@ -240,7 +240,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if mongo := s.ComponentByName("mongodb"); mongo != nil {
 		ca.Component.Uses(mongo.Pods("").Port("mongodb"))
 	}
-	if err := buildUIs(s, dojotUIs(v), pools[dojot.GroupDojot], kf, pg, nil, nil); err != nil {
+	if err := buildUIs(s, dojotUIs(v), pools[dojot.GroupKafka], kf, pg, nil, nil); err != nil {
 		return nil, err
 	}
 	if err := buildDojotBackups(s, v, pools[dojot.GroupDojot]); err != nil {

@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/components/dojotbackup"
 	"github.com/iotstack/iotstack/stack"
@@ -38,6 +40,7 @@ func buildDojotBackups(s *stack.Stack, v *DojotValues, pool string) error {
 		}
 		cfg := v.MongoDB.Backup
 		cfg.Store, cfg.Pool = v.Backup.Store, pool
+		leanBackup(v, &cfg)
 		if _, err := dojotbackup.MongoDB(s, m, cfg); err != nil {
 			return err
 		}
@@ -49,9 +52,21 @@ func buildDojotBackups(s *stack.Stack, v *DojotValues, pool string) error {
 		}
 		cfg := v.MinIO.Backup
 		cfg.Store, cfg.Pool = v.Backup.Store, pool
+		leanBackup(v, &cfg)
 		if _, err := dojotbackup.MinIO(s, m, cfg); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// leanBackup gives a backup without resources the component's default
+// limits (0.5 CPU / 256 MiB) with, under lean, memory requests of half
+// the limits, as every dojot service.
+func leanBackup(v *DojotValues, cfg *dojotbackup.Config) {
+	if !cfg.Resources.IsZero() || !v.Lean {
+		return
+	}
+	cfg.Resources = stack.MustLimits("500m", "256Mi")
+	cfg.Resources.MemoryRequest = resource.MustParse("128Mi")
 }

@@ -3,7 +3,8 @@ package profiles
 import "github.com/iotstack/iotstack/components/dojotbackup"
 
 // MongoDBValues are dojot's MongoDB settings beyond its volume size
-// (mongodbSize).
+// (mongodbSize). The backups run on the dojot group's pool; under lean
+// their memory requests are half the limits.
 type MongoDBValues struct {
 	// Backup is a scheduled mongodump of every database (one gzip
 	// archive per run) to <backup.store prefix>/mongodb/<UTC

@@ -15,8 +15,9 @@ import (
 
 // buildWith loads a profile's defaults with the --set overrides, builds
 // and synthesizes it (no golden file: the defaults' dist/ is the golden
-// test's), and places every replica on the profile's nodes as the
-// scheduler would (nothing stays Pending).
+// test's), and places every replica of the stack and its parts (the
+// monitoring) together on the profile's nodes as the scheduler would
+// (nothing stays Pending).
 func buildWith(t *testing.T, name string, sets ...string) *stack.Output {
 	t.Helper()
 	p, err := Get(name)
@@ -35,7 +36,17 @@ func buildWith(t *testing.T, name string, sets ...string) *stack.Output {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stacktest.Schedule(b.Stack.Topology(), out); err != nil {
+	// The stack and its parts (the monitoring) share the nodes: place
+	// them together.
+	all := &stack.Output{Objects: append([]stack.Rendered(nil), out.Objects...)}
+	for _, part := range b.Parts {
+		po, err := part.Stack.Synth()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Objects = append(all.Objects, po.Objects...)
+	}
+	if _, err := stacktest.Schedule(b.Stack.Topology(), all); err != nil {
 		t.Fatalf("%s %v: %v", name, sets, err)
 	}
 	return out
@@ -113,11 +124,15 @@ func TestUIValuesErrors(t *testing.T) {
 	}
 }
 
-// TestDojotUIs renders small with Kafka UI and pgAdmin: they fit the one
-// worker, and pgAdmin pre-registers dojot's databases.
+// TestDojotUIs renders the dojot profiles with Kafka UI and pgAdmin:
+// they fit 100k's nodes beside the monitoring, and small's one worker
+// without it; pgAdmin pre-registers dojot's databases.
 func TestDojotUIs(t *testing.T) {
-	for _, name := range []string{Small, Hundred} {
-		out := buildWith(t, name, "ui.kafka.enabled=true", "ui.pgadmin.enabled=true")
+	for name, sets := range map[string][]string{
+		Small:   {"ui.kafka.enabled=true", "ui.pgadmin.enabled=true", "monitoring.enabled=false"},
+		Hundred: {"ui.kafka.enabled=true", "ui.pgadmin.enabled=true"},
+	} {
+		out := buildWith(t, name, sets...)
 		var servers string
 		for _, r := range out.Objects {
 			if cm, ok := r.Object.(*corev1.ConfigMap); ok && cm.Name == "pgadmin-servers" {

@@ -32,7 +32,11 @@ type UIs struct {
 // kubectl port-forward only (dojot's load balancers forward fixed
 // NodePorts; there is no HTTP ingress to share): path must stay empty.
 // Unset resources are dojot's: Kafka UI 0.5 CPU / 512 MiB, pgAdmin 0.5
-// CPU / 256 MiB, with memory requests of half the limits under lean.
+// CPU / 256 MiB, with memory requests of half the limits under lean. They
+// run on the kafka group's pool unless pool is set (100k: the Kafka node,
+// which has room beside the monitoring). small's single 6 GB worker has
+// no room left for them once the monitoring runs (monitoring.enabled,
+// the default): turn the monitoring off or add a node to the pool.
 // dojot's Redis is each service's private cache, so there is no
 // RedisInsight.
 type DojotUIs struct {

@@ -31,7 +31,7 @@ func init() {
 			},
 		},
 		"DojotUIs": {
-			Doc: "DojotUIs are the dojot profiles' operators' web UIs, reachable with\nkubectl port-forward only (dojot's load balancers forward fixed\nNodePorts; there is no HTTP ingress to share): path must stay empty.\nUnset resources are dojot's: Kafka UI 0.5 CPU / 512 MiB, pgAdmin 0.5 CPU\n/ 256 MiB, with memory requests of half the limits under lean. dojot's\nRedis is each service's private cache, so there is no RedisInsight.",
+			Doc: "DojotUIs are the dojot profiles' operators' web UIs, reachable with\nkubectl port-forward only (dojot's load balancers forward fixed\nNodePorts; there is no HTTP ingress to share): path must stay empty.\nUnset resources are dojot's: Kafka UI 0.5 CPU / 512 MiB, pgAdmin 0.5\nCPU / 256 MiB, with memory requests of half the limits under lean. They\nrun on the kafka group's pool unless pool is set (100k: the Kafka node,\nwhich has room beside the monitoring). small's single 6 GB worker has\nno room left for them once the monitoring runs (monitoring.enabled,\nthe default): turn the monitoring off or add a node to the pool. dojot's\nRedis is each service's private cache, so there is no RedisInsight.",
 			Fields: map[string]string{
 				"Kafka":   "Kafka is Kafka UI (kafbat/kafka-ui, Apache-2.0) for kafka-server:\nread-only unless readWrite, login form with the user admin and the\npassword in the Secret kafka-ui-auth (key password). Off by default.",
 				"PgAdmin": "PgAdmin is pgAdmin 4 (PostgreSQL licence) with dojot's PostgreSQL\npre-registered (Kong's, auth's and device-manager's databases);\nlogin email (default admin@iotstack.io) with the password in the Secret\npgadmin-auth (key password). Off by default.",
@@ -98,7 +98,7 @@ func init() {
 			},
 		},
 		"MongoDBValues": {
-			Doc: "MongoDBValues are dojot's MongoDB settings beyond its volume size\n(mongodbSize).",
+			Doc: "MongoDBValues are dojot's MongoDB settings beyond its volume size\n(mongodbSize). The backups run on the dojot group's pool; under lean\ntheir memory requests are half the limits.",
 			Fields: map[string]string{
 				"Backup": "Backup is a scheduled mongodump of every database (one gzip archive per\nrun) to <backup.store prefix>/mongodb/<UTC stamp>.archive.gz, keeping\nthe newest retain archives; the suspended CronJob mongodb-restore\nrestores one. Needs backup.store.bucket.",
 			},
