@@ -71,8 +71,9 @@ var testPackages = map[string]string{
 	// (barman-cloud uses boto3; internal/s3test's tests read with it too).
 	"barman-cloud-backup":                  "barman-cli-cloud",
 	"/usr/lib/python3/dist-packages/boto3": "python3-boto3",
-	// The Cassandra backup and restore scripts (components/cassandra)
-	// upload and download with rclone against versitygw on loopback.
+	// The Cassandra backup and restore scripts (components/cassandra) and
+	// dojot's MongoDB and MinIO ones (components/dojotbackup) upload and
+	// download with rclone against versitygw on loopback.
 	"rclone": "rclone",
 }
 

@@ -16,14 +16,18 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/kafka", Types: []string{"Config"}},
 	{Dir: "../components/redis", Types: []string{"Config"}},
 	{Dir: "../components/cassandra", Types: []string{"Config", "Backup"}},
-	{Dir: "../components/postgres", Types: []string{"Config", "Tuning"}},
+	{Dir: "../components/postgres", Types: []string{"Config", "Tuning", "Backup", "Restore"}},
 	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig", "MQTTS", "CertManager"}},
 	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends"}},
 	{Dir: "../components/x509", Types: []string{"Config"}},
 	{Dir: "../components/vernemq", Types: []string{"Config"}},
 	{Dir: "../components/backup", Types: []string{"Store"}},
 	{Dir: "../components/reaper", Types: []string{"Config"}},
-	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go"}},
+	{Dir: "../components/kafkaui", Types: []string{"Config"}},
+	{Dir: "../components/pgadmin", Types: []string{"Config"}},
+	{Dir: "../components/redisinsight", Types: []string{"Config"}},
+	{Dir: "../components/dojotbackup", Types: []string{"Config"}},
+	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go", "ui_values.go", "dojot_backup_values.go"}},
 }
 
 func TestValuesDocsCurrent(t *testing.T) {

@@ -191,7 +191,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgc := v.Postgres
+	pgc := postgresBackup(&v.Common, v.Postgres)
 	pgc.Pool = pools[dojot.GroupDojot]
 	pgc.Data = withClass(pgc.Data)
 	pg, err := postgres.New(s, pgc)
@@ -239,6 +239,12 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	// adds after it.
 	if mongo := s.ComponentByName("mongodb"); mongo != nil {
 		ca.Component.Uses(mongo.Pods("").Port("mongodb"))
+	}
+	if err := buildUIs(s, dojotUIs(v), pools[dojot.GroupKafka], kf, pg, nil, nil); err != nil {
+		return nil, err
+	}
+	if err := buildDojotBackups(s, v, pools[dojot.GroupDojot]); err != nil {
+		return nil, err
 	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {
 		return nil, err

@@ -85,6 +85,12 @@ type DojotValues struct {
 	MinIOSize   resource.Quantity `json:"minioSize"`
 	// Credentials name existing Secrets to use instead of generated ones.
 	Credentials Credentials `json:"credentials"`
+	// UI is the operators' web UIs (Kafka UI, pgAdmin), off by default.
+	UI DojotUIs `json:"ui"`
+	// MongoDB is dojot's MongoDB: its backup.
+	MongoDB MongoDBValues `json:"mongodb"`
+	// MinIO is dojot's MinIO: its backup.
+	MinIO MinIOValues `json:"minio"`
 }
 
 // dojotMonitoring is the monitoring sized as ansible-dojot v0.5.0 sizes
@@ -288,6 +294,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 		refs["groups."+g] = v.Groups[g]
 	}
 	errs = append(errs, checkPools(v.Topology, refs)...)
+	errs = append(errs, postgresBackupErrors(&v.Common, v.Postgres)...)
 	for _, g := range slices.Sorted(maps.Keys(v.Groups)) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":
@@ -299,6 +306,8 @@ func (v *DojotValues) Validate() []values.FieldError {
 		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
 	}
 	errs = append(errs, v.validateDomain()...)
+	errs = append(errs, v.UI.validate(v.Topology)...)
+	errs = append(errs, v.validateBackups()...)
 	if !v.NodeAffinity {
 		if n := len(v.Topology.Pools); n != 1 {
 			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))

@@ -32,11 +32,13 @@ import (
 //   - tb-integration-executor is a Professional Edition service: not in CE;
 //   - pgpool (1 pod) becomes PgBouncer with 2 pods in 2 zones, and
 //     Pgpool-exporter becomes postgres_exporter sidecars;
-//   - Prometheus, Grafana, Kafka-ui and the backup job are the ThingsBoard
-//     article's wish list (monitoring, UI tools, backups), not rendered;
-//     Cassandra Reaper (reaper.enabled, 1 CPU / 1 GiB as in the table) is
-//     rendered, and the Backup-job rows are CronJobs rendered when
-//     backup.store and cassandra.backup are set.
+//   - Prometheus and Grafana are rendered in the monitoring part
+//     (monitoring/, on by default); Cassandra Reaper (reaper.enabled,
+//     1 CPU / 1 GiB as in the table) is rendered, and the Backup-job rows
+//     are CronJobs rendered when backup.store and cassandra.backup are set;
+//   - Kafka-ui is kafbat/kafka-ui (the maintained fork, read-only, with a
+//     login form) where the ThingsBoard article installed Redpanda
+//     Console (values ui.kafka).
 //
 // Options: Generic (no AWS annotations, no gp3 class: the cluster's default
 // StorageClass), ThingsBoardVersion, Replicas per ThingsBoard service,
@@ -154,7 +156,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgc := v.Postgres
+	pgc := postgresBackup(&v.Common, v.Postgres)
 	pgc.Data = withClass(pgc.Data)
 	pg, err := postgres.New(s, pgc)
 	if err != nil {
@@ -179,6 +181,9 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 		return nil, err
 	}
 	if err := addReaper(s, cs, v.Reaper, class); err != nil {
+		return nil, err
+	}
+	if err := buildUIs(s, v.UI, minimal3AZPool, kf, pg, rd, tbShare(s, target)); err != nil {
 		return nil, err
 	}
 	if err := useExisting(s, v.Credentials, "credentials.existingSecrets"); err != nil {

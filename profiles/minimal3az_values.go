@@ -48,6 +48,9 @@ type Minimal3AZValues struct {
 	LoadTest thingsboard.LoadTestConfig `json:"loadTest"`
 	// Credentials name existing Secrets to use instead of generated ones.
 	Credentials Credentials `json:"credentials"`
+	// UI is the operators' web UIs: Kafka UI (on by default), pgAdmin and
+	// RedisInsight.
+	UI UIs `json:"ui"`
 }
 
 // ThingsBoardValues are ThingsBoard's settings in minimal-3az.
@@ -136,6 +139,7 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 		},
 		LoadTest: thingsboard.LoadTestConfig{Pool: clientPool},
 	}
+	v.UI.Kafka.Enabled = true // the ThingsBoard article's pod table runs kafka-ui
 	v.Topology.StorageClass = StorageClass{Name: gp3, Create: true, Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"type": "gp3", "fsType": "ext4"}}
 	v.Topology.LoadBalancer = "aws"
 	v.ZooKeeper.Data.Size, v.ZooKeeper.Log.Size = st("1Gi"), st("1Gi")
@@ -165,12 +169,14 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf(fmt.Sprintf("thingsboard.services.%s.replicas", name), svc.Replicas, "allowed 0 (the default) or more"))
 		}
 	}
+	errs = append(errs, postgresBackupErrors(&v.Common, v.Postgres)...)
 	errs = append(errs, checkPools(v.Topology, map[string]string{
 		"zookeeper.pool": v.ZooKeeper.Pool, "kafka.pool": v.Kafka.Pool, "redis.pool": v.Redis.Pool,
 		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,
 	})...)
 	errs = append(errs, cassandraBackupErrors(v.Common, v.Cassandra.Backup)...)
 	errs = append(errs, reaperErrors(v.Topology, v.Reaper)...)
+	errs = append(errs, v.UI.validate(v.Topology)...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

@@ -15,7 +15,7 @@ import (
 	"github.com/iotstack/iotstack/values"
 )
 
-//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go -o zz_values_docs.go
+//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go,ui_values.go,dojot_backup_values.go -o zz_values_docs.go
 
 // Values is a profile's configuration: one documented Go type per profile
 // (Minimal3AZValues, DojotValues), decoded strictly from values documents

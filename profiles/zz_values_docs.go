@@ -30,6 +30,13 @@ func init() {
 				"ExistingSecrets": "ExistingSecrets maps a Secret the stack declares (kafka-kraft,\npostgres-auth, ...; iotstack secrets PROFILE lists them) to the name of\nan existing Secret in the namespace with the same keys. The stack then\nreferences that Secret and apply never generates the declared one.",
 			},
 		},
+		"DojotUIs": {
+			Doc: "DojotUIs are the dojot profiles' operators' web UIs, reachable with\nkubectl port-forward only (dojot's load balancers forward fixed\nNodePorts; there is no HTTP ingress to share): path must stay empty.\nUnset resources are dojot's: Kafka UI 0.5 CPU / 512 MiB, pgAdmin 0.5\nCPU / 256 MiB, with memory requests of half the limits under lean. They\nrun on the kafka group's pool unless pool is set (100k: the Kafka node,\nwhich has room beside the monitoring). small's single 6 GB worker has\nno room left for them once the monitoring runs (monitoring.enabled,\nthe default): turn the monitoring off or add a node to the pool. dojot's\nRedis is each service's private cache, so there is no RedisInsight.",
+			Fields: map[string]string{
+				"Kafka":   "Kafka is Kafka UI (kafbat/kafka-ui, Apache-2.0) for kafka-server:\nread-only unless readWrite, login form with the user admin and the\npassword in the Secret kafka-ui-auth (key password). Off by default.",
+				"PgAdmin": "PgAdmin is pgAdmin 4 (PostgreSQL licence) with dojot's PostgreSQL\npre-registered (Kong's, auth's and device-manager's databases);\nlogin email (default admin@iotstack.io) with the password in the Secret\npgadmin-auth (key password). Off by default.",
+			},
+		},
 		"DojotValues": {
 			Doc: "DojotValues is everything a user may change of the dojot profiles\n(small and 100k, whose defaults differ: SmallDefaults, HundredDefaults,\nwhich reproduce dist/small/ and dist/100k/ byte for byte): the two\nenvironments of dojot's installation guide \"Dojot v0.5.0 – Guia de\nInstalação: Instalando a dojot no Kubernetes\" (in Portuguese). In the\ncomponent sections a zero value means the component's own default.",
 			Fields: map[string]string{
@@ -41,11 +48,14 @@ func init() {
 				"InsecureMQTT": "InsecureMQTT serves plain MQTT on 1883 beside MQTTS.",
 				"Kafka":        "Kafka is the broker (named kafka-server, the name dojot's services\nexpect). Its numPartitions is the bridges'.",
 				"Lean":         "Lean sets memory requests to half the limits, so the guide's one small\nworker holds every service.",
+				"MinIO":        "MinIO is dojot's MinIO: its backup.",
+				"MongoDB":      "MongoDB is dojot's MongoDB: its backup.",
 				"MongoDBSize":  "MongoDBSize and MinIOSize size the local volumes of MongoDB and MinIO.",
 				"NodeAffinity": "NodeAffinity pins every workload to its group's pool by\nthe pools' labels (dojot.components/group), as the guide's\ndojot_enable_node_affinity: true. false (small's default, the guide's\nsetting for few devices) ignores the pools' labels, so the stack runs\non an unlabelled worker; it needs a single pool, and with the local\nstorage class a single node, whose local volumes then select it by\nkubernetes.io/os=linux.",
 				"NodePorts":    "NodePorts are the fixed NodePorts the load balancers forward to;\n0 leaves a port off (metrics, CoAP and the LwM2M/HTTP agents are not\npart of this release).",
 				"Postgres":     "Postgres is the database of Kong, auth, device-manager and EJBCA.",
 				"Services":     "Services are the dojot services rendered (the environment's set).",
+				"UI":           "UI is the operators' web UIs (Kafka UI, pgAdmin), off by default.",
 				"VerneMQ":      "VerneMQ is the MQTT broker; its image defaults to\ndojot/vernemq-dojot:<version>, its NodePorts are nodePorts'.",
 				"Version":      "Version is the dojot release of every dojot image.",
 				"X509":         "X509 is the certificate authority (x509-identity-mgmt with EJBCA);\nits image defaults to dojot/x509-identity-mgmt:<version>.",
@@ -67,6 +77,12 @@ func init() {
 				"Registry": "Registry is a mirror that replaces the registry of every\nimage, for air-gapped clusters: with registry.corp:5000,\nzookeeper:3.9.3 becomes registry.corp:5000/library/zookeeper:3.9.3\nand ghcr.io/zalando/spilo-17:4.0-p3 becomes\nregistry.corp:5000/zalando/spilo-17:4.0-p3 (the repository path is kept,\nDocker Hub's official images under library/). Empty keeps every image's\nown registry.",
 			},
 		},
+		"MinIOValues": {
+			Doc: "MinIOValues are dojot's MinIO settings beyond its volume size\n(minioSize). MinIO runs in small only (image-manager's store).",
+			Fields: map[string]string{
+				"Backup": "Backup copies every MinIO bucket on a schedule to <backup.store\nprefix>/minio/<UTC stamp>/<bucket>/, keeping the newest retain\ncopies; the suspended CronJob minio-restore copies one back. Needs\nbackup.store.bucket.",
+			},
+		},
 		"Minimal3AZValues": {
 			Doc: "Minimal3AZValues is everything a user may change of minimal-3az.\nIts defaults (Minimal3AZDefaults) reproduce dist/minimal-3az/ byte\nfor byte. In the component sections a zero value (0, \"\", an empty\nresources block) means the component's own default, which each field's\ndocumentation gives. The defaults are the cluster of the ThingsBoard\narticle \"ThingsBoard k8s cluster - minimal design\", which the field\ndocumentation calls the ThingsBoard article.",
 			Fields: map[string]string{
@@ -78,7 +94,14 @@ func init() {
 				"Reaper":      "Reaper repairs Cassandra's keyspaces on a schedule (the ThingsBoard\narticle's Cassandra-reaper row); on by default.",
 				"Redis":       "Redis is the cache (Redis Cluster on Valkey).",
 				"ThingsBoard": "ThingsBoard is the platform's microservices.",
+				"UI":          "UI is the operators' web UIs: Kafka UI (on by default), pgAdmin and\nRedisInsight.",
 				"ZooKeeper":   "ZooKeeper is the coordination ensemble (ThingsBoard's cluster\nmembership).",
+			},
+		},
+		"MongoDBValues": {
+			Doc: "MongoDBValues are dojot's MongoDB settings beyond its volume size\n(mongodbSize). The backups run on the dojot group's pool; under lean\ntheir memory requests are half the limits.",
+			Fields: map[string]string{
+				"Backup": "Backup is a scheduled mongodump of every database (one gzip archive per\nrun) to <backup.store prefix>/mongodb/<UTC stamp>.archive.gz, keeping\nthe newest retain archives; the suspended CronJob mongodb-restore\nrestores one. Needs backup.store.bucket.",
 			},
 		},
 		"Monitoring": {
@@ -183,6 +206,14 @@ func init() {
 				"Pools":        "Pools are the node pools; every zone has NodesPerZone nodes of each.",
 				"StorageClass": "StorageClass is the class every claim of the stack uses.",
 				"Zones":        "Zones are the availability zones' names, as in the nodes'\ntopology.kubernetes.io/zone label; one zone means no zone spreading.",
+			},
+		},
+		"UIs": {
+			Doc: "UIs are minimal-3az's operators' web UIs (the ThingsBoard article's \"UI\ntools\"), each reachable with kubectl port-forward to its Service and,\nwhere it has a login of its own and path is set, under that path of\nThingsBoard's HTTP ingress (the same host and load balancer). Grafana is\nunder monitoring.",
+			Fields: map[string]string{
+				"Kafka":        "Kafka is Kafka UI (kafbat/kafka-ui, Apache-2.0): read-only unless\nreadWrite, login form with the user admin and the password in the Secret\nkafka-ui-auth (key password). On by default, as in the ThingsBoard\narticle's pod table.",
+				"PgAdmin":      "PgAdmin is pgAdmin 4 (PostgreSQL licence) with the stack's PostgreSQL\npre-registered; login email (default admin@iotstack.io) with the\npassword in the Secret pgadmin-auth (key password).",
+				"RedisInsight": "RedisInsight is RedisInsight with the Redis Cluster pre-configured.\nIts licence is the Server Side Public License (SSPL v1), not an\nopen-source licence: enabling it needs acceptTerms. It has no login,\nso it is reachable with kubectl port-forward only.",
 			},
 		},
 		"Values": {

@@ -170,6 +170,14 @@ type Config struct {
 	Data stack.Storage
 	// Tuning is the ThingsBoard article's PostgreSQL tuning.
 	Tuning Tuning
+	// Backup is continuous WAL archiving and scheduled base backups to
+	// the stack's object store (backup.store) with Spilo's WAL-G, and a
+	// scheduled restore drill; off by default.
+	Backup Backup
+	// Restore builds the cluster as a point-in-time clone of a backup
+	// (Spilo's CLONE_WITH_WALE) when Patroni bootstraps it; off by
+	// default.
+	Restore Restore
 }
 
 // Default fills zero fields with the defaults.
@@ -213,6 +221,7 @@ func (c *Config) Default() {
 	if c.Tuning.MaxConnections == 0 {
 		c.Tuning.MaxConnections = 250
 	}
+	c.Backup.defaults()
 }
 
 // reservedConnections are kept out of the pooler's reach: superuser
@@ -294,7 +303,7 @@ func (c Config) Validate() error {
 		[2]string{"exporterImage", c.ExporterImage}, [2]string{"poolerExporterImage", c.PoolerExporterImage}, [2]string{"clientImage", c.ClientImage}); err != nil {
 		return err
 	}
-	return nil
+	return c.validateBackup()
 }
 
 // PostgreSQL's bounds on the memory settings (src/backend/utils/misc/guc_tables.c
@@ -369,6 +378,9 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkStore(); err != nil {
+		return nil, err
+	}
 	if err := sts.HostsFit(s.Topology(), "postgres", cfg.Pool, cfg.Instances); err != nil {
 		return nil, err
 	}
@@ -388,7 +400,11 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 	sel := c.SelectorLabels()
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: cfg.Name}, AutomountServiceAccountToken: ptr.To(false)}
 	role, binding := rbac(cfg.Name)
-	set, err := instances(s, c, cfg, secret, api, sa.Name)
+	var creds *stack.SecretSpec
+	if cfg.Backup.Enabled || cfg.Restore.Enabled {
+		creds = cfg.Backup.Store.Credentials(c, cfg.Name)
+	}
+	set, err := instances(s, c, cfg, secret, api, sa.Name, backupEnv(cfg, s.Namespace(), creds))
 	if err != nil {
 		return nil, err
 	}
@@ -435,6 +451,12 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		set, h.pooler, h.job,
 	)
 	c.Alert(alerts(c, cfg.Instances)...)
+	if cfg.Backup.Enabled {
+		if err := addDrill(s, c, cfg, creds); err != nil {
+			return nil, err
+		}
+		c.Alert(backupAlerts(c, cfg)...)
+	}
 	return h, nil
 }
 
@@ -458,12 +480,12 @@ func rbac(name string) (*rbacv1.Role, *rbacv1.RoleBinding) {
 }
 
 // instances is the StatefulSet of Spilo pods, one per zone and host.
-func instances(s *stack.Stack, c *stack.Component, cfg Config, secret, api *stack.SecretSpec, serviceAccount string) (*appsv1.StatefulSet, error) {
+func instances(s *stack.Stack, c *stack.Component, cfg Config, secret, api *stack.SecretSpec, serviceAccount string, backupEnv []corev1.EnvVar) (*appsv1.StatefulSet, error) {
 	sel := c.SelectorLabels()
 	env := append(sts.PodEnv(),
 		corev1.EnvVar{Name: "SCOPE", Value: cfg.Name},
 		corev1.EnvVar{Name: "PGROOT", Value: "/home/postgres/pgdata/pgroot"},
-		corev1.EnvVar{Name: "PGVERSION", Value: "17"},
+		corev1.EnvVar{Name: "PGVERSION", Value: pgMajor},
 		corev1.EnvVar{Name: "DCS_ENABLE_KUBERNETES_API", Value: "true"},
 		corev1.EnvVar{Name: "KUBERNETES_ROLE_LABEL", Value: roleLabel},
 		corev1.EnvVar{Name: "KUBERNETES_SCOPE_LABEL", Value: clusterLabel},
@@ -482,6 +504,7 @@ func instances(s *stack.Stack, c *stack.Component, cfg Config, secret, api *stac
 		api.Ref("password").EnvVar(restAPIPasswordVar),
 		corev1.EnvVar{Name: "SPILO_CONFIGURATION", Value: spiloConfiguration(cfg) + restAPIAuthentication()},
 	)
+	env = append(env, backupEnv...)
 	server := corev1.Container{
 		Name:  "postgres",
 		Image: cfg.Image,

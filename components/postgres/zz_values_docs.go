@@ -6,9 +6,21 @@ import "github.com/iotstack/iotstack/values"
 
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/postgres", map[string]values.TypeDocs{
+		"Backup": {
+			Doc: "Backup configures continuous WAL archiving and scheduled base backups to\nthe stack's object store with Spilo's WAL-G, and a restore drill.",
+			Fields: map[string]string{
+				"DrillSchedule": "DrillSchedule is when the restore drill runs (a CronJob that restores\nthe newest base backup and the WAL after it into an empty directory\nand starts PostgreSQL on it); default \"0 5 * * *\", four hours after the\ndefault backup.",
+				"Enabled":       "Enabled turns archiving, base backups and the restore drill on;\nbackup.store.bucket must be set.",
+				"FromReplica":   "FromReplica takes base backups on a replica instead of the primary\n(WALG_BACKUP_FROM_REPLICA); WAL is archived by the primary either way.",
+				"Retain":        "Retain is how many base backups are kept (BACKUP_NUM_TO_RETAIN), default\n5 (0 means the default), at most 1000. Spilo deletes a backup only when\nmore than that many are newer and it is also older than that many days,\nand raises both to 2 at least.",
+				"Schedule":      "Schedule is when base backups are taken, a cron schedule in UTC; default\n\"0 1 * * *\" (Spilo's BACKUP_SCHEDULE default).",
+				"Store":         "Store is the object store, filled by the profile from backup.store.",
+			},
+		},
 		"Config": {
 			Doc: "Config configures the cluster. Zero fields take the defaults in Default.",
 			Fields: map[string]string{
+				"Backup":               "Backup is continuous WAL archiving and scheduled base backups to the\nstack's object store (backup.store) with Spilo's WAL-G, and a scheduled\nrestore drill; off by default.",
 				"ClientImage":          "Image, PoolerImage, ExporterImage, PoolerExporterImage and ClientImage\noverride the pins.",
 				"Data":                 "Data is each instance's volume; default 30Gi on the default class.",
 				"ExporterImage":        "Image, PoolerImage, ExporterImage, PoolerExporterImage and ClientImage\noverride the pins.",
@@ -23,7 +35,17 @@ func init() {
 				"PoolerReplicas":       "PoolerReplicas is the number of PgBouncer pods; default 2, in different\nzones, so losing a zone never loses the pooler.",
 				"PoolerResources":      "Resources default to the ThingsBoard article's 3 CPU / 4 GiB;\nPoolerResources to 1 CPU / 1 GiB.",
 				"Resources":            "Resources default to the ThingsBoard article's 3 CPU / 4 GiB;\nPoolerResources to 1 CPU / 1 GiB.",
+				"Restore":              "Restore builds the cluster as a point-in-time clone of a backup (Spilo's\nCLONE_WITH_WALE) when Patroni bootstraps it; off by default.",
 				"Tuning":               "Tuning is the ThingsBoard article's PostgreSQL tuning.",
+			},
+		},
+		"Restore": {
+			Doc: "Restore builds the cluster as a point-in-time clone of a backup in\nthe object store (Spilo's CLONE_WITH_WALE). It acts only when Patroni\nbootstraps a new cluster (no Patroni state in the Kubernetes API and\nempty volumes); see the README for restoring in place.",
+			Fields: map[string]string{
+				"Enabled":     "Enabled bootstraps the cluster from the backup instead of initdb.",
+				"FromCluster": "FromCluster is the source cluster's name (its Patroni scope,\npostgres.name there); default this cluster's name.",
+				"FromPrefix":  "FromPrefix is the backup.store.prefix the source stack wrote with (its\nbackups are under <fromPrefix>/<fromCluster>/wal/17 in the same bucket);\ndefault this stack's prefix (backup.store.prefix, or the namespace).",
+				"TargetTime":  "TargetTime is the point in time to recover to, RFC 3339 with a zone\noffset (\"2026-12-01T09:30:00+01:00\" or \"...Z\"); empty recovers to the\nend of the archived WAL.",
 			},
 		},
 		"Tuning": {

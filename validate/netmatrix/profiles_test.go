@@ -363,7 +363,7 @@ var datastores = map[string]map[string][]string{
 		"zookeeper/coordination:2181/client":   tbJVM("thingsboard/install"),
 		"zookeeper/coordination:2888/follower": {"zookeeper/coordination"},
 		"zookeeper/coordination:3888/election": {"zookeeper/coordination"},
-		"kafka/broker:9092/client":             tbJVM("kafka/broker", "kafka/exporter", "thingsboard/install", "thingsboard/tb-js-executor"),
+		"kafka/broker:9092/client":             tbJVM("kafka-ui/ui", "kafka/broker", "kafka/exporter", "thingsboard/install", "thingsboard/tb-js-executor"),
 		"kafka/broker:9093/controller":         {"kafka/broker"},
 		"kafka/broker:9094/internal":           {"kafka/broker"},
 		"redis/cache:6379/client":              tbJVM("redis/cache", "redis/cluster-create", "thingsboard/install"),
