@@ -73,7 +73,7 @@ var testPackages = map[string]string{
 	"/usr/lib/python3/dist-packages/boto3": "python3-boto3",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
