@@ -178,6 +178,9 @@ func (c Config) validateBackup() error {
 		if b.Retain < 1 || b.Retain > 1000 {
 			return fmt.Errorf("postgres: backup.retain %d; allowed 1 to 1000 base backups", b.Retain)
 		}
+		if b.FromReplica && c.Instances < 2 {
+			return fmt.Errorf("postgres: backup.fromReplica with instances %d: there is no replica to take base backups on (Spilo's postgres_backup.sh skips the primary then); set instances to 2 or more or fromReplica false", c.Instances)
+		}
 		if err := backup.CheckSchedule(b.DrillSchedule); err != nil {
 			return fmt.Errorf("postgres: backup.drillSchedule %q: %v", b.DrillSchedule, err)
 		}
