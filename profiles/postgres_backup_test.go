@@ -1,10 +1,10 @@
 package profiles
 
 import (
-	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,10 +198,10 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 	// Writes on the primary: 10 rows a sample.
 	writes := func(n int) map[string]string {
 		return map[string]string{
-			`pg_stat_database_tup_inserted{` + pgSel + `,datname="thingsboard"}`: "0+10x" + itoa(n),
-			`pg_stat_database_tup_updated{` + pgSel + `,datname="thingsboard"}`:  "0x" + itoa(n),
-			`pg_stat_database_tup_deleted{` + pgSel + `,datname="thingsboard"}`:  "0x" + itoa(n),
-			`pg_replication_is_replica{` + pgSel + `}`:                           "0x" + itoa(n),
+			`pg_stat_database_tup_inserted{` + pgSel + `,datname="thingsboard"}`: "0+10x" + strconv.Itoa(n),
+			`pg_stat_database_tup_updated{` + pgSel + `,datname="thingsboard"}`:  "0x" + strconv.Itoa(n),
+			`pg_stat_database_tup_deleted{` + pgSel + `,datname="thingsboard"}`:  "0x" + strconv.Itoa(n),
+			`pg_replication_is_replica{` + pgSel + `}`:                           "0x" + strconv.Itoa(n),
 		}
 	}
 	with := func(m map[string]string, kv ...string) map[string]string {
@@ -264,15 +264,15 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 
 		{"the drill stopped succeeding", "PostgresRestoreDrillStale", map[string]string{
 			// Last success at t=0 (epoch 0 in promtool's clock).
-			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(2*day),
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + itoa(2*day),
+			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(2*day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + strconv.Itoa(2*day),
 		}, "31h", []map[string]string{{"namespace": "thingsboard", "component": "postgres", "severity": "warning"}}},
 		{"the drill never succeeded", "PostgresRestoreDrillStale", map[string]string{
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(2*day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(2*day),
 		}, "31h", []map[string]string{{"namespace": "thingsboard", "component": "postgres", "severity": "warning"}}},
 		{"daily successes", "PostgresRestoreDrillStale", map[string]string{
-			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(day) + " 86400x" + itoa(day),
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + itoa(2*day),
+			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(day) + " 86400x" + strconv.Itoa(day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + strconv.Itoa(2*day),
 		}, "47h", nil},
 	}
 	fires, silent := map[string]bool{}, map[string]bool{}
@@ -291,15 +291,13 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 			t.Errorf("alert %s lacks a firing or a silent case", name)
 		}
 	}
-	runRuleCases(t, tl.Promtool, dir, "rules.yml", cases)
+	runPostgresBackupRuleCases(t, tl.Promtool, dir, "rules.yml", cases)
 }
 
-func itoa(n int) string { return fmt.Sprint(n) }
-
-// runRuleCases runs promtool test rules for each case against the rule
+// runPostgresBackupRuleCases runs promtool test rules for each case against the rule
 // file name in dir (samples every 30 s): a firing case is checked at its
 // time, a silent one every minute up to it.
-func runRuleCases(t *testing.T, promtool, dir, name string, cases []ruleCase) {
+func runPostgresBackupRuleCases(t *testing.T, promtool, dir, name string, cases []ruleCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
