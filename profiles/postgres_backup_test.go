@@ -35,7 +35,7 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := p.Load(nil, append(pgBackupSets, "postgres.restore.enabled=true", "postgres.restore.targetTime=2026-12-01T09:30:00Z"))
+			v, err := p.Load(nil, append(slices.Clone(pgBackupSets), "postgres.restore.enabled=true", "postgres.restore.targetTime=2026-12-01T09:30:00Z"))
 			if err != nil {
 				t.Fatal(err)
 			}
