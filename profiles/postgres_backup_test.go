@@ -3,6 +3,7 @@ package profiles
 import (
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/stack"
@@ -50,8 +52,14 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			ns := v.Base().Namespace
 			var env map[string]string
 			var drill *batchv1.CronJob
+			egress := map[string]bool{}
 			for _, o := range out.Objects {
 				switch x := o.Object.(type) {
+				case *networkingv1.NetworkPolicy:
+					// The instances (wal-push, backup-push) and the drill
+					// (backup-fetch, wal-fetch) reach the store on its
+					// port: their egress must stay open (one empty rule).
+					egress[x.Name] = len(x.Spec.Egress) == 1 && reflect.DeepEqual(x.Spec.Egress[0], networkingv1.NetworkPolicyEgressRule{})
 				case *appsv1.StatefulSet:
 					if x.Name != "postgres" {
 						continue
@@ -68,6 +76,11 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			}
 			if env == nil || drill == nil {
 				t.Fatalf("no postgres StatefulSet (%v) or restore drill (%v)", env != nil, drill != nil)
+			}
+			for _, np := range []string{"postgres", "postgres-restore-drill"} {
+				if open, ok := egress[np]; !ok || !open {
+					t.Errorf("NetworkPolicy %s (rendered %v) does not leave egress open to the object store", np, ok)
+				}
 			}
 			prefix := "s3://iot-backups/" + ns + "/postgres/wal/17"
 			for k, want := range map[string]string{
