@@ -77,7 +77,7 @@ var testPackages = map[string]string{
 	"rclone": "rclone",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {

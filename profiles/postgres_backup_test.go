@@ -1,10 +1,11 @@
 package profiles
 
 import (
-	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/stack"
@@ -35,7 +37,7 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := p.Load(nil, append(pgBackupSets, "postgres.restore.enabled=true", "postgres.restore.targetTime=2026-12-01T09:30:00Z"))
+			v, err := p.Load(nil, append(slices.Clone(pgBackupSets), "postgres.restore.enabled=true", "postgres.restore.targetTime=2026-12-01T09:30:00Z"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,8 +52,14 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			ns := v.Base().Namespace
 			var env map[string]string
 			var drill *batchv1.CronJob
+			egress := map[string]bool{}
 			for _, o := range out.Objects {
 				switch x := o.Object.(type) {
+				case *networkingv1.NetworkPolicy:
+					// The instances (wal-push, backup-push) and the drill
+					// (backup-fetch, wal-fetch) reach the store on its
+					// port: their egress must stay open (one empty rule).
+					egress[x.Name] = len(x.Spec.Egress) == 1 && reflect.DeepEqual(x.Spec.Egress[0], networkingv1.NetworkPolicyEgressRule{})
 				case *appsv1.StatefulSet:
 					if x.Name != "postgres" {
 						continue
@@ -68,6 +76,11 @@ func TestPostgresBackupInEveryProfile(t *testing.T) {
 			}
 			if env == nil || drill == nil {
 				t.Fatalf("no postgres StatefulSet (%v) or restore drill (%v)", env != nil, drill != nil)
+			}
+			for _, np := range []string{"postgres", "postgres-restore-drill"} {
+				if open, ok := egress[np]; !ok || !open {
+					t.Errorf("NetworkPolicy %s (rendered %v) does not leave egress open to the object store", np, ok)
+				}
 			}
 			prefix := "s3://iot-backups/" + ns + "/postgres/wal/17"
 			for k, want := range map[string]string{
@@ -198,10 +211,10 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 	// Writes on the primary: 10 rows a sample.
 	writes := func(n int) map[string]string {
 		return map[string]string{
-			`pg_stat_database_tup_inserted{` + pgSel + `,datname="thingsboard"}`: "0+10x" + itoa(n),
-			`pg_stat_database_tup_updated{` + pgSel + `,datname="thingsboard"}`:  "0x" + itoa(n),
-			`pg_stat_database_tup_deleted{` + pgSel + `,datname="thingsboard"}`:  "0x" + itoa(n),
-			`pg_replication_is_replica{` + pgSel + `}`:                           "0x" + itoa(n),
+			`pg_stat_database_tup_inserted{` + pgSel + `,datname="thingsboard"}`: "0+10x" + strconv.Itoa(n),
+			`pg_stat_database_tup_updated{` + pgSel + `,datname="thingsboard"}`:  "0x" + strconv.Itoa(n),
+			`pg_stat_database_tup_deleted{` + pgSel + `,datname="thingsboard"}`:  "0x" + strconv.Itoa(n),
+			`pg_replication_is_replica{` + pgSel + `}`:                           "0x" + strconv.Itoa(n),
 		}
 	}
 	with := func(m map[string]string, kv ...string) map[string]string {
@@ -264,15 +277,15 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 
 		{"the drill stopped succeeding", "PostgresRestoreDrillStale", map[string]string{
 			// Last success at t=0 (epoch 0 in promtool's clock).
-			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(2*day),
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + itoa(2*day),
+			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(2*day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + strconv.Itoa(2*day),
 		}, "31h", []map[string]string{{"namespace": "thingsboard", "component": "postgres", "severity": "warning"}}},
 		{"the drill never succeeded", "PostgresRestoreDrillStale", map[string]string{
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(2*day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(2*day),
 		}, "31h", []map[string]string{{"namespace": "thingsboard", "component": "postgres", "severity": "warning"}}},
 		{"daily successes", "PostgresRestoreDrillStale", map[string]string{
-			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + itoa(day) + " 86400x" + itoa(day),
-			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + itoa(2*day),
+			`kube_cronjob_status_last_successful_time{` + ksm + `,cronjob="postgres-restore-drill"}`: "0x" + strconv.Itoa(day) + " 86400x" + strconv.Itoa(day),
+			`kube_cronjob_created{` + ksm + `,cronjob="postgres-restore-drill"}`:                     "0x" + strconv.Itoa(2*day),
 		}, "47h", nil},
 	}
 	fires, silent := map[string]bool{}, map[string]bool{}
@@ -291,15 +304,13 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 			t.Errorf("alert %s lacks a firing or a silent case", name)
 		}
 	}
-	runRuleCases(t, tl.Promtool, dir, "rules.yml", cases)
+	runPostgresBackupRuleCases(t, tl.Promtool, dir, "rules.yml", cases)
 }
 
-func itoa(n int) string { return fmt.Sprint(n) }
-
-// runRuleCases runs promtool test rules for each case against the rule
+// runPostgresBackupRuleCases runs promtool test rules for each case against the rule
 // file name in dir (samples every 30 s): a firing case is checked at its
 // time, a silent one every minute up to it.
-func runRuleCases(t *testing.T, promtool, dir, name string, cases []ruleCase) {
+func runPostgresBackupRuleCases(t *testing.T, promtool, dir, name string, cases []ruleCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.alert+"/"+c.name, func(t *testing.T) {

@@ -58,6 +58,12 @@ import (
 //     variables; recovery_target_timeline is CLONE_TARGET_TIMELINE
 //     ('latest'), recovery_target_action promote.
 //
+// ENVIRONMENT.rst at 4.0-p3 documents the same variables
+// (BACKUP_SCHEDULE, USE_WALG_BACKUP/USE_WALG_RESTORE "enforce using
+// wal-g instead of wal-e", AWS_ENDPOINT, AWS_REGION, WALG_BACKUP_FROM_REPLICA,
+// CLONE_TARGET_TIMELINE) and still calls WAL-E the S3 default, which is
+// why both USE_WALG_* are set.
+//
 // Credentials come from the declared Secret <name>-backup-s3. A role
 // (backup.store.roleARN, EKS IRSA) is refused for PostgreSQL: WAL-G
 // v3.0.5 calls sts:AssumeRole on AWS_ROLE_ARN with AWS_ROLE_SESSION_NAME
@@ -171,6 +177,9 @@ func (c Config) validateBackup() error {
 		}
 		if b.Retain < 1 || b.Retain > 1000 {
 			return fmt.Errorf("postgres: backup.retain %d; allowed 1 to 1000 base backups", b.Retain)
+		}
+		if b.FromReplica && c.Instances < 2 {
+			return fmt.Errorf("postgres: backup.fromReplica with instances %d: there is no replica to take base backups on (Spilo's postgres_backup.sh skips the primary then); set instances to 2 or more or fromReplica false", c.Instances)
 		}
 		if err := backup.CheckSchedule(b.DrillSchedule); err != nil {
 			return fmt.Errorf("postgres: backup.drillSchedule %q: %v", b.DrillSchedule, err)

@@ -189,6 +189,7 @@ func TestBackupRefusesBadSettings(t *testing.T) {
 		{"time zone prefix", withBackup(Config{Backup: Backup{Schedule: "TZ=Europe/Berlin 0 1 * * *"}}), "a time zone prefix is not allowed"},
 		{"retain negative", withBackup(Config{Backup: Backup{Retain: -1}}), "backup.retain -1; allowed 1 to 1000"},
 		{"retain too many", withBackup(Config{Backup: Backup{Retain: 1001}}), "backup.retain 1001; allowed 1 to 1000"},
+		{"from replica without one", withBackup(Config{Instances: 1, Backup: Backup{FromReplica: true}}), "backup.fromReplica with instances 1: there is no replica"},
 		{"drill schedule", withBackup(Config{Backup: Backup{DrillSchedule: "daily"}}), `backup.drillSchedule "daily": not a cron schedule`},
 		{"target time without zone", withBackup(Config{Restore: Restore{Enabled: true, TargetTime: "2026-12-01T09:30:00"}}),
 			`restore.targetTime "2026-12-01T09:30:00": not an RFC 3339 time with a zone offset`},

@@ -59,3 +59,15 @@ func Example() {
 	// postgres-pooler.iot.svc.cluster.local 5432
 	// {Name:inventory User:inventory Host:postgres-pooler.iot.svc.cluster.local Port:5432 Password:{Name:postgres-user-inventory Key:password} CreateDB:false PasswordEncryption:}
 }
+
+// A restore target time must carry its zone; it is rendered as
+// PostgreSQL reads it, keeping the offset.
+func ExampleParseTargetTime() {
+	t, err := postgres.ParseTargetTime("2026-12-01T09:30:00+01:00")
+	fmt.Println(postgres.RecoveryTargetTime(t), err)
+	_, err = postgres.ParseTargetTime("2026-12-01T09:30:00")
+	fmt.Println(err != nil)
+	// Output:
+	// 2026-12-01 09:30:00+01:00 <nil>
+	// true
+}
