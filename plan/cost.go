@@ -108,7 +108,7 @@ func estimate(topo stack.Topology, nodes []Node, in profiles.Plan) (Cost, error)
 		c.Pools = append(c.Pools, pc)
 	}
 	if !c.Complete && in.RequireCost {
-		return c, fmt.Errorf("plan.requireCost: no price for pool(s) %s; add their instance types to plan.prices (monthly US dollars per node)", strings.Join(c.Unpriced, ", "))
+		return c, fmt.Errorf("plan.requireCost: no price for pool(s) %s; add their instance types to plan.prices (monthly US dollars per node; a pool needs topology.pools[].instanceType first)", strings.Join(c.Unpriced, ", "))
 	}
 	c.Monthly = c.Nodes * (1 + in.OverheadPercent/100)
 	c.MonthlyRounded = RoundDollars(c.Monthly)

@@ -181,8 +181,9 @@ type Unplaced struct {
 }
 
 // Compute plans a built profile with its values: the main stack and
-// every part except the load test are synthesized, their pods placed, the
-// zone loss checked and the cost estimated from v's plan section. An
+// every part except the load test are synthesized, their pods placed on
+// the main stack's topology, the zone loss checked and the cost estimated
+// from v's plan section. An
 // error is returned for a stack that does not synthesize or, with
 // plan.requireCost, for a pool without a price.
 func Compute(profile string, b *profiles.Built, v profiles.Values) (*Plan, error) {
@@ -190,7 +191,6 @@ func Compute(profile string, b *profiles.Built, v profiles.Values) (*Plan, error
 		return nil, fmt.Errorf("plan %s: nothing built", profile)
 	}
 	c := v.Base()
-	topo := c.Topology.Stack()
 	type part struct {
 		name string
 		out  *stack.Output
@@ -199,6 +199,9 @@ func Compute(profile string, b *profiles.Built, v profiles.Values) (*Plan, error
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", profile, err)
 	}
+	// The topology the stack was built on (the values' topology for a
+	// profile).
+	topo := main.Topology
 	parts := []part{{MainPart, main}}
 	p := &Plan{Profile: profile, Zones: append([]string(nil), topo.Zones...), Parts: []string{MainPart}}
 	for _, pt := range b.Parts {

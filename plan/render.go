@@ -173,7 +173,7 @@ func (p *Plan) sections() []section {
 		cost.notes = append(cost.notes, "No priced pool: no cost figure.")
 	}
 	if !c.Complete {
-		cost.notes = append(cost.notes, "No price for "+strings.Join(c.Unpriced, ", ")+": left out of the figures; add the instance types to plan.prices.")
+		cost.notes = append(cost.notes, "No price for "+strings.Join(c.Unpriced, ", ")+": left out of the figures; add the instance types to plan.prices (a pool needs topology.pools[].instanceType first).")
 	}
 	for _, pc := range c.Pools {
 		if pc.Status == Idle {
