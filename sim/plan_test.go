@@ -103,4 +103,3 @@ func TestNodeUsageCountsInitContainers(t *testing.T) {
 		t.Errorf("nodeUsage: 1100m on a 1-CPU node fits")
 	}
 }
-
