@@ -23,10 +23,21 @@
 // spreading), then the most free resources after placement
 // (NodeResourcesFit's LeastAllocated with NodeResourcesBalancedAllocation),
 // then the first in topology order (the scheduler breaks ties at random).
-// With one node per pool and zone, as in every shipped profile, every
-// spread workload's placement is forced and the totals equal what mage sim
-// measures (stack.NodeRequests on the bound pods); with several nodes per
-// zone, a real scheduler may pick another node of the same zone.
+//
+// What the simulated cluster measures: mage sim sums, per node, the
+// effective requests of the pods bound there (stack.NodeRequests, which
+// BoundPods feeds in sim/plan_test.go, giving UsageLines byte for byte).
+// A workload whose placement is Forced (a DaemonSet, one eligible node,
+// one pod per host on every eligible node, a hard zone spread over one
+// node per zone) lands on the plan's nodes under any scheduler. The others
+// (minimal-3az's kafka-exporter, kube-state-metrics, two poolers and two
+// Prometheus servers; 100k's bridges and its kube-state-metrics, which has
+// no pool) land on the node the real scheduler scores best at the moment
+// their pod is created, which depends on the order the controllers create
+// pods in: the per-pool totals (PoolTotals) agree with the simulated
+// cluster's when every such workload may run on one pool only (100k's
+// kube-state-metrics may run on any), the per-node totals when the
+// scheduler picks as the plan does.
 package plan
 
 import (
@@ -157,6 +168,14 @@ type Workload struct {
 	// node. ZoneSpread: a DoNotSchedule spread over zones.
 	OnePerHost bool `json:"onePerHost"`
 	ZoneSpread bool `json:"zoneSpread"`
+	// Forced is true when where its pods land does not depend on the
+	// scheduler's choices (scoring, the order pods are created in, its
+	// random tie-break): a DaemonSet; one eligible node; one pod per host
+	// on every eligible node; or a hard zone spread of a multiple of the
+	// zones over one eligible node per zone. Any scheduler puts a forced
+	// workload's pods on the plan's nodes; the others may land on another
+	// node of their pools (see Plan.PoolTotals).
+	Forced bool `json:"forced"`
 	// Pods are where each pod lands, in ordinal order.
 	Pods []Pod `json:"pods"`
 }
@@ -400,6 +419,7 @@ func expand(part string, out *stack.Output, topo stack.Topology) ([]Workload, []
 			}
 		}
 		w.Replicas = len(w.Pods)
+		w.Forced = forced(&w, &tmpl.Spec, hosts, len(topo.Zones), daemon)
 		ws = append(ws, w)
 		specs = append(specs, ps)
 	}
@@ -523,4 +543,57 @@ func (p *Plan) normalize() {
 	if p.Nodes == nil {
 		p.Nodes = []Node{}
 	}
+}
+
+// forced reports whether a workload's placement is the same under any
+// scheduler (Workload.Forced).
+func forced(w *Workload, spec *corev1.PodSpec, hosts []stack.Host, zones int, daemon bool) bool {
+	perZone := map[string]int{}
+	eligible := 0
+	for _, h := range hosts {
+		if h.Admits(spec) {
+			eligible++
+			perZone[h.Zone]++
+		}
+	}
+	onePerZone := len(perZone) == zones
+	for _, n := range perZone {
+		onePerZone = onePerZone && n == 1
+	}
+	spreadOne := false
+	for _, c := range spec.TopologySpreadConstraints {
+		spreadOne = spreadOne || (c.TopologyKey == stack.ZoneLabel && c.WhenUnsatisfiable == corev1.DoNotSchedule && c.MaxSkew == 1)
+	}
+	switch {
+	case daemon, eligible == 1:
+		return true
+	case w.OnePerHost && w.Replicas == eligible:
+		return true
+	case spreadOne && onePerZone && zones > 0 && w.Replicas%zones == 0:
+		return true
+	}
+	return false
+}
+
+// PoolTotals returns the requests of the planned pods summed per pool:
+// the same under any scheduler as long as each workload that is not
+// Forced may run on one pool only (every pod lands on a node of a pool it
+// may run on).
+func (p *Plan) PoolTotals() map[string]Amount {
+	out := map[string]Amount{}
+	for _, n := range p.Nodes {
+		out[n.Pool] = out[n.Pool].add(n.Requests)
+	}
+	return out
+}
+
+// Forced reports whether every workload's placement is Forced: then the
+// per-node totals (UsageLines) are what any scheduler produces.
+func (p *Plan) Forced() bool {
+	for _, w := range p.Workloads {
+		if !w.Forced {
+			return false
+		}
+	}
+	return true
 }

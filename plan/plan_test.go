@@ -386,3 +386,42 @@ func TestTotalsAreWhatTheSimMeasures(t *testing.T) {
 }
 
 func sortStrings(s []string) { copy(s, sortedStrings(s)) }
+
+// Forced: zone-spread workloads with a pod per zone on one node per zone
+// are forced; minimal-3az's single kafka-exporter is not (any of three
+// nodes); small's are all forced (one node); 100k's VerneMQ is (one per
+// host on its three), its nine bridges per direction are not.
+func TestForced(t *testing.T) {
+	p := mustPlan(t, "minimal-3az", "")
+	got := map[string]bool{}
+	for _, w := range p.Workloads {
+		got[w.Name] = w.Forced
+	}
+	for name, want := range map[string]bool{"zookeeper": true, "tb-core": true, "redis-a": true, "cassandra-b": true, "kafka-exporter": false, "postgres-pooler": false, "kube-state-metrics": false} {
+		if got[name] != want {
+			t.Errorf("minimal-3az %s: forced %v, want %v", name, got[name], want)
+		}
+	}
+	if p.Forced() {
+		t.Errorf("minimal-3az: every workload forced")
+	}
+	if p := mustPlan(t, "small", ""); !p.Forced() {
+		t.Errorf("small: not every workload forced on its one node")
+	}
+	hundred := map[string]bool{}
+	for _, w := range mustPlan(t, "100k", "").Workloads {
+		hundred[w.Name] = w.Forced
+	}
+	if !hundred["vernemq"] || hundred["k2v-bridge"] {
+		t.Errorf("100k: vernemq forced %v (want true), k2v-bridge forced %v (want false)", hundred["vernemq"], hundred["k2v-bridge"])
+	}
+	var sum Amount
+	for _, n := range p.Nodes {
+		if n.Pool == "thingsboard" {
+			sum = sum.add(n.Requests)
+		}
+	}
+	if pt := p.PoolTotals(); pt["thingsboard"] != sum || pt["client"] != (Amount{}) {
+		t.Errorf("pool totals %+v; want thingsboard %+v, client 0", pt, sum)
+	}
+}
