@@ -176,6 +176,9 @@ type Workload struct {
 	// workload's pods on the plan's nodes; the others may land on another
 	// node of their pools (see Plan.PoolTotals).
 	Forced bool `json:"forced"`
+
+	// labels are the pod template's labels (WorkloadOf).
+	labels map[string]string
 	// Pods are where each pod lands, in ordinal order.
 	Pods []Pod `json:"pods"`
 }
@@ -420,6 +423,7 @@ func expand(part string, out *stack.Output, topo stack.Topology) ([]Workload, []
 		}
 		w.Replicas = len(w.Pods)
 		w.Forced = forced(&w, &tmpl.Spec, hosts, len(topo.Zones), daemon)
+		w.labels = tmpl.Labels
 		ws = append(ws, w)
 		specs = append(specs, ps)
 	}
@@ -596,4 +600,27 @@ func (p *Plan) Forced() bool {
 		}
 	}
 	return true
+}
+
+// WorkloadOf returns the planned workload a pod of the cluster belongs to:
+// the one in its namespace whose pod template's labels the pod carries
+// (controllers copy them and add their own, such as pod-template-hash;
+// synthesis refuses selectors that reach into another component).
+func (p *Plan) WorkloadOf(namespace string, podLabels map[string]string) (Workload, bool) {
+	for _, w := range p.Workloads {
+		if w.Namespace != namespace || len(w.labels) == 0 {
+			continue
+		}
+		all := true
+		for k, v := range w.labels {
+			if got, ok := podLabels[k]; !ok || got != v {
+				all = false
+				break
+			}
+		}
+		if all {
+			return w, true
+		}
+	}
+	return Workload{}, false
 }

@@ -103,3 +103,70 @@ func TestNodeUsageCountsInitContainers(t *testing.T) {
 		t.Errorf("nodeUsage: 1100m on a 1-CPU node fits")
 	}
 }
+
+// TestPlanMismatches: the plan's own pods match it; moving a pod of a
+// forced workload to another node is reported, moving one of a workload
+// the scheduler may place anywhere in its pool is not, and a pod bound to
+// another pool is.
+func TestPlanMismatches(t *testing.T) {
+	p, err := profiles.Get("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := p.Defaults()
+	b, err := p.BuildValues(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := plan.Compute("minimal-3az", b, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.Stack.Synth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []corev1.Node
+	for _, n := range Nodes(out.Topology) {
+		nodes = append(nodes, *n)
+	}
+	pods := pl.BoundPods()
+	// A pod of another stack is not the plan's business.
+	pods = append(pods, corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "elsewhere", Labels: map[string]string{"app": "x"}},
+		Spec: corev1.PodSpec{NodeName: "thingsboard-eu-west-1a-0", Containers: []corev1.Container{{Name: "x"}}}})
+	if m := planMismatches(pl, nodes, pods); len(m) != 0 {
+		t.Fatalf("the plan's own pods: %v", m)
+	}
+	find := func(workload string) int {
+		for i, pod := range pods {
+			if w, ok := pl.WorkloadOf(pod.Namespace, pod.Labels); ok && w.Name == workload {
+				return i
+			}
+		}
+		t.Fatalf("no pod of %s", workload)
+		return -1
+	}
+	other := func(node string) string {
+		if node == "thingsboard-eu-west-1a-0" {
+			return "thingsboard-eu-west-1b-0"
+		}
+		return "thingsboard-eu-west-1a-0"
+	}
+	moved := append([]corev1.Pod(nil), pods...)
+	i := find("kafka-exporter")
+	moved[i].Spec.NodeName = other(moved[i].Spec.NodeName)
+	if m := planMismatches(pl, nodes, moved); len(m) != 0 {
+		t.Errorf("kafka-exporter on another node of its pool (the scheduler's choice): %v", m)
+	}
+	i = find("tb-core")
+	moved[i].Spec.NodeName = other(moved[i].Spec.NodeName)
+	if m := planMismatches(pl, nodes, moved); len(m) != 2 || !strings.HasPrefix(m[0], "node thingsboard-eu-west-1") {
+		t.Errorf("tb-core moved: %v; want the two nodes' forced totals reported", m)
+	}
+	moved = append([]corev1.Pod(nil), pods...)
+	i = find("kube-state-metrics")
+	moved[i].Spec.NodeName = "client-eu-west-1a-0"
+	if m := planMismatches(pl, nodes, moved); len(m) != 2 || !strings.HasPrefix(m[0], "pool client:") {
+		t.Errorf("kube-state-metrics on the client pool: %v; want both pools' totals reported", m)
+	}
+}
