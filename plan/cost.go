@@ -73,8 +73,20 @@ const (
 	Idle    = "idle"
 )
 
-// RoundDollars rounds to whole dollars, halves away from zero.
-func RoundDollars(x float64) int64 { return int64(math.Round(x)) }
+// RoundDollars rounds to whole dollars, halves away from zero, saturating
+// at the int64 range (NaN gives 0).
+func RoundDollars(x float64) int64 {
+	r := math.Round(x)
+	switch {
+	case math.IsNaN(r):
+		return 0
+	case r >= math.MaxInt64:
+		return math.MaxInt64
+	case r <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(r)
+}
 
 // RoundTenthCent rounds cents to a tenth of a cent, halves away from zero.
 func RoundTenthCent(cents float64) float64 { return math.Round(cents*10) / 10 }

@@ -80,6 +80,9 @@ type Plan struct {
 	RequireCost bool `json:"requireCost"`
 }
 
+// MaxPrice bounds a node's monthly price in plan.prices (US dollars).
+const MaxPrice = 1e9
+
 // ArticlePrices are the ThingsBoard article's node prices: "3 x 135$ (1 Yr
 // reserved r7g.xlarge)".
 func ArticlePrices() map[string]float64 { return map[string]float64{"r7g.xlarge": 135} }
@@ -90,8 +93,8 @@ func DefaultPlan(devices int) Plan {
 	return Plan{Prices: ArticlePrices(), OverheadPercent: 50, Devices: devices}
 }
 
-// Validate checks the prices (a named instance type, a finite price of at
-// least 0) and the overhead; paths are relative to plan.
+// Validate checks the prices (a named instance type, a price from 0 to
+// MaxPrice) and the overhead; paths are relative to plan.
 func (p Plan) Validate() []values.FieldError {
 	var errs []values.FieldError
 	for _, k := range slices.Sorted(maps.Keys(p.Prices)) {
@@ -99,8 +102,8 @@ func (p Plan) Validate() []values.FieldError {
 		switch {
 		case strings.TrimSpace(k) == "":
 			errs = append(errs, values.Errorf("prices", k, "an instance type name is required"))
-		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0:
-			errs = append(errs, values.Errorf("prices."+k, v, "allowed a monthly price of at least 0"))
+		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxPrice:
+			errs = append(errs, values.Errorf("prices."+k, v, "allowed a monthly price from 0 to %g", float64(MaxPrice)))
 		}
 	}
 	if math.IsNaN(p.OverheadPercent) || math.IsInf(p.OverheadPercent, 0) {
