@@ -60,9 +60,10 @@ type PoolCost struct {
 	Price   float64 `json:"price"`
 	Monthly float64 `json:"monthly"`
 	// Status is "priced", "no price" (its instance type is not in
-	// plan.prices) or "idle" (no planned pod runs on it: minimal-3az's
-	// client pool exists for the opt-in load test, which the article's
-	// cost leaves out too; it deletes that node group after the test).
+	// plan.prices) or "idle" (no planned pod but DaemonSets' runs on it:
+	// minimal-3az's client pool exists for the opt-in load test, which the
+	// article's cost leaves out too; it deletes that node group after the
+	// test).
 	Status string `json:"status"`
 }
 
@@ -91,12 +92,23 @@ func RoundDollars(x float64) int64 {
 // RoundTenthCent rounds cents to a tenth of a cent, halves away from zero.
 func RoundTenthCent(cents float64) float64 { return math.Round(cents*10) / 10 }
 
-func estimate(topo stack.Topology, nodes []Node, in profiles.Plan) (Cost, error) {
+func estimate(topo stack.Topology, nodes []Node, workloads []Workload, in profiles.Plan) (Cost, error) {
 	c := Cost{Currency: "USD", OverheadPercent: in.OverheadPercent, Devices: in.Devices, Complete: true, Pools: []PoolCost{}, Unpriced: []string{}}
-	busy := map[string]bool{}
+	// A pool is busy when a planned pod other than a DaemonSet's runs on
+	// it: DaemonSet pods (the node exporter) follow the nodes there are.
+	poolOf := map[string]string{}
 	for _, n := range nodes {
-		if len(n.Pods) > 0 {
-			busy[n.Pool] = true
+		poolOf[n.Name] = n.Pool
+	}
+	busy := map[string]bool{}
+	for _, w := range workloads {
+		if w.Kind == "DaemonSet" {
+			continue
+		}
+		for _, pod := range w.Pods {
+			if pod.Node != "" {
+				busy[poolOf[pod.Node]] = true
+			}
 		}
 	}
 	for _, p := range topo.Pools {

@@ -268,7 +268,7 @@ func Compute(profile string, b *profiles.Built, v profiles.Values) (*Plan, error
 		p.Zone = zoneLoss(topo, s, pods, budgets)
 	}
 	p.normalize()
-	cost, err := estimate(topo, p.Nodes, c.Plan)
+	cost, err := estimate(topo, p.Nodes, p.Workloads, c.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", profile, err)
 	}

@@ -429,3 +429,29 @@ func TestForced(t *testing.T) {
 		t.Errorf("pool totals %+v; want thingsboard %+v, client 0", pt, sum)
 	}
 }
+
+// The node exporter (monitoring.nodeExporter) is planned as a DaemonSet:
+// a pod on every node, the client pool's included, which stays idle (not
+// costed): DaemonSet pods follow the nodes.
+func TestNodeExporter(t *testing.T) {
+	p := mustPlan(t, "minimal-3az", "", "monitoring.nodeExporter=true")
+	var ds *Workload
+	for i, w := range p.Workloads {
+		if w.Kind == "DaemonSet" {
+			ds = &p.Workloads[i]
+		}
+	}
+	if ds == nil || ds.Part != profiles.NodeExporterDir || ds.Replicas != len(p.Nodes) || !ds.Forced {
+		t.Fatalf("node exporter: %+v; want a forced DaemonSet pod on each of the %d nodes", ds, len(p.Nodes))
+	}
+	if c := p.Cost; c.MonthlyRounded != 608 || !c.Complete || c.Pools[1].Status != Idle {
+		t.Errorf("cost with the node exporter: %+v; want $608, the client pool idle", c)
+	}
+	for _, l := range p.Zone.Losses {
+		for _, r := range l.Rescheduled {
+			if strings.HasPrefix(r, "node-exporter") {
+				t.Errorf("zone %s lost: a DaemonSet pod rescheduled: %s", l.Zone, r)
+			}
+		}
+	}
+}

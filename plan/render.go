@@ -177,7 +177,7 @@ func (p *Plan) sections() []section {
 	}
 	for _, pc := range c.Pools {
 		if pc.Status == Idle {
-			cost.notes = append(cost.notes, "Pool "+pc.Pool+" runs no planned pod (only parts left out of the plan): not costed.")
+			cost.notes = append(cost.notes, "Pool "+pc.Pool+" runs no planned pod but DaemonSets' (it is for parts left out of the plan): not costed.")
 		}
 	}
 	out = append(out, cost)
