@@ -177,7 +177,7 @@ func (p *Plan) sections() []section {
 	}
 	for _, pc := range c.Pools {
 		if pc.Status == Idle {
-			cost.notes = append(cost.notes, "Pool "+pc.Pool+" runs no planned pod but DaemonSets' (it is for parts left out of the plan): not costed.")
+			cost.notes = append(cost.notes, "Pool "+pc.Pool+" is idle: no planned workload needs it (DaemonSets aside); it serves parts left out of the plan. Not costed.")
 		}
 	}
 	out = append(out, cost)
