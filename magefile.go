@@ -30,7 +30,7 @@ import (
 const distDir = "dist"
 
 // magefile targets, for folding key=value options into their argument.
-var targetNames = []string{"synth", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
+var targetNames = []string{"synth", "plan", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
@@ -41,6 +41,11 @@ func init() {
 // Synth writes dist/<profile>/ (or out=DIR) from the profile and its values: `synth profile=minimal-3az`, `synth all`, `synth profile=small values=prod.yaml namespace=lab out=deploy/lab`.
 func Synth(profile string) error {
 	return core.RunMage("synth", profile, nil, os.Stdout, os.Stderr)
+}
+
+// Plan prints a profile's capacity and cost plan (pods per zone, node totals, zone-loss check, monthly cost): `plan profile=minimal-3az`, `plan profile=minimal-3az values=envs/us-east-1.yaml format=markdown` (format: table, markdown, json, svg).
+func Plan(profile string) error {
+	return core.RunMage("plan", profile, nil, os.Stdout, os.Stderr)
 }
 
 // testPackages are the Debian packages whose programs the tests run for

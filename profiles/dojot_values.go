@@ -117,7 +117,9 @@ func dojotDefaults(hundred bool) *DojotValues {
 	q := resource.MustParse
 	v := &DojotValues{
 		Common: Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring",
-			Monitoring: dojotMonitoring()},
+			Monitoring: dojotMonitoring(),
+			// The few-devices environment names no device count.
+			Plan: DefaultPlan(0)},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
 		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
@@ -128,6 +130,8 @@ func dojotDefaults(hundred bool) *DojotValues {
 		v.Topology = topologyValues(HundredTopology())
 		v.Version, v.Services, v.Bridges, v.Lean = "v0.5.0-alpha.4", dojot.HundredServices(), 9, false
 		v.Groups = map[string]string{"dojot": "dojot", "kafka": "kafka", "vernemq": "vernemq", "x509": "x509"}
+		// The guide's environment for 100,000 devices.
+		v.Plan.Devices = 100000
 	}
 	v.Topology.StorageClass = StorageClass{Name: dojot.LocalStorageClass, Create: true, Provisioner: localProvisioner}
 	v.Topology.LoadBalancer = "generic"

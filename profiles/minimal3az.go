@@ -61,6 +61,10 @@ func init() {
 	})
 }
 
+// LoadTestDir is the directory of minimal-3az's opt-in performance test in
+// dist/minimal-3az/: applied separately, never by applying the stack.
+const LoadTestDir = "loadtest"
+
 // clientPool runs the load generators.
 const clientPool = "client"
 
@@ -200,7 +204,7 @@ func buildMinimal3AZ(vals Values) (*Built, error) {
 	if err := thingsboard.NewLoadTest(lt, target, v.LoadTest); err != nil {
 		return nil, err
 	}
-	return &Built{Stack: s, Parts: []Part{{Dir: "loadtest", Stack: lt}}, Grafana: minimal3AZGrafana(v, target)}, nil
+	return &Built{Stack: s, Parts: []Part{{Dir: LoadTestDir, Stack: lt}}, Grafana: minimal3AZGrafana(v, target)}, nil
 }
 
 // minimal3AZFromOptions maps the Options shorthand onto the values.

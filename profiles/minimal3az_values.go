@@ -126,6 +126,8 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 			RequestScale:        1,
 			MonitoringNamespace: "monitoring",
 			Monitoring:          Monitoring{Enabled: true},
+			// The ThingsBoard article's cost is for 100k devices per cluster.
+			Plan: DefaultPlan(100000),
 		},
 		ZooKeeper: zookeeper.Config{Pool: minimal3AZPool},
 		Kafka:     kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1},

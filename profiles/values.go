@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -52,6 +53,63 @@ type Common struct {
 	// schedule and retention are in its own section (postgres.backup,
 	// ...). Off while backup.store.bucket is empty.
 	Backup Backup `json:"backup"`
+	// Plan is what iotstack plan needs beyond the topology: node prices,
+	// the overhead on top of them and the devices served.
+	Plan Plan `json:"plan"`
+}
+
+// Plan holds the inputs of iotstack plan's cost figures (package plan).
+// The defaults are the ThingsBoard article's ("ThingsBoard k8s cluster -
+// minimal design", "Total ownership cost"): r7g.xlarge at $135 per month
+// (1-year reserved), 50 % on top for storage, traffic, Kubernetes and load
+// balancers.
+type Plan struct {
+	// Prices maps a pool's instanceType to the monthly price of one node,
+	// in US dollars. A pool whose instance type is not here is reported
+	// as "no price" and left out of the totals.
+	Prices map[string]float64 `json:"prices"`
+	// OverheadPercent is added to the nodes' price for everything else
+	// the cloud bills (storage, traffic, the Kubernetes control plane,
+	// load balancers): 50 adds half.
+	OverheadPercent float64 `json:"overheadPercent" min:"0" max:"1000"`
+	// Devices is the number of devices the stack serves, for the cost per
+	// device; 0 leaves that figure out.
+	Devices int `json:"devices" min:"0" max:"1000000000"`
+	// RequireCost makes a pool without a price an error instead of a "no
+	// price" note, for scripts that need the full cost.
+	RequireCost bool `json:"requireCost"`
+}
+
+// MaxPrice bounds a node's monthly price in plan.prices (US dollars).
+const MaxPrice = 1e9
+
+// ArticlePrices are the ThingsBoard article's node prices: "3 x 135$ (1 Yr
+// reserved r7g.xlarge)".
+func ArticlePrices() map[string]float64 { return map[string]float64{"r7g.xlarge": 135} }
+
+// DefaultPlan is the plan inputs every profile starts from: the article's
+// prices and overhead, with devices as the profile serves.
+func DefaultPlan(devices int) Plan {
+	return Plan{Prices: ArticlePrices(), OverheadPercent: 50, Devices: devices}
+}
+
+// Validate checks the prices (a named instance type, a price from 0 to
+// MaxPrice) and the overhead; paths are relative to plan.
+func (p Plan) Validate() []values.FieldError {
+	var errs []values.FieldError
+	for _, k := range slices.Sorted(maps.Keys(p.Prices)) {
+		v := p.Prices[k]
+		switch {
+		case strings.TrimSpace(k) == "":
+			errs = append(errs, values.Errorf("prices", k, "an instance type name is required"))
+		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxPrice:
+			errs = append(errs, values.Errorf("prices."+k, v, "allowed a monthly price from 0 to %g", float64(MaxPrice)))
+		}
+	}
+	if math.IsNaN(p.OverheadPercent) || math.IsInf(p.OverheadPercent, 0) {
+		errs = append(errs, values.Errorf("overheadPercent", p.OverheadPercent, "allowed from 0 to 1000"))
+	}
+	return errs
 }
 
 // Backup is the stack's backup settings shared by every datastore.

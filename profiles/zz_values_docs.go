@@ -20,6 +20,7 @@ func init() {
 				"Monitoring":          "Monitoring is the bundled Prometheus and Alertmanager, rendered into\nmonitoring/ in the monitoring namespace.",
 				"MonitoringNamespace": "MonitoringNamespace is the namespace whose pods may scrape the stack's\nmetrics ports (matched on kubernetes.io/metadata.name).",
 				"Namespace":           "Namespace holds every namespaced object of the stack: a DNS-1123 label,\nnot one Kubernetes reserves (default, kube-*). Names and addresses are\nwired from it, so change it here, not in an overlay.",
+				"Plan":                "Plan is what iotstack plan needs beyond the topology: node prices,\nthe overhead on top of them and the devices served.",
 				"RequestScale":        "RequestScale multiplies every container's CPU and memory requests (not\nlimits), in (0, 1]; 1 leaves them as sized. For laptop clusters (mage\ne2e uses 0.1).",
 				"Topology":            "Topology is the cluster the stack is placed on: zones, node pools and\nthe cloud specifics. The simulated cluster of mage sim is built from it.",
 			},
@@ -115,6 +116,15 @@ func init() {
 				"Operator":         "Operator is for clusters that run the Prometheus Operator:\ninstead of the bundled Prometheus and Alertmanager, render a\nPodMonitor per scrape job and a PrometheusRule with every alert rule\n(monitoring.coreos.com/v1) into the monitoring namespace, for the\noperator's Prometheus to select (podMonitorSelector, ruleSelector)\nand its Alertmanager to route; receivers must then be empty.\nkube-state-metrics is still rendered. Only with enabled. Default false.",
 				"Prometheus":       "Prometheus sizes the bundled Prometheus.",
 				"Receivers":        "Receivers are where Alertmanager sends alerts. Their secrets (URLs\nwith tokens, passwords) are never values: they are keys of the Secret\nalertmanager-receivers in the monitoring namespace, which you create\nbefore applying (see the README).",
+			},
+		},
+		"Plan": {
+			Doc: "Plan holds the inputs of iotstack plan's cost figures (package plan).\nThe defaults are the ThingsBoard article's (\"ThingsBoard k8s cluster -\nminimal design\", \"Total ownership cost\"): r7g.xlarge at $135 per month\n(1-year reserved), 50 % on top for storage, traffic, Kubernetes and load\nbalancers.",
+			Fields: map[string]string{
+				"Devices":         "Devices is the number of devices the stack serves, for the cost per\ndevice; 0 leaves that figure out.",
+				"OverheadPercent": "OverheadPercent is added to the nodes' price for everything else\nthe cloud bills (storage, traffic, the Kubernetes control plane,\nload balancers): 50 adds half.",
+				"Prices":          "Prices maps a pool's instanceType to the monthly price of one node,\nin US dollars. A pool whose instance type is not here is reported as \"no\nprice\" and left out of the totals.",
+				"RequireCost":     "RequireCost makes a pool without a price an error instead of a \"no\nprice\" note, for scripts that need the full cost.",
 			},
 		},
 		"Pool": {

@@ -409,54 +409,38 @@ func placement(ctx context.Context, cs kubernetes.Interface, out *stack.Output, 
 	if err != nil {
 		return err
 	}
-	used := map[string]corev1.ResourceList{}
-	pending := 0
-	for _, p := range pods.Items {
+	detail, fits, pending := nodeUsage(nodes.Items, pods.Items)
+	r.check(pending == 0, "every pod scheduled (%d pending)", pending)
+	r.Placement = append(r.Placement, detail...)
+	r.check(fits, "requests fit every node's allocatable")
+	return nil
+}
+
+// nodeUsage is what mage sim measures on the nodes: one line per node,
+// sorted, with the effective requests of the pods bound to it against its
+// allocatable (stack.NodeRequests, stack.UsageLine: the totals package
+// plan computes for the pods it places), whether every node's requests
+// fit its allocatable, and how many pods are pending.
+func nodeUsage(nodes []corev1.Node, pods []corev1.Pod) (lines []string, fits bool, pending int) {
+	for _, p := range pods {
 		if p.Spec.NodeName == "" {
 			pending++
-			continue
-		}
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
-		if used[p.Spec.NodeName] == nil {
-			used[p.Spec.NodeName] = corev1.ResourceList{}
-		}
-		for _, c := range p.Spec.Containers {
-			for res, q := range c.Resources.Requests {
-				cur := used[p.Spec.NodeName][res]
-				cur.Add(q)
-				used[p.Spec.NodeName][res] = cur
-			}
 		}
 	}
-	r.check(pending == 0, "every pod scheduled (%d pending)", pending)
-	fits := true
-	var detail []string
-	for _, n := range nodes.Items {
+	used := stack.NodeRequests(pods)
+	fits = true
+	for _, n := range nodes {
 		for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			u := used[n.Name][res]
 			alloc := n.Status.Allocatable[res]
 			if u.Cmp(alloc) > 0 {
 				fits = false
 			}
-			if res == corev1.ResourceCPU {
-				detail = append(detail, fmt.Sprintf("%s cpu %s/%s mem %s/%s", n.Name, u.String(), alloc.String(), quantityOr(used[n.Name], corev1.ResourceMemory), n.Status.Allocatable.Memory().String()))
-			}
 		}
+		lines = append(lines, stack.UsageLine(n.Name, used[n.Name], n.Status.Allocatable))
 	}
-	sort.Strings(detail)
-	r.Placement = append(r.Placement, detail...)
-	r.check(fits, "requests fit every node's allocatable")
-	return nil
-}
-
-func quantityOr(l corev1.ResourceList, name corev1.ResourceName) string {
-	q, ok := l[name]
-	if !ok {
-		return "0"
-	}
-	return q.String()
+	sort.Strings(lines)
+	return lines, fits, pending
 }
 
 // drill is the ThingsBoard article's fault test: cordon and drain the first

@@ -25,14 +25,7 @@ type capacityHost struct {
 func capacityHosts(t Topology) []capacityHost {
 	var out []capacityHost
 	for _, h := range t.Hosts() {
-		l := map[string]string{ZoneLabel: h.Zone, HostnameLabel: h.Name}
-		if h.Pool.Arch != "" {
-			l["kubernetes.io/arch"] = h.Pool.Arch
-		}
-		for k, v := range h.Pool.Labels {
-			l[k] = v
-		}
-		out = append(out, capacityHost{Host: h, labels: l})
+		out = append(out, capacityHost{Host: h, labels: h.NodeLabels()})
 	}
 	return out
 }
@@ -438,4 +431,69 @@ func (t Topology) Fits(component, pool string, pods int, r Resources) error {
 		return nil
 	}
 	return last
+}
+
+// NodeLabels returns the labels the capacity check gives the host: its
+// pool's labels, the zone and hostname labels and the architecture. The
+// simulated cluster's nodes carry these and a few more (sim.Nodes).
+func (h Host) NodeLabels() map[string]string {
+	l := map[string]string{ZoneLabel: h.Zone, HostnameLabel: h.Name}
+	if h.Pool.Arch != "" {
+		l["kubernetes.io/arch"] = h.Pool.Arch
+	}
+	for k, v := range h.Pool.Labels {
+		l[k] = v
+	}
+	return l
+}
+
+// Admits reports whether the scheduler may place a pod with spec on the
+// host, as the synthesis capacity check decides it: the pod's node
+// selector and required node affinity match the host's labels and it
+// tolerates the host's NoSchedule and NoExecute taints. Requests and
+// inter-pod rules are the caller's.
+func (h Host) Admits(spec *corev1.PodSpec) bool {
+	return eligible(spec, capacityHost{Host: h, labels: h.NodeLabels()})
+}
+
+// NodeRequests sums, per node name, the effective CPU and memory requests
+// (PodRequests: what the scheduler counts) of the pods bound to a node,
+// skipping unbound pods and pods that have finished (Succeeded, Failed):
+// their requests are free again. mage sim prints these totals against
+// each node's allocatable, and package plan computes the same for the
+// pods it places.
+func NodeRequests(pods []corev1.Pod) map[string]corev1.ResourceList {
+	used := map[string]corev1.ResourceList{}
+	for i := range pods {
+		p := &pods[i]
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		cpu, mem := PodRequests(&p.Spec)
+		u := used[p.Spec.NodeName]
+		if u == nil {
+			u = corev1.ResourceList{corev1.ResourceCPU: resource.Quantity{Format: resource.DecimalSI}, corev1.ResourceMemory: resource.Quantity{Format: resource.BinarySI}}
+			used[p.Spec.NodeName] = u
+		}
+		c, m := u[corev1.ResourceCPU], u[corev1.ResourceMemory]
+		c.Add(cpu)
+		m.Add(mem)
+		u[corev1.ResourceCPU], u[corev1.ResourceMemory] = c, m
+	}
+	return used
+}
+
+// UsageLine is the line mage sim prints for a node: its name, then the
+// CPU and memory requests used against its allocatable
+// ("thingsboard-eu-west-1a-0 cpu 2600m/4 mem 24Gi/32Gi"). A node without
+// pods shows 0.
+func UsageLine(node string, used, allocatable corev1.ResourceList) string {
+	q := func(l corev1.ResourceList, r corev1.ResourceName) string {
+		v, ok := l[r]
+		if !ok {
+			return "0"
+		}
+		return v.String()
+	}
+	return fmt.Sprintf("%s cpu %s/%s mem %s/%s", node, q(used, corev1.ResourceCPU), q(allocatable, corev1.ResourceCPU), q(used, corev1.ResourceMemory), q(allocatable, corev1.ResourceMemory))
 }

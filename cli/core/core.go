@@ -1,6 +1,6 @@
 // Package core is the part of the iotstack command line that needs no
 // cluster client and no schema validator: the root command, the values
-// flags, and the verbs profiles, values, schema and synth. The verbs that
+// flags, and the verbs profiles, values, schema, synth and plan. The verbs that
 // do (validate, diff, apply, delete, secrets) are in package cli, which
 // adds them to the same root.
 //
@@ -196,10 +196,10 @@ Exit codes: 0 success; 1 the operation failed; 2 bad usage or input; 3 diff foun
 	return root
 }
 
-// Commands returns the verbs of this package: profiles, values, schema and
-// synth.
+// Commands returns the verbs of this package: profiles, values, schema,
+// synth and plan.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{profilesCmd(), valuesCmd(), schemaCmd(), synthCmd()}
+	return []*cobra.Command{profilesCmd(), valuesCmd(), schemaCmd(), synthCmd(), planCmd()}
 }
 
 // ProfileNames completes a verb's first argument with the profile names.

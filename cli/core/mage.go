@@ -40,7 +40,7 @@ func FoldMageArgs(args []string, targets []string) []string {
 
 // MageArgs are a Mage target's argument split into the CLI's flags:
 // profile= (or a bare profile name or directory), values=FILE[,FILE...],
-// out=DIR, set=PATH=VALUE, and any other PATH=VALUE as a --set override
+// out=DIR, format=FORMAT (plan's --format), set=PATH=VALUE, and any other PATH=VALUE as a --set override
 // (namespace=lab is --set namespace=lab).
 type MageArgs struct {
 	// Target is the profile name, "all" or a rendered directory.
@@ -71,6 +71,8 @@ func ParseMageArg(arg string) (MageArgs, error) {
 			}
 		case key == "out":
 			m.Args = append(m.Args, "-o", val)
+		case key == "format":
+			m.Args = append(m.Args, "--format", val)
 		case key == "set":
 			m.Args = append(m.Args, "--set", val)
 		default:

@@ -5,6 +5,7 @@
 //	iotstack profiles
 //	iotstack values minimal-3az > prod.yaml          # the complete default document, commented
 //	iotstack synth minimal-3az -f prod.yaml -o deploy/prod
+//	iotstack plan minimal-3az -f prod.yaml           # capacity, zone loss and cost
 //	iotstack validate deploy/prod
 //	iotstack diff deploy/prod && iotstack apply deploy/prod
 //
