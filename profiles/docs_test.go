@@ -22,7 +22,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/x509", Types: []string{"Config"}},
 	{Dir: "../components/vernemq", Types: []string{"Config"}},
 	{Dir: "../components/backup", Types: []string{"Store"}},
-	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go"}},
+	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go", "cluster.go"}},
 }
 
 func TestValuesDocsCurrent(t *testing.T) {

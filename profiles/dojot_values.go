@@ -111,7 +111,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 	q := resource.MustParse
 	v := &DojotValues{
 		Common: Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring",
-			Monitoring: dojotMonitoring()},
+			Monitoring: dojotMonitoring(), Cluster: dojotCluster()},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
 		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
@@ -288,6 +288,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 		refs["groups."+g] = v.Groups[g]
 	}
 	errs = append(errs, checkPools(v.Topology, refs)...)
+	errs = append(errs, validateCluster(clusterKubeadm, &v.Common)...)
 	for _, g := range slices.Sorted(maps.Keys(v.Groups)) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":

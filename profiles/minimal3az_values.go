@@ -119,6 +119,7 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 			RequestScale:        1,
 			MonitoringNamespace: "monitoring",
 			Monitoring:          Monitoring{Enabled: true},
+			Cluster:             minimal3AZCluster(),
 		},
 		ZooKeeper: zookeeper.Config{Pool: minimal3AZPool},
 		Kafka:     kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1},
@@ -164,6 +165,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 		"zookeeper.pool": v.ZooKeeper.Pool, "kafka.pool": v.Kafka.Pool, "redis.pool": v.Redis.Pool,
 		"cassandra.pool": v.Cassandra.Pool, "postgres.pool": v.Postgres.Pool, "loadTest.pool": v.LoadTest.Pool,
 	})...)
+	errs = append(errs, validateCluster(kindOf(Minimal3AZ, &v.Common), &v.Common)...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

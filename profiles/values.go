@@ -15,7 +15,7 @@ import (
 	"github.com/iotstack/iotstack/values"
 )
 
-//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go -o zz_values_docs.go
+//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go,cluster.go -o zz_values_docs.go
 
 // Values is a profile's configuration: one documented Go type per profile
 // (Minimal3AZValues, DojotValues), decoded strictly from values documents
@@ -52,6 +52,9 @@ type Common struct {
 	// schedule and retention are in its own section (postgres.backup,
 	// ...). Off while backup.store.bucket is empty.
 	Backup Backup `json:"backup"`
+	// Cluster is the cluster beneath the stack, rendered into
+	// dist/<profile>/cluster/ from the topology.
+	Cluster Cluster `json:"cluster"`
 }
 
 // Backup is the stack's backup settings shared by every datastore.
@@ -244,6 +247,10 @@ func (p Profile) BuildValues(v Values) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
+	if b.cluster == nil {
+		b.cluster = &clusterSpec{}
+	}
+	b.cluster.kind, b.cluster.profile, b.cluster.common = kindOf(p.Name, v.Base()), p.Name, *v.Base()
 	if v.Base().Monitoring.Enabled && v.Base().Monitoring.NodeExporter {
 		part, err := buildNodeExporter(b, v.Base())
 		if err != nil {
