@@ -50,7 +50,8 @@ func Synth(profile string) error {
 // Patroni, the dojot load-balancer configurations through nginx -t and
 // haproxy -c, the e2e MQTT smoke clients against Mosquitto, the monitoring
 // siren (monitoring/siren_test.go) through Debian's Alertmanager and the
-// Redis and PostgreSQL exporters.
+// Redis and PostgreSQL exporters, and the dojot node scripts
+// (dist/<profile>/cluster/prepare-node.sh) through ShellCheck.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
@@ -65,9 +66,10 @@ var testPackages = map[string]string{
 	"prometheus-alertmanager":      "prometheus-alertmanager",
 	"prometheus-redis-exporter":    "prometheus-redis-exporter",
 	"prometheus-postgres-exporter": "prometheus-postgres-exporter",
+	"shellcheck":                   "shellcheck",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, ShellCheck) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
@@ -114,6 +116,11 @@ func Test() error {
 		return err
 	}
 	if err := run("go", "test", "./..."); err != nil {
+		return err
+	}
+	// The kubeadm configuration decoded strictly with kubeadm's own types,
+	// from the tools module that already requires k8s.io/kubernetes.
+	if err := run("go", "-C", "test/tools/kubernetes", "test", "-mod=readonly", "./kubeadmcheck/"); err != nil {
 		return err
 	}
 	// Every profile on the simulated cluster (the first run builds the
