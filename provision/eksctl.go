@@ -298,8 +298,10 @@ func EKSClusterConfig(e EKS) ([]byte, error) {
 // article's preBootstrapCommands as drop-in files: the sysctls into
 // /etc/sysctl.d (loaded at boot and now with sysctl --system) and the
 // nofile and nproc limits into /etc/security/limits.d, for every user and
-// root as the article sets them. The commands run as root in the
-// instance's user data, before the node's bootstrap.
+// root as the article sets them. eksctl makes each command a #!/bin/bash
+// script of the instance's user data, run before nodeadm joins the node
+// (pkg/nodebootstrap/al2023.go, eksctl v0.215.0); they write through
+// sudo, as the article's do, so they work whichever user runs them.
 func preBootstrap(sysctls map[string]string, fileLimit int64) []string {
 	var cmds []string
 	if len(sysctls) > 0 {
@@ -308,8 +310,8 @@ func preBootstrap(sysctls map[string]string, fileLimit int64) []string {
 			lines = append(lines, fmt.Sprintf("'%s = %s'", k, sysctls[k]))
 		}
 		cmds = append(cmds,
-			"printf '%s\\n' "+strings.Join(lines, " ")+" > /etc/sysctl.d/90-iotstack.conf",
-			"sysctl --system")
+			"printf '%s\\n' "+strings.Join(lines, " ")+" | sudo tee /etc/sysctl.d/90-iotstack.conf",
+			"sudo sysctl --system")
 	}
 	if fileLimit > 0 {
 		n := strconv.FormatInt(fileLimit, 10)
@@ -321,7 +323,7 @@ func preBootstrap(sysctls map[string]string, fileLimit int64) []string {
 				}
 			}
 		}
-		cmds = append(cmds, "printf '%s\\n' "+strings.Join(lines, " ")+" > /etc/security/limits.d/90-iotstack.conf")
+		cmds = append(cmds, "printf '%s\\n' "+strings.Join(lines, " ")+" | sudo tee /etc/security/limits.d/90-iotstack.conf")
 	}
 	return cmds
 }

@@ -1,8 +1,14 @@
 package provision
 
 import (
+	"context"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -81,7 +87,7 @@ func TestEKSClusterConfig(t *testing.T) {
 		t.Errorf("tb volume/pods %+v", tb)
 	}
 	cmds := strings.Join(tb.PreBootstrapCommands, "\n")
-	for _, want := range []string{"'fs.file-max = 16777216'", "'* hard nofile 16777216'", "'root soft nproc 16777216'", "sysctl --system"} {
+	for _, want := range []string{"'fs.file-max = 16777216'", "'* hard nofile 16777216'", "'root soft nproc 16777216'", "sudo sysctl --system"} {
 		if !strings.Contains(cmds, want) {
 			t.Errorf("preBootstrapCommands lack %s:\n%s", want, cmds)
 		}
@@ -143,5 +149,51 @@ func TestEKSSchemaStrict(t *testing.T) {
 		if err := CheckEKSClusterConfig([]byte(bad)); err == nil {
 			t.Errorf("%s: schema accepts it", name)
 		}
+	}
+}
+
+// TestPreBootstrapCommandsRun runs each command's printf (the part before
+// `| sudo tee`) in bash and checks the files it would write, and
+// shellchecks each command as the #!/bin/bash script eksctl makes of it.
+func TestPreBootstrapCommandsRun(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal("bash is required")
+	}
+	cmds := preBootstrap(map[string]string{"fs.nr_open": "16777216", "net.ipv4.tcp_rmem": "32768 1048576 18874368"}, 1024)
+	want := map[string]string{
+		"/etc/sysctl.d/90-iotstack.conf": "fs.nr_open = 16777216\nnet.ipv4.tcp_rmem = 32768 1048576 18874368\n",
+		"/etc/security/limits.d/90-iotstack.conf": "* soft nofile 1024\n* hard nofile 1024\n* soft nproc 1024\n* hard nproc 1024\n" +
+			"root soft nofile 1024\nroot hard nofile 1024\nroot soft nproc 1024\nroot hard nproc 1024\n",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc, scErr := exec.LookPath("shellcheck")
+	if scErr != nil && os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
+		t.Error("shellcheck is required (go tool mage deps installs it)")
+	}
+	got := map[string]string{}
+	for _, c := range cmds {
+		if sc != "" {
+			f := filepath.Join(t.TempDir(), "cmd.sh")
+			if err := os.WriteFile(f, []byte("#!/bin/bash\n"+c+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := exec.CommandContext(ctx, sc, f).CombinedOutput(); err != nil {
+				t.Errorf("shellcheck %q: %v\n%s", c, err, b)
+			}
+		}
+		left, file, ok := strings.Cut(c, " | sudo tee ")
+		if !ok {
+			continue
+		}
+		b, err := exec.CommandContext(ctx, bash, "-c", left).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", left, err)
+		}
+		got[file] = string(b)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("files %q; want %q", got, want)
 	}
 }
