@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 
@@ -107,8 +108,9 @@ func validateCluster(kind clusterKind, c *Common) []values.FieldError {
 			err = provision.CheckSysctls("cluster.sysctls", c.Cluster.Sysctls)
 		}
 	}
-	if err != nil {
-		return []values.FieldError{values.Errorf("cluster", nil, "%v", err)}
+	// Other errors are the topology's own, which Common.Validate reports.
+	if fe := (*provision.FieldError)(nil); errors.As(err, &fe) {
+		return []values.FieldError{values.Errorf(fe.Path, fe.Value, "%s", fe.Message)}
 	}
 	return nil
 }

@@ -130,7 +130,7 @@ func TestEKSFollowsValues(t *testing.T) {
 
 	p, _ := Get(Minimal3AZ)
 	_, err = p.Load([]values.Doc{{Name: "us-east-1.yaml", Data: doc}}, []string{"cluster.region=eu-west-1"})
-	if err == nil || !strings.Contains(err.Error(), `cluster.region: "eu-west-1", but topology.zones (us-east-1a, us-east-1b, us-east-1c) are in us-east-1`) {
+	if err == nil || !strings.Contains(err.Error(), `cluster.region: "eu-west-1"; topology.zones (us-east-1a, us-east-1b, us-east-1c) are in us-east-1`) {
 		t.Errorf("mismatched region: %v", err)
 	}
 }
@@ -235,6 +235,44 @@ func TestPrepareNodeScript(t *testing.T) {
 		b, err = bad.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(b), "unknown group no-such-group") {
 			t.Errorf("%s: unknown group: %v; want exit status 2 naming it\n%s", name, err, b)
+		}
+	}
+}
+
+// TestClusterValuesErrors: the cluster values are checked with the rest
+// of the values, each error with its path, value and what is allowed.
+func TestClusterValuesErrors(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		sets    []string
+		want    string
+	}{
+		{Hundred, []string{"cluster.kubernetesVersion=1.17.3"}, `cluster.kubernetesVersion: "1.17.3"; the kubeadm.k8s.io/v1beta4 configuration needs 1.31 or later`},
+		{Small, []string{"cluster.controlPlaneEndpoint=192.0.2.2"}, `cluster.controlPlaneEndpoint: "192.0.2.2"; allowed: host:port`},
+
+		{Minimal3AZ, []string{"topology.zones={a,b,c}"}, `topology.zones[0]: "a"; not an AWS availability zone name`},
+		{Minimal3AZ, []string{"cluster.kubernetesVersion=1.34"}, `cluster.kubernetesVersion: "1.34"; eksctl v0.215.0 creates EKS clusters of 1.23,`},
+		{Minimal3AZ, []string{"cluster.name=tb_basic"}, `cluster.name: "tb_basic"; eksctl allows`},
+	} {
+		p, _ := Get(tc.profile)
+		_, err := p.Load(nil, tc.sets)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: %v; want %q", tc.profile, tc.sets, err, tc.want)
+		}
+	}
+	// Keys with dots, which --set cannot name.
+	for _, tc := range []struct{ doc, want string }{
+		{"cluster: {sysctls: {vm.max_map_count: '1;reboot'}}", `cluster.sysctls.vm.max_map_count: "1;reboot"; allowed`},
+		{`topology:
+  zones: [zone-a]
+  pools:
+  - {name: dojot, arch: amd64, cpu: "4", memory: 4Gi, nodesPerZone: 1, labels: {node-role.kubernetes.io/dojot: "x"}}
+groups: {dojot: dojot, kafka: dojot, vernemq: dojot, x509: dojot}`, `topology.pools[0].labels: "node-role.kubernetes.io/dojot"; pool dojot: a kubelet may not set labels`},
+	} {
+		p, _ := Get(Hundred)
+		_, err := p.Load([]values.Doc{{Name: "test.yaml", Data: []byte(tc.doc)}}, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want %q", tc.doc, err, tc.want)
 		}
 	}
 }

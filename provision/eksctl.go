@@ -143,16 +143,16 @@ func AWSRegion(zones []string) (string, error) {
 	for i, z := range zones {
 		m := awsZone.FindStringSubmatch(z)
 		if m == nil {
-			return "", fmt.Errorf("topology.zones[%d]: %q is not an AWS availability zone name (region and letter, as eu-west-1a)", i, z)
+			return "", fieldErrorf(fmt.Sprintf("topology.zones[%d]", i), z, "not an AWS availability zone name (region and letter, as eu-west-1a)")
 		}
 		if region == "" {
 			region = m[1]
 		} else if m[1] != region {
-			return "", fmt.Errorf("topology.zones[%d]: %q is in region %s, but topology.zones[0] is in %s; an EKS cluster lives in one region", i, z, m[1], region)
+			return "", fieldErrorf(fmt.Sprintf("topology.zones[%d]", i), z, "in region %s, but topology.zones[0] is in %s; an EKS cluster lives in one region", m[1], region)
 		}
 	}
 	if region == "" {
-		return "", fmt.Errorf("topology.zones: empty; an EKS cluster needs at least one zone")
+		return "", fieldErrorf("topology.zones", nil, "empty; an EKS cluster needs at least one zone")
 	}
 	return region, nil
 }
@@ -162,10 +162,10 @@ func AWSRegion(zones []string) (string, error) {
 func CheckSysctls(path string, sysctls map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(sysctls)) {
 		if !sysctlKey.MatchString(k) {
-			return fmt.Errorf("%s: key %q is not a sysctl name (lower-case words joined by dots, as fs.file-max)", path, k)
+			return fieldErrorf(path, k, "a key that is not a sysctl name (lower-case words joined by dots, as fs.file-max)")
 		}
 		if v := sysctls[k]; !sysctlValue.MatchString(v) {
-			return fmt.Errorf("%s[%s]: %q; allowed: letters, digits, '_', '.', '-', words separated by single spaces", path, k, v)
+			return fieldErrorf(path+"."+k, v, "allowed: letters, digits, '_', '.', '-', words separated by single spaces")
 		}
 	}
 	return nil
@@ -175,36 +175,39 @@ func CheckSysctls(path string, sysctls map[string]string) error {
 // what is allowed.
 func (e EKS) Check() error {
 	if len(e.Name) > 100 || !eksName.MatchString(e.Name) {
-		return fmt.Errorf("cluster.name: %q; eksctl allows a letter, then letters, digits and hyphens, at most 100 characters", e.Name)
+		return fieldErrorf("cluster.name", e.Name, "eksctl allows a letter, then letters, digits and hyphens, at most 100 characters")
 	}
 	if !slices.Contains(EKSVersions, e.Version) {
-		return fmt.Errorf("cluster.kubernetesVersion: %q; eksctl v0.215.0 creates EKS clusters of %s", e.Version, strings.Join(EKSVersions, ", "))
+		return fieldErrorf("cluster.kubernetesVersion", e.Version, "eksctl v0.215.0 creates EKS clusters of %s", strings.Join(EKSVersions, ", "))
 	}
 	region, err := AWSRegion(e.Topology.Zones)
 	if err != nil {
-		return fmt.Errorf("cluster: the EKS cluster's region comes from the zones: %w", err)
+		if fe, ok := err.(*FieldError); ok {
+			fe.Message += " (the EKS cluster's region comes from the zones)"
+		}
+		return err
 	}
 	if e.Region != "" && e.Region != region {
-		return fmt.Errorf("cluster.region: %q, but topology.zones (%s) are in %s; leave cluster.region empty or name the zones' region", e.Region, strings.Join(e.Topology.Zones, ", "), region)
+		return fieldErrorf("cluster.region", e.Region, "topology.zones (%s) are in %s; leave cluster.region empty or name the zones' region", strings.Join(e.Topology.Zones, ", "), region)
 	}
 	if e.MaxPodsPerNode < 0 || e.MaxPodsPerNode > 1000 {
-		return fmt.Errorf("cluster.maxPodsPerNode: %d; allowed 0 (eksctl's default) to 1000", e.MaxPodsPerNode)
+		return fieldErrorf("cluster.maxPodsPerNode", e.MaxPodsPerNode, "allowed 0 (eksctl's default) to 1000")
 	}
 	if e.VolumeSize < 0 || e.VolumeSize > 16384 {
-		return fmt.Errorf("cluster.volumeSize: %d; allowed 0 (eksctl's default, %d GiB) to 16384 GiB", e.VolumeSize, eksDefaultVolumeSize)
+		return fieldErrorf("cluster.volumeSize", e.VolumeSize, "allowed 0 (eksctl's default, %d GiB) to 16384 GiB", eksDefaultVolumeSize)
 	}
 	if e.FileLimit < 0 {
-		return fmt.Errorf("cluster.fileLimit: %d; allowed 0 (none) or more", e.FileLimit)
+		return fieldErrorf("cluster.fileLimit", e.FileLimit, "allowed 0 (none) or more")
 	}
 	if e.ConntrackMin < 0 {
-		return fmt.Errorf("cluster.conntrackMin: %d; allowed 0 (none) or more", e.ConntrackMin)
+		return fieldErrorf("cluster.conntrackMin", e.ConntrackMin, "allowed 0 (none) or more")
 	}
 	if err := CheckSysctls("cluster.sysctls", e.Sysctls); err != nil {
 		return err
 	}
 	for i, p := range e.Topology.Pools {
 		if p.InstanceType == "" {
-			return fmt.Errorf("topology.pools[%d] (%s).instanceType: empty; an EKS node group needs an EC2 instance type (r7g.xlarge)", i, p.Name)
+			return fieldErrorf(fmt.Sprintf("topology.pools[%d].instanceType", i), nil, "empty (pool %s); an EKS node group needs an EC2 instance type (r7g.xlarge)", p.Name)
 		}
 	}
 	return e.Topology.Validate()

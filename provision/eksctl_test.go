@@ -35,8 +35,8 @@ func TestAWSRegion(t *testing.T) {
 	}{
 		{zones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, want: "eu-west-1"},
 		{zones: []string{"us-gov-west-1a"}, want: "us-gov-west-1"},
-		{zones: []string{"us-east-1a", "us-east-2b"}, err: `topology.zones[1]: "us-east-2b" is in region us-east-2, but topology.zones[0] is in us-east-1`},
-		{zones: []string{"zone-a"}, err: `topology.zones[0]: "zone-a" is not an AWS availability zone name`},
+		{zones: []string{"us-east-1a", "us-east-2b"}, err: `topology.zones[1]: "us-east-2b"; in region us-east-2, but topology.zones[0] is in us-east-1`},
+		{zones: []string{"zone-a"}, err: `topology.zones[0]: "zone-a"; not an AWS availability zone name`},
 		{zones: nil, err: "topology.zones: empty"},
 	} {
 		got, err := AWSRegion(tc.zones)
@@ -102,13 +102,13 @@ func TestEKSCheckErrors(t *testing.T) {
 		mod  func(*EKS)
 		want string
 	}{
-		"region mismatch": {func(e *EKS) { e.Region = "eu-west-1" }, `cluster.region: "eu-west-1", but topology.zones (us-east-1a, us-east-1b) are in us-east-1`},
-		"not aws zones":   {func(e *EKS) { e.Topology.Zones = []string{"zone-a"} }, `"zone-a" is not an AWS availability zone name`},
+		"region mismatch": {func(e *EKS) { e.Region = "eu-west-1" }, `cluster.region: "eu-west-1"; topology.zones (us-east-1a, us-east-1b) are in us-east-1`},
+		"not aws zones":   {func(e *EKS) { e.Topology.Zones = []string{"zone-a"} }, `topology.zones[0]: "zone-a"; not an AWS availability zone name (region and letter, as eu-west-1a) (the EKS cluster's region comes from the zones)`},
 		"version":         {func(e *EKS) { e.Version = "1.17" }, `cluster.kubernetesVersion: "1.17"; eksctl v0.215.0 creates`},
 		"name":            {func(e *EKS) { e.Name = "1tb" }, `cluster.name: "1tb"`},
-		"sysctl key":      {func(e *EKS) { e.Sysctls = map[string]string{"fs.file-max; rm": "1"} }, `cluster.sysctls: key "fs.file-max; rm"`},
-		"sysctl value":    {func(e *EKS) { e.Sysctls = map[string]string{"fs.file-max": "1'; reboot"} }, `cluster.sysctls[fs.file-max]`},
-		"instance type":   {func(e *EKS) { e.Topology.Pools[1].InstanceType = "" }, `topology.pools[1] (client).instanceType: empty`},
+		"sysctl key":      {func(e *EKS) { e.Sysctls = map[string]string{"fs.file-max; rm": "1"} }, `cluster.sysctls: "fs.file-max; rm"; a key that is not a sysctl name`},
+		"sysctl value":    {func(e *EKS) { e.Sysctls = map[string]string{"fs.file-max": "1'; reboot"} }, `cluster.sysctls.fs.file-max: "1'; reboot"; allowed`},
+		"instance type":   {func(e *EKS) { e.Topology.Pools[1].InstanceType = "" }, `topology.pools[1].instanceType: empty (pool client)`},
 		"pods":            {func(e *EKS) { e.MaxPodsPerNode = -1 }, `cluster.maxPodsPerNode: -1`},
 	} {
 		e := testEKS()

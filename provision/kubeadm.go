@@ -92,21 +92,21 @@ var kubeVersion = regexp.MustCompile(`^1\.([0-9]+)\.[0-9]+$`)
 // what is allowed.
 func (k Kubeadm) Check() error {
 	if k.Name == "" || len(k.Name) > 63 || strings.ContainsAny(k.Name, " \t\n\"'$") {
-		return fmt.Errorf("cluster.name: %q; allowed: 1 to 63 characters without spaces, quotes or '$'", k.Name)
+		return fieldErrorf("cluster.name", k.Name, "allowed: 1 to 63 characters without spaces, quotes or '$'")
 	}
 	m := kubeVersion.FindStringSubmatch(k.Version)
 	if m == nil {
-		return fmt.Errorf("cluster.kubernetesVersion: %q; kubeadm needs a release, major.minor.patch (1.34.2)", k.Version)
+		return fieldErrorf("cluster.kubernetesVersion", k.Version, "kubeadm needs a release, major.minor.patch (1.34.2)")
 	}
 	if minor, _ := strconv.Atoi(m[1]); minor < 31 {
-		return fmt.Errorf("cluster.kubernetesVersion: %q; the kubeadm.k8s.io/v1beta4 configuration needs 1.31 or later", k.Version)
+		return fieldErrorf("cluster.kubernetesVersion", k.Version, "the kubeadm.k8s.io/v1beta4 configuration needs 1.31 or later")
 	}
 	host, port, err := net.SplitHostPort(k.ControlPlaneEndpoint)
 	if err != nil || host == "" || port == "" || strings.ContainsAny(host, " \t\n\"'$") {
-		return fmt.Errorf("cluster.controlPlaneEndpoint: %q; allowed: host:port (192.0.2.10:6443, k8s.example.org:6443)", k.ControlPlaneEndpoint)
+		return fieldErrorf("cluster.controlPlaneEndpoint", k.ControlPlaneEndpoint, "allowed: host:port (192.0.2.10:6443, k8s.example.org:6443)")
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("cluster.controlPlaneEndpoint: %q; the port must be 1-65535", k.ControlPlaneEndpoint)
+		return fieldErrorf("cluster.controlPlaneEndpoint", k.ControlPlaneEndpoint, "the port must be 1-65535")
 	}
 	if err := k.Topology.Validate(); err != nil {
 		return err
@@ -114,7 +114,7 @@ func (k Kubeadm) Check() error {
 	for i, p := range k.Topology.Pools {
 		for _, key := range slices.Sorted(maps.Keys(p.Labels)) {
 			if !kubeletMaySet(key) {
-				return fmt.Errorf("topology.pools[%d] (%s).labels: key %q; a kubelet may not set labels in the kubernetes.io and k8s.io namespaces other than its well-known ones and node.kubernetes.io/, kubelet.kubernetes.io/ (k8s.io/kubelet v0.34.2 pkg/apis/well_known_labels.go), so kubeadm join could not register it; use another prefix", i, p.Name, key)
+				return fieldErrorf(fmt.Sprintf("topology.pools[%d].labels", i), key, "pool %s: a kubelet may not set labels in the kubernetes.io and k8s.io namespaces other than its well-known ones and node.kubernetes.io/, kubelet.kubernetes.io/ (k8s.io/kubelet v0.34.2 pkg/apis/well_known_labels.go), so kubeadm join could not register it; use another prefix", p.Name)
 			}
 		}
 	}
