@@ -23,8 +23,9 @@ type Cluster struct {
 	// letters, digits and hyphens) or kubeadm's clusterName.
 	Name string `json:"name"`
 	// Region is the AWS region of an EKS cluster; empty derives it from
-	// topology.zones (eu-west-1a → eu-west-1), and a region other than
-	// the zones' is refused.
+	// topology.zones, which an EKS cluster needs as AWS zone names
+	// (eu-west-1a → eu-west-1); a region other than the zones' is
+	// refused.
 	Region string `json:"region"`
 	// KubernetesVersion is the cluster's Kubernetes version: a minor
 	// version eksctl creates for EKS ("1.33"), a release at least 1.31 for

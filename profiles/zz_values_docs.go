@@ -21,7 +21,7 @@ func init() {
 				"KubernetesVersion":    "KubernetesVersion is the cluster's Kubernetes version: a minor version\neksctl creates for EKS (\"1.33\"), a release at least 1.31 for kubeadm\n(\"1.34.2\").",
 				"MaxPodsPerNode":       "MaxPodsPerNode caps the pods per EKS node; 0 leaves eksctl's default.",
 				"Name":                 "Name is the cluster's name: the EKS cluster's (a letter, then letters,\ndigits and hyphens) or kubeadm's clusterName.",
-				"Region":               "Region is the AWS region of an EKS cluster; empty derives it from\ntopology.zones (eu-west-1a → eu-west-1), and a region other than the\nzones' is refused.",
+				"Region":               "Region is the AWS region of an EKS cluster; empty derives it from\ntopology.zones, which an EKS cluster needs as AWS zone names (eu-west-1a\n→ eu-west-1); a region other than the zones' is refused.",
 				"Sysctls":              "Sysctls are the nodes' kernel settings, written to\n/etc/sysctl.d/90-iotstack.conf before a node joins (EKS) or by the\nnode script (kubeadm). The ThingsBoard article's tuned node group\nadds vm.max_map_count 4194304, net.core.netdev_max_backlog 5000 and\nnet.ipv4.tcp_rmem / tcp_wmem \"32768 1048576 18874368\".",
 				"VolumeSize":           "VolumeSize is every EKS node's gp3 root volume in GiB; 0 leaves eksctl's\ndefault (80).",
 			},
