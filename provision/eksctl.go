@@ -302,9 +302,9 @@ func EKSClusterConfig(e EKS) ([]byte, error) {
 // /etc/sysctl.d (loaded at boot and now with sysctl --system) and the
 // nofile and nproc limits into /etc/security/limits.d, for every user and
 // root as the article sets them. eksctl makes each command a #!/bin/bash
-// script of the instance's user data, run before nodeadm joins the node
-// (pkg/nodebootstrap/al2023.go, eksctl v0.215.0); they write through
-// sudo, as the article's do, so they work whichever user runs them.
+// script of the instance's user data (pkg/nodebootstrap/al2023.go, eksctl
+// v0.215.0); they write through sudo, as the article's do, so they work
+// whichever user runs them.
 func preBootstrap(sysctls map[string]string, fileLimit int64) []string {
 	var cmds []string
 	if len(sysctls) > 0 {
