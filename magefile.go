@@ -56,7 +56,8 @@ func Plan(profile string) error {
 // haproxy -c, the e2e MQTT smoke clients against Mosquitto, the monitoring
 // siren (monitoring/siren_test.go) through Debian's Alertmanager and the
 // Redis and PostgreSQL exporters, the PostgreSQL restore drill through
-// barman-cloud (boto3) against versitygw.
+// barman-cloud (boto3) against versitygw, and the dojot node scripts
+// (dist/<profile>/cluster/prepare-node.sh) through ShellCheck.
 var testPackages = map[string]string{
 	"redis-server":                      "redis-server",
 	"redis-cli":                         "redis-tools",
@@ -79,10 +80,11 @@ var testPackages = map[string]string{
 	// The Cassandra backup and restore scripts (components/cassandra) and
 	// dojot's MongoDB and MinIO ones (components/dojotbackup) upload and
 	// download with rclone against versitygw on loopback.
-	"rclone": "rclone",
+	"rclone":     "rclone",
+	"shellcheck": "shellcheck",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
@@ -129,6 +131,11 @@ func Test() error {
 		return err
 	}
 	if err := run("go", "test", "./..."); err != nil {
+		return err
+	}
+	// The kubeadm configuration decoded strictly with kubeadm's own types,
+	// from the tools module that already requires k8s.io/kubernetes.
+	if err := run("go", "-C", "test/tools/kubernetes", "test", "-mod=readonly", "./kubeadmcheck/"); err != nil {
 		return err
 	}
 	// Every profile on the simulated cluster (the first run builds the

@@ -68,11 +68,7 @@ func KindConfig(out *stack.Output) (*v1alpha4.Cluster, error) {
 		if !used[h.Pool.Name] || h.Index >= 3 {
 			continue
 		}
-		labels := map[string]string{stack.ZoneLabel: h.Zone}
-		for k, v := range h.Pool.Labels {
-			labels[k] = v
-		}
-		n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: labels}
+		n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: h.Labels()}
 		if len(h.Pool.Taints) > 0 {
 			n.KubeadmConfigPatches = []string{taintPatch(h.Pool.Taints)}
 		}

@@ -27,7 +27,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/pgadmin", Types: []string{"Config"}},
 	{Dir: "../components/redisinsight", Types: []string{"Config"}},
 	{Dir: "../components/dojotbackup", Types: []string{"Config"}},
-	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go", "ui_values.go", "dojot_backup_values.go"}},
+	{Dir: ".", Files: []string{"values.go", "minimal3az_values.go", "dojot_values.go", "monitoring.go", "ui_values.go", "dojot_backup_values.go", "cluster.go"}},
 }
 
 func TestValuesDocsCurrent(t *testing.T) {

@@ -274,8 +274,10 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		}
 		built.Files = []stack.File{
 			{Name: "haproxy/haproxy.cfg", Data: []byte(conf)},
-			{Name: "haproxy/90-dojot-haproxy.conf", Data: []byte(dojot.SysctlConfig)},
+			{Name: "haproxy/" + haproxySysctlsFile, Data: []byte(dojot.SysctlConfig)},
 		}
+		// The node script installs the same file on the HAProxy host.
+		built.cluster = &clusterSpec{lbSysctls: dojot.SysctlConfig, lbSysctlsFile: haproxySysctlsFile}
 	} else {
 		conf, err := dojot.NginxConfig(ports, b, v.InsecureMQTT)
 		if err != nil {

@@ -117,7 +117,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 	q := resource.MustParse
 	v := &DojotValues{
 		Common: Common{Namespace: "dojot", Topology: topologyValues(SmallTopology()), RequestScale: 1, MonitoringNamespace: "monitoring",
-			Monitoring: dojotMonitoring(),
+			Monitoring: dojotMonitoring(), Cluster: dojotCluster(),
 			// The few-devices environment names no device count.
 			Plan: DefaultPlan(0)},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
@@ -299,6 +299,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 	}
 	errs = append(errs, checkPools(v.Topology, refs)...)
 	errs = append(errs, postgresBackupErrors(&v.Common, v.Postgres)...)
+	errs = append(errs, validateCluster(clusterKubeadm, &v.Common)...)
 	for _, g := range slices.Sorted(maps.Keys(v.Groups)) {
 		switch g {
 		case "dojot", "kafka", "vernemq", "x509":

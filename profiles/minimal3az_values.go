@@ -127,7 +127,8 @@ func Minimal3AZDefaults() *Minimal3AZValues {
 			MonitoringNamespace: "monitoring",
 			Monitoring:          Monitoring{Enabled: true},
 			// The ThingsBoard article's cost is for 100k devices per cluster.
-			Plan: DefaultPlan(100000),
+			Plan:    DefaultPlan(100000),
+			Cluster: minimal3AZCluster(),
 		},
 		ZooKeeper: zookeeper.Config{Pool: minimal3AZPool},
 		Kafka:     kafka.Config{Pool: minimal3AZPool, DefaultReplicationFactor: 2, MinInsyncReplicas: 1},
@@ -179,6 +180,7 @@ func (v *Minimal3AZValues) Validate() []values.FieldError {
 	errs = append(errs, cassandraBackupErrors(v.Common, v.Cassandra.Backup)...)
 	errs = append(errs, reaperErrors(v.Topology, v.Reaper)...)
 	errs = append(errs, v.UI.validate(v.Topology)...)
+	errs = append(errs, validateCluster(kindOf(Minimal3AZ, &v.Common), &v.Common)...)
 	brokers := int(v.Kafka.Brokers)
 	if brokers == 0 {
 		brokers = 3 // kafka.Config's default

@@ -18,6 +18,7 @@ package profiles
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,6 +94,9 @@ type Built struct {
 	// Grafana is how users reach the monitoring's Grafana, when the
 	// monitoring is on.
 	Grafana GrafanaAccess
+	// cluster is what SynthBuilt renders cluster/ from (set by
+	// BuildValues; nil renders none).
+	cluster *clusterSpec
 	// monitoring says where the monitoring part runs (set by the
 	// profile's build; the zero value is any node, provisioned volumes).
 	monitoring monitoringPlacement
@@ -217,14 +221,23 @@ func SynthBuilt(name string, b *Built) (*stack.Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", name, err)
 	}
+	objects := slices.Clone(out.Objects)
 	for _, part := range b.Parts {
 		po, err := part.Stack.Synth()
 		if err != nil {
 			return nil, fmt.Errorf("profile %s, %s: %w", name, part.Dir, err)
 		}
 		out.Include(part.Dir, po)
+		objects = append(objects, po.Objects...)
 	}
 	out.Files = append(out.Files, b.Files...)
+	if b.cluster != nil {
+		files, err := clusterFiles(b.cluster, objects)
+		if err != nil {
+			return nil, clusterError(name, err)
+		}
+		out.Files = append(out.Files, files...)
+	}
 	return out, nil
 }
 

@@ -54,8 +54,9 @@ func TestSchemaCorpus(t *testing.T) {
 		{"empty", ``, true, ""},
 		{"namespace", `namespace: lab`, true, ""},
 		// small: local volumes without node affinity need one node
-		// (TestDojotNodeAffinity).
-		{"zones", `topology: {zones: [a, b, c]}`, true, Small},
+		// (TestDojotNodeAffinity); minimal-3az's EKS cluster needs AWS
+		// zone names (TestEKSFollowsValues).
+		{"zones", `topology: {zones: [eu-central-1a, eu-central-1b, eu-central-1c]}`, true, Small},
 		{"registry", `images: {registry: registry.corp:5000}`, true, ""},
 		{"request scale", `requestScale: 0.5`, true, ""},
 		{"credentials", `credentials: {existingSecrets: {x: y}}`, true, ""},

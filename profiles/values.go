@@ -16,7 +16,7 @@ import (
 	"github.com/iotstack/iotstack/values"
 )
 
-//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go,ui_values.go,dojot_backup_values.go -o zz_values_docs.go
+//go:generate go run github.com/iotstack/iotstack/values/internal/docgen -pkg profiles -files values.go,minimal3az_values.go,dojot_values.go,monitoring.go,ui_values.go,dojot_backup_values.go,cluster.go -o zz_values_docs.go
 
 // Values is a profile's configuration: one documented Go type per profile
 // (Minimal3AZValues, DojotValues), decoded strictly from values documents
@@ -56,6 +56,9 @@ type Common struct {
 	// Plan is what iotstack plan needs beyond the topology: node prices,
 	// the overhead on top of them and the devices served.
 	Plan Plan `json:"plan"`
+	// Cluster is the cluster beneath the stack, rendered into
+	// dist/<profile>/cluster/ from the topology.
+	Cluster Cluster `json:"cluster"`
 }
 
 // Plan holds the inputs of iotstack plan's cost figures (package plan).
@@ -302,6 +305,10 @@ func (p Profile) BuildValues(v Values) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
+	if b.cluster == nil {
+		b.cluster = &clusterSpec{}
+	}
+	b.cluster.kind, b.cluster.profile, b.cluster.common = kindOf(p.Name, v.Base()), p.Name, *v.Base()
 	if v.Base().Monitoring.Enabled && v.Base().Monitoring.NodeExporter {
 		part, err := buildNodeExporter(b, v.Base())
 		if err != nil {

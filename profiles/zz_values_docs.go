@@ -12,10 +12,25 @@ func init() {
 				"Store": "Store is the S3-compatible object store every backup is written to.",
 			},
 		},
+		"Cluster": {
+			Doc: "Cluster is the cluster beneath the stack, rendered from the\ntopology into dist/<profile>/cluster/: an eksctl ClusterConfig for\ntopology.loadBalancer aws (minimal-3az), kubeadm configuration and a\nnode preparation script for dojot's bare-metal cluster (small, 100k).",
+			Fields: map[string]string{
+				"ConntrackMin":         "ConntrackMin is kube-proxy's conntrack.min, which the eksctl file\ntells to set after creation (EKS's kube-proxy add-on cannot take it);\n0 leaves kube-proxy's default.",
+				"ControlPlaneEndpoint": "ControlPlaneEndpoint is the kubeadm API server's host:port, where the\nnodes join (the default is a documentation address to replace).",
+				"FileLimit":            "FileLimit is the nofile and nproc limit of every user and root on the\nEKS nodes (/etc/security/limits.d); 0 sets none.",
+				"KubernetesVersion":    "KubernetesVersion is the cluster's Kubernetes version: a minor version\neksctl creates for EKS (\"1.33\"), a release at least 1.31 for kubeadm\n(\"1.34.2\").",
+				"MaxPodsPerNode":       "MaxPodsPerNode caps the pods per EKS node; 0 leaves eksctl's default.",
+				"Name":                 "Name is the cluster's name: the EKS cluster's (a letter, then letters,\ndigits and hyphens) or kubeadm's clusterName.",
+				"Region":               "Region is the AWS region of an EKS cluster; empty derives it from\ntopology.zones, which an EKS cluster needs as AWS zone names (eu-west-1a\n→ eu-west-1); a region other than the zones' is refused.",
+				"Sysctls":              "Sysctls are the nodes' kernel settings, written to\n/etc/sysctl.d/90-iotstack.conf before a node joins (EKS) or by the\nnode script (kubeadm). The ThingsBoard article's tuned node group\nadds vm.max_map_count 4194304, net.core.netdev_max_backlog 5000 and\nnet.ipv4.tcp_rmem / tcp_wmem \"32768 1048576 18874368\".",
+				"VolumeSize":           "VolumeSize is every EKS node's gp3 root volume in GiB; 0 leaves eksctl's\ndefault (80).",
+			},
+		},
 		"Common": {
 			Doc: "Common holds the settings every profile has.",
 			Fields: map[string]string{
 				"Backup":              "Backup is where the datastores' backups go; each datastore's schedule\nand retention are in its own section (postgres.backup, ...). Off while\nbackup.store.bucket is empty.",
+				"Cluster":             "Cluster is the cluster beneath the stack, rendered into\ndist/<profile>/cluster/ from the topology.",
 				"Images":              "Images rewrites the images of every container.",
 				"Monitoring":          "Monitoring is the bundled Prometheus and Alertmanager, rendered into\nmonitoring/ in the monitoring namespace.",
 				"MonitoringNamespace": "MonitoringNamespace is the namespace whose pods may scrape the stack's\nmetrics ports (matched on kubernetes.io/metadata.name).",
@@ -228,6 +243,16 @@ func init() {
 		},
 		"Values": {
 			Doc: "Values is a profile's configuration: one documented Go type per profile\n(Minimal3AZValues, DojotValues), decoded strictly from values documents\n(package values) and validated before anything is built. A profile's\nDefaults reproduce its committed dist/ byte for byte.",
+		},
+		"clusterKind": {
+			Doc: "clusterKind is how a profile provisions its cluster.",
+		},
+		"clusterSpec": {
+			Doc: "clusterSpec is what the profile's build hands SynthBuilt for the cluster\nfiles, which need the rendered objects.",
+			Fields: map[string]string{
+				"lbSysctls":     "lbSysctls is the load balancer host's sysctl file (100k's HAProxy).",
+				"lbSysctlsFile": "lbSysctls is the load balancer host's sysctl file (100k's HAProxy).",
+			},
 		},
 		"monitoringPlacement": {
 			Doc: "monitoringPlacement is where a profile runs its monitoring part.",

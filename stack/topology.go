@@ -192,6 +192,18 @@ type Host struct {
 	Pool  NodePool
 }
 
+// Labels are the labels that place workloads on the host: its zone
+// (ZoneLabel) and its pool's labels. The kind configuration, the kubeadm
+// join configurations and the simulated cluster's nodes carry them; cloud
+// node groups get the pool's labels (the cloud sets the zone). A new map.
+func (h Host) Labels() map[string]string {
+	labels := map[string]string{ZoneLabel: h.Zone}
+	for k, v := range h.Pool.Labels {
+		labels[k] = v
+	}
+	return labels
+}
+
 // Hosts expands the topology into its nodes, pool by pool, zone by zone:
 // the names the placement check, the simulated cluster and kind use.
 func (t Topology) Hosts() []Host {
