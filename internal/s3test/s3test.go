@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -33,7 +32,7 @@ import (
 	"testing"
 	"time"
 
-	montools "github.com/iotstack/iotstack/monitoring/tools"
+	"github.com/iotstack/iotstack/internal/toolcache"
 )
 
 // Version is the versitygw release test/tools/s3/go.mod pins.
@@ -47,9 +46,7 @@ const Region = "us-east-1"
 const Bucket = "iotstack-test"
 
 const (
-	moduleDir = "s3"
-	pkg       = "github.com/versity/versitygw/cmd/versitygw"
-	bin       = "versitygw"
+	bin = "versitygw"
 	// startTimeout bounds the wait for the server to accept connections.
 	startTimeout = 30 * time.Second
 	// requestTimeout bounds each request of the client methods.
@@ -64,91 +61,44 @@ type Tool struct {
 	Versitygw string
 }
 
+// set is the tools module and its build, stamped like versitygw's
+// Makefile does (-X main.Version) so that --version names the release.
+var set = toolcache.Set{Module: "s3", Cache: "s3", Target: "s3tools", Builds: []toolcache.Build{
+	{Pkg: "github.com/versity/versitygw/cmd/versitygw", Bin: bin, Ldflags: "-X main.Version=v" + Version},
+}}
+
+func tool(dir string) *Tool { return &Tool{Dir: dir, Versitygw: filepath.Join(dir, bin)} }
+
 // Locate returns where versitygw built from root/test/tools/s3 lives (a
 // directory named after the hash of that module's go.mod and go.sum, so a
 // version change builds anew) and whether the build is complete.
 func Locate(root string) (*Tool, bool, error) {
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(root, "test", "tools", moduleDir, f))
-		if err != nil {
-			return nil, false, fmt.Errorf("s3 tools module: %w", err)
-		}
-		h.Write(b)
-	}
-	cache, err := os.UserCacheDir()
+	dir, ok, err := set.Locate(root)
 	if err != nil {
 		return nil, false, err
 	}
-	dir := filepath.Join(cache, "iotstack", "s3", hex.EncodeToString(h.Sum(nil))[:16])
-	t := &Tool{Dir: dir, Versitygw: filepath.Join(dir, bin)}
-	_, err = os.Stat(filepath.Join(dir, ".complete"))
-	return t, err == nil, nil
+	return tool(dir), ok, nil
 }
 
 // Ensure builds versitygw from root/test/tools/s3 through the Go module
 // proxy, once per content of that module's go.mod and go.sum; later calls
 // return at once. A cold build took about 1.5 minutes on two cores.
 func Ensure(root string, log io.Writer) (*Tool, error) {
-	if log == nil {
-		log = io.Discard
-	}
-	t, ok, err := Locate(root)
-	if err != nil || ok {
-		return t, err
-	}
-	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
+	dir, err := set.Ensure(root, log)
+	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "building versitygw %s from test/tools/%s (first use; cached in %s)\n", Version, moduleDir, t.Dir)
-	// Stamped like versitygw's Makefile does (-X main.Version), so that
-	// --version names the pinned release.
-	cmd := exec.Command("go", "build", "-o", t.Versitygw, "-ldflags", "-X main.Version=v"+Version, pkg)
-	cmd.Dir = filepath.Join(root, "test", "tools", moduleDir)
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("building versitygw (test/tools/%s): %w", moduleDir, err)
-	}
-	if err := os.WriteFile(filepath.Join(t.Dir, ".complete"), nil, 0o644); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return tool(dir), nil
 }
 
 // Version runs versitygw --version and returns its output's first line.
-func (t *Tool) Version() (string, error) {
-	b, err := exec.Command(t.Versitygw, "--version").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("versitygw --version: %v: %s", err, b)
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	return first, nil
-}
+func (t *Tool) Version() (string, error) { return toolcache.Version(t.Versitygw) }
 
 // ForTest returns the built versitygw for a test, found from the working
 // directory's module root. It never builds it (go tool mage s3tools does,
 // and mage test depends on it): when it is missing the test is skipped
 // with the command to run, or fails when IOTSTACK_REQUIRE_TOOLS is set.
-func ForTest(t testing.TB) *Tool {
-	t.Helper()
-	root, err := montools.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, ok, err := Locate(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		msg := fmt.Sprintf("versitygw is not built (%s); run go tool mage s3tools", tl.Dir)
-		if os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return tl
-}
+func ForTest(t testing.TB) *Tool { return tool(set.ForTest(t)) }
 
 // Server is a running versitygw on loopback.
 type Server struct {

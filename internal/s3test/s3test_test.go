@@ -115,46 +115,9 @@ func TestServersAreIndependentAndStop(t *testing.T) {
 	}
 }
 
-func TestLocateFollowsTheModule(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	root := t.TempDir()
-	mod := filepath.Join(root, "test", "tools", moduleDir)
-	if err := os.MkdirAll(mod, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(gomod string) {
-		for f, data := range map[string]string{"go.mod": gomod, "go.sum": ""} {
-			if err := os.WriteFile(filepath.Join(mod, f), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	write("module x\nrequire github.com/versity/versitygw v1.8.0\n")
-	a, ok, err := Locate(root)
-	if err != nil || ok {
-		t.Fatalf("Locate = %v, %v, %v; want an incomplete build directory", a, ok, err)
-	}
-	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(a.Dir, ".complete"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if again, ok, _ := Locate(root); !ok || again.Dir != a.Dir || again.Versitygw != filepath.Join(a.Dir, "versitygw") {
-		t.Fatalf("unchanged module: %+v, complete %v; want %s complete", again, ok, a.Dir)
-	}
-	write("module x\nrequire github.com/versity/versitygw v1.8.1\n")
-	if b, ok, _ := Locate(root); ok || b.Dir == a.Dir {
-		t.Fatalf("changed module reuses %s (complete %v)", b.Dir, ok)
-	}
-	if _, _, err := Locate(t.TempDir()); err == nil {
-		t.Fatal("Locate without the tools module: no error")
-	}
-}
-
 // The pinned module and the Version constant agree.
 func TestPinnedVersion(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "test", "tools", moduleDir, "go.mod"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "test", "tools", set.Module, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,15 +13,11 @@
 package tools
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/iotstack/iotstack/internal/toolcache"
 )
 
 // The versions test/tools/monitoring/go.mod pins, stamped into the
@@ -30,7 +26,6 @@ import (
 const (
 	PrometheusVersion   = "3.16.0" // module github.com/prometheus/prometheus v0.316.0
 	AlertmanagerVersion = "0.35.0" // module github.com/prometheus/alertmanager v0.35.0
-	moduleDir           = "monitoring"
 	versionPkg          = "github.com/prometheus/common/version"
 )
 
@@ -46,36 +41,29 @@ type Tools struct {
 	Prometheus string
 }
 
-var builds = []struct {
-	pkg, bin, version, tags string
-}{
-	{"github.com/prometheus/prometheus/cmd/promtool", "promtool", PrometheusVersion, "remove_all_sd,enable_kubernetes_sd"},
-	{"github.com/prometheus/alertmanager/cmd/amtool", "amtool", AlertmanagerVersion, ""},
+// set is the tools module and its builds, stamped into the binaries
+// (github.com/prometheus/common/version) so that --version names them.
+var set = toolcache.Set{Module: "monitoring", Cache: "monitoring", Target: "monitoringtools", Builds: []toolcache.Build{
+	{Pkg: "github.com/prometheus/prometheus/cmd/promtool", Bin: "promtool", Ldflags: "-X " + versionPkg + ".Version=" + PrometheusVersion, Tags: "remove_all_sd,enable_kubernetes_sd"},
+	{Pkg: "github.com/prometheus/alertmanager/cmd/amtool", Bin: "amtool", Ldflags: "-X " + versionPkg + ".Version=" + AlertmanagerVersion},
 	// The server, with the same tags: it serves the HTTP API only (the
 	// web UI's assets are not in the module), which is all a test needs.
-	{"github.com/prometheus/prometheus/cmd/prometheus", "prometheus", PrometheusVersion, "remove_all_sd,enable_kubernetes_sd"},
+	{Pkg: "github.com/prometheus/prometheus/cmd/prometheus", Bin: "prometheus", Ldflags: "-X " + versionPkg + ".Version=" + PrometheusVersion, Tags: "remove_all_sd,enable_kubernetes_sd"},
+}}
+
+func tools(dir string) *Tools {
+	return &Tools{Dir: dir, Promtool: filepath.Join(dir, "promtool"), Amtool: filepath.Join(dir, "amtool"), Prometheus: filepath.Join(dir, "prometheus")}
 }
 
 // Locate returns where the tools built from root/test/tools/monitoring
 // live (a directory named after the hash of that module's go.mod and
 // go.sum, so a version change builds anew) and whether they are complete.
 func Locate(root string) (*Tools, bool, error) {
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(root, "test", "tools", moduleDir, f))
-		if err != nil {
-			return nil, false, fmt.Errorf("monitoring tools module: %w", err)
-		}
-		h.Write(b)
-	}
-	cache, err := os.UserCacheDir()
+	dir, ok, err := set.Locate(root)
 	if err != nil {
 		return nil, false, err
 	}
-	dir := filepath.Join(cache, "iotstack", "monitoring", hex.EncodeToString(h.Sum(nil))[:16])
-	t := &Tools{Dir: dir, Promtool: filepath.Join(dir, "promtool"), Amtool: filepath.Join(dir, "amtool"), Prometheus: filepath.Join(dir, "prometheus")}
-	_, err = os.Stat(filepath.Join(dir, ".complete"))
-	return t, err == nil, nil
+	return tools(dir), ok, nil
 }
 
 // Ensure builds promtool, amtool and prometheus from root/test/tools/monitoring
@@ -83,46 +71,22 @@ func Locate(root string) (*Tools, bool, error) {
 // and go.sum; later calls return at once. A cold build (empty Go build
 // cache, modules downloaded) took about three minutes on two cores.
 func Ensure(root string, log io.Writer) (*Tools, error) {
-	if log == nil {
-		log = io.Discard
-	}
-	t, ok, err := Locate(root)
-	if err != nil || ok {
-		return t, err
-	}
-	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
+	dir, err := set.Ensure(root, log)
+	if err != nil {
 		return nil, err
 	}
-	for _, b := range builds {
-		fmt.Fprintf(log, "building %s %s from test/tools/%s (first use; cached in %s)\n", b.bin, b.version, moduleDir, t.Dir)
-		args := []string{"build", "-o", filepath.Join(t.Dir, b.bin), "-ldflags", "-X " + versionPkg + ".Version=" + b.version}
-		if b.tags != "" {
-			args = append(args, "-tags", b.tags)
-		}
-		cmd := exec.Command("go", append(args, b.pkg)...)
-		cmd.Dir = filepath.Join(root, "test", "tools", moduleDir)
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("building %s (test/tools/%s): %w", b.bin, moduleDir, err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(t.Dir, ".complete"), nil, 0o644); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return tools(dir), nil
 }
 
 // Versions runs each tool's --version and returns the first lines.
 func (t *Tools) Versions() ([]string, error) {
 	var out []string
 	for _, p := range []string{t.Promtool, t.Amtool, t.Prometheus} {
-		b, err := exec.Command(p, "--version").CombinedOutput()
+		v, err := toolcache.Version(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s --version: %v: %s", filepath.Base(p), err, b)
+			return nil, err
 		}
-		first, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-		out = append(out, first)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -132,51 +96,8 @@ func (t *Tools) Versions() ([]string, error) {
 // does, and mage test depends on it): when they are missing the test is
 // skipped with the command to run, or fails when IOTSTACK_REQUIRE_TOOLS is
 // set.
-func ForTest(t testing.TB) *Tools {
-	t.Helper()
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, ok, err := Locate(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		msg := fmt.Sprintf("promtool, amtool and prometheus are not built (%s); run go tool mage monitoringtools", tl.Dir)
-		if os.Getenv("IOTSTACK_REQUIRE_TOOLS") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return tl
-}
+func ForTest(t testing.TB) *Tools { return tools(set.ForTest(t)) }
 
 // ModuleRoot returns the directory of the iotstack module's go.mod, from
 // the working directory upwards.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(firstModuleLine(string(b)), "module github.com/iotstack/iotstack") && !strings.Contains(firstModuleLine(string(b)), "/test/tools/") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of github.com/iotstack/iotstack above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func firstModuleLine(gomod string) string {
-	for _, l := range strings.Split(gomod, "\n") {
-		if strings.HasPrefix(l, "module ") {
-			return strings.TrimSpace(l)
-		}
-	}
-	return ""
-}
+func ModuleRoot() (string, error) { return toolcache.ModuleRoot() }
