@@ -23,22 +23,7 @@ import (
 // documents.
 func synthFor(t *testing.T, name string, docs ...values.Doc) (*stack.Output, []stack.Rendered) {
 	t.Helper()
-	p, err := Get(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.Load(docs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := SynthBuilt(name, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, out := render(t, name, docs)
 	objects := out.Objects
 	for _, part := range b.Parts {
 		po, err := part.Stack.Synth()

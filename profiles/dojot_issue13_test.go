@@ -16,16 +16,8 @@ import (
 // loadDojot loads a dojot profile with --set overrides and builds it.
 func loadDojot(t *testing.T, name string, sets ...string) (*stack.Output, error) {
 	t.Helper()
-	p, _ := Get(name)
-	v, err := p.Load(nil, sets)
-	if err != nil {
-		return nil, err
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		return nil, err
-	}
-	return b.Stack.Synth()
+	_, out, err := renderValues(name, nil, sets...)
+	return out, err
 }
 
 func envOf(spec corev1.PodSpec, container, name string) (string, bool) {

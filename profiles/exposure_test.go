@@ -10,17 +10,8 @@ import (
 // TestExposureTLS: HTTPS on the ALB from an ACM certificate ARN, on the
 // generic Ingress from a TLS Secret; each refused where it cannot apply.
 func TestExposureTLS(t *testing.T) {
-	p, _ := Get(Minimal3AZ)
 	ingressOf := func(sets ...string) (*networkingv1.Ingress, error) {
-		v, err := p.Load(nil, sets)
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.BuildValues(v)
-		if err != nil {
-			return nil, err
-		}
-		out, err := b.Stack.Synth()
+		_, out, err := renderValues(Minimal3AZ, nil, sets...)
 		if err != nil {
 			return nil, err
 		}

@@ -164,19 +164,7 @@ func TestGrafanaOnTheMetricsNodePort(t *testing.T) {
 	}
 	// With the monitoring off, no rule forwards the metrics port.
 	for _, name := range []string{Small, Hundred} {
-		p, _ := Get(name)
-		v, err := p.Load(nil, []string{"monitoring.enabled=false"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := p.BuildValues(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := SynthBuilt(name, b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, out := render(t, name, nil, "monitoring.enabled=false")
 		for _, f := range out.Files {
 			if strings.Contains(string(f.Data), "metrics") && (strings.HasSuffix(f.Name, ".conf") || strings.HasSuffix(f.Name, ".cfg")) {
 				t.Errorf("%s: %s forwards metrics with the monitoring off", name, f.Name)

@@ -79,22 +79,7 @@ func TestMonitoringOnByDefault(t *testing.T) {
 // profile's defaults with monitoring.enabled set to on.
 func monitoringFiles(t *testing.T, name string, on bool) []string {
 	t.Helper()
-	p, err := Get(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.Load(nil, []string{fmt.Sprintf("monitoring.enabled=%t", on)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := SynthBuilt(name, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, out := render(t, name, nil, fmt.Sprintf("monitoring.enabled=%t", on))
 	var files []string
 	for _, f := range out.Files {
 		if strings.HasPrefix(f.Name, MonitoringDir+"/") {
@@ -237,18 +222,7 @@ func TestMonitoringValues(t *testing.T) {
 			t.Errorf("error %v; want one naming %s", err, want)
 		}
 	}
-	v, err := p.Load(nil, []string{"monitoring.enabled=true", "monitoring.receivers.slack.channel=#iot-alerts", "monitoring.receivers.telegram.chatID=-100123", "monitoring.receivers.heartbeat=true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := SynthBuilt(Minimal3AZ, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, out := render(t, Minimal3AZ, nil, "monitoring.enabled=true", "monitoring.receivers.slack.channel=#iot-alerts", "monitoring.receivers.telegram.chatID=-100123", "monitoring.receivers.heartbeat=true")
 	var am string
 	for _, f := range out.Files {
 		if strings.HasPrefix(f.Name, MonitoringDir+"/") && strings.Contains(string(f.Data), "alertmanager.yml: |") {

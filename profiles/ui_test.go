@@ -20,22 +20,7 @@ import (
 // (nothing stays Pending).
 func buildWith(t *testing.T, name string, sets ...string) *stack.Output {
 	t.Helper()
-	p, err := Get(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.Load(nil, sets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := SynthBuilt(name, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, out := render(t, name, nil, sets...)
 	// The stack and its parts (the monitoring) share the nodes: place
 	// them together.
 	all := &stack.Output{Objects: append([]stack.Rendered(nil), out.Objects...)}
