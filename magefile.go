@@ -148,7 +148,13 @@ func Test() error {
 	// monitoring (on by default, as in every profile) placed, ready through
 	// the zone drill, and every scrape target found by promtool check
 	// service-discovery against the simulated API server.
-	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml")
+	if err := Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/us-east-1.yaml"); err != nil {
+		return err
+	}
+	// Every day-2 option on (envs/day2.yaml): PostgreSQL and Cassandra
+	// backups, whose backup, restore and drill CronJobs each start a Job
+	// whose pod must be scheduled beside everything else, and every UI.
+	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/day2.yaml")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).

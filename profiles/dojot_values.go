@@ -156,6 +156,12 @@ func dojotDefaults(hundred bool) *DojotValues {
 		TransactionStateLogReplicationFactor: 1, TransactionStateLogMinISR: 1, AutoCreateTopics: true,
 		RetentionMinutes: 30, PartitionsPerBroker: kafkaPartitionsPlanned}
 	v.Kafka.Data.Size = q("2Gi")
+	// kafka_exporter for one broker and dojot's few topics: the
+	// ThingsBoard article's 512Mi (its Kafka-exporter row) would take what
+	// small's worker needs for its install Jobs once the monitoring runs
+	// (the simulated cluster left them pending on a re-install). A sizing
+	// choice, not measured: watch the exporter's container memory.
+	v.Kafka.ExporterResources = res("500m", "128Mi")
 	v.Postgres = postgres.Config{Instances: 1, PoolerReplicas: 1, Resources: res("1", "1Gi"), PoolerResources: res("200m", "128Mi"), PoolSize: 10,
 		Tuning: postgres.Tuning{MaxConnections: 100, SharedBuffers: "128MB", WorkMem: "4MB", MaintenanceWorkMem: "64MB", EffectiveCacheSize: "512MB"}}
 	v.Postgres.Data.Size = q("2Gi")

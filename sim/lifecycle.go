@@ -281,6 +281,9 @@ func twoStacks(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, e
 	if err != nil {
 		return err
 	}
+	if _, err := provideUserSecrets(ctx, cs, second); err != nil {
+		return err
+	}
 	if _, err := engB.Apply(ctx, second); err != nil {
 		r.check(false, "second stack %s/%s: apply: %v", second.Namespace, second.Stack, err)
 		return nil

@@ -178,6 +178,11 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if made, err := provideUserSecrets(ctx, cs, out); err != nil {
+		return nil, err
+	} else if len(made) > 0 {
+		fmt.Fprintf(log, "user-provided Secrets created with placeholders: %s\n", strings.Join(made, ", "))
+	}
 	applyStart := time.Now()
 	res, err := eng.Apply(ctx, out)
 	if err != nil {
@@ -200,6 +205,9 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		if mon == nil {
 			return nil, fmt.Errorf("profile %s: monitoring on, but no %s part", profile, profiles.MonitoringDir)
 		}
+		if _, err := provideUserSecrets(ctx, cs, mon); err != nil {
+			return nil, err
+		}
 		if err := applyMonitoring(ctx, cs, eng, mon, r); err != nil {
 			return nil, err
 		}
@@ -207,6 +215,9 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 			return nil, err
 		}
 		extra = append(extra, mon)
+	}
+	if err := runCronJobs(ctx, cs, opts.Timeout, r, append([]*stack.Output{out}, extra...)...); err != nil {
+		return nil, err
 	}
 	if err := drill(ctx, cs, eng, out, r, opts.Timeout, log, extra...); err != nil {
 		return nil, err

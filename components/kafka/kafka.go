@@ -113,6 +113,9 @@ type Config struct {
 	Brokers int32
 	// Image and ExporterImage override the pinned images.
 	Image, ExporterImage string
+	// ExporterResources size kafka_exporter; default the ThingsBoard
+	// article's Kafka-exporter row, 0.5 CPU / 512Mi limits.
+	ExporterResources stack.Resources
 	// Pool is the node pool the brokers run on; empty means any node.
 	Pool string
 	// Resources default to the ThingsBoard article's 3 CPU / 2 GiB limits
@@ -178,6 +181,9 @@ func (c *Config) Default() {
 	}
 	if c.Image == "" {
 		c.Image = Image
+	}
+	if c.ExporterResources.IsZero() {
+		c.ExporterResources = stack.MustLimits("500m", "512Mi")
 	}
 	if c.ExporterImage == "" {
 		c.ExporterImage = ExporterImage
@@ -251,6 +257,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Resources.Validate("kafka.resources"); err != nil {
+		return err
+	}
+	if err := c.ExporterResources.Validate("kafka.exporterResources"); err != nil {
 		return err
 	}
 	limitMiB := c.Resources.MemoryLimit.Value() >> 20
@@ -482,7 +491,7 @@ func exporterDeployment(s *stack.Stack, c *stack.Component, cfg Config, brokers 
 			Image:           cfg.ExporterImage,
 			Args:            args,
 			Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: ExporterPort}},
-			Resources:       stack.MustLimits("500m", "512Mi").Requirements(),
+			Resources:       cfg.ExporterResources.Requirements(),
 			ReadinessProbe:  stack.HTTPProbe("/metrics", "metrics", stack.ProbeTiming{PeriodSeconds: 30, TimeoutSeconds: 10}),
 			LivenessProbe:   stack.HTTPProbe("/", "metrics", stack.ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 30, TimeoutSeconds: 5}),
 			SecurityContext: stack.RestrictedContainerSecurityContext(true),

@@ -14,6 +14,7 @@ func init() {
 				"Data":                          "Data is the log volume; default 20Gi on the default class.",
 				"DefaultReplicationFactor":      "DefaultReplicationFactor is default.replication.factor; default 3.",
 				"ExporterImage":                 "Image and ExporterImage override the pinned images.",
+				"ExporterResources":             "ExporterResources size kafka_exporter; default the ThingsBoard article's\nKafka-exporter row, 0.5 CPU / 512Mi limits.",
 				"HeapMiB":                       "HeapMiB is the broker heap; default half the memory limit, leaving the\nrest to the page cache and the JVM.",
 				"Image":                         "Image and ExporterImage override the pinned images.",
 				"MinInsyncReplicas":             "MinInsyncReplicas is min.insync.replicas; default 2. Equal to the\nreplication factor is allowed but stops writes with acks=all while any\nreplica is down.",
