@@ -72,7 +72,7 @@ kafka:
 	fmt.Println(err)
 	// Output:
 	// 2 errors in values:
-	//   - typo.yaml:3: kafka.replicas: unknown key "replicas"; known keys: name, brokers, image, exporterImage, pool, resources, heapMiB, data, defaultReplicationFactor, minInsyncReplicas, offsetsTopicReplicationFactor, transactionStateLogReplicationFactor, transactionStateLogMinISR, autoCreateTopics, numPartitions, retentionHours, retentionMinutes, partitionsPerBroker, segmentBytes, retentionBytes
+	//   - typo.yaml:3: kafka.replicas: unknown key "replicas"; known keys: name, brokers, image, exporterImage, exporterResources, pool, resources, heapMiB, data, defaultReplicationFactor, minInsyncReplicas, offsetsTopicReplicationFactor, transactionStateLogReplicationFactor, transactionStateLogMinISR, autoCreateTopics, numPartitions, retentionHours, retentionMinutes, partitionsPerBroker, segmentBytes, retentionBytes
 	//   - typo.yaml:4: kafka.brokers: "three"; expected an integer, got a string
 	// 3 errors in values:
 	//   - namespace: "kube-lab"; "kube-lab": the prefix kube- is reserved for Kubernetes system namespaces
