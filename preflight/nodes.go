@@ -40,7 +40,7 @@ func poolMatch(p stack.NodePool, n *corev1.Node) bool {
 func untolerated(p stack.NodePool, n *corev1.Node) []corev1.Taint {
 	var out []corev1.Taint
 	for _, t := range n.Spec.Taints {
-		if t.Effect == corev1.TaintEffectPreferNoSchedule {
+		if t.Effect == corev1.TaintEffectPreferNoSchedule || conditionTaint(t) {
 			continue
 		}
 		ok := false
@@ -70,7 +70,22 @@ func missingTaints(p stack.NodePool, n *corev1.Node) []corev1.Taint {
 	return out
 }
 
+// conditionTaint reports whether the node controller set the taint for a
+// node condition (node.kubernetes.io/not-ready, unreachable,
+// memory-pressure, ...: the well-known taints of k8s.io/api/core/v1):
+// the node is unhealthy, not of another pool.
+func conditionTaint(t corev1.Taint) bool {
+	return strings.HasPrefix(t.Key, "node.kubernetes.io/")
+}
+
+// ready reports whether the node is Ready and carries no condition taint
+// that keeps pods off it.
 func ready(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if conditionTaint(t) && t.Effect != corev1.TaintEffectPreferNoSchedule {
+			return false
+		}
+	}
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue
@@ -177,7 +192,7 @@ func CheckNodes(e *Expect, nodes []corev1.Node, pods []corev1.Pod) []Check {
 			}
 			if !ready(n) || n.Spec.Unschedulable {
 				checks = append(checks, Check{Name: "nodes", Subject: subject, Status: Warn,
-					Detail: "not Ready or cordoned: not counted", Fix: fmt.Sprintf("kubectl describe node %s; kubectl uncordon %s once it is healthy", n.Name, n.Name)})
+					Detail: "not Ready, cordoned or tainted by a node condition: not counted", Fix: fmt.Sprintf("kubectl describe node %s; kubectl uncordon %s once it is healthy", n.Name, n.Name)})
 				continue
 			}
 			s := slot{p.Name, zone}
@@ -190,13 +205,29 @@ func CheckNodes(e *Expect, nodes []corev1.Node, pods []corev1.Pod) []Check {
 			}
 		}
 	}
-	checks = append(checks, capacity(e, usable, offers)...)
+	// Nodes in no pool, by zone: candidates for a missing pool label.
+	spare := map[string][]string{}
+	for j := range sorted {
+		n := &sorted[j]
+		in := false
+		for _, p := range topo.Pools {
+			in = in || (len(p.Labels) > 0 && poolMatch(p, n))
+		}
+		if !in {
+			z := topo.Zones[0]
+			if topo.MultiZone() {
+				z = n.Labels[stack.ZoneLabel]
+			}
+			spare[z] = append(spare[z], n.Name)
+		}
+	}
+	checks = append(checks, capacity(e, usable, offers, spare)...)
 	return checks
 }
 
 // capacity compares, per pool and zone, the plan's requests with the free
 // capacity of the usable nodes.
-func capacity(e *Expect, usable map[slot][]string, offers map[string]free) []Check {
+func capacity(e *Expect, usable map[slot][]string, offers map[string]free, spare map[string][]string) []Check {
 	topo := e.Topology
 	type need struct {
 		sum     plan.Amount
@@ -250,10 +281,15 @@ func capacity(e *Expect, usable map[slot][]string, offers map[string]free) []Che
 				labels += " in zone " + z
 			}
 			if len(names) < p.NodesPerZone {
+				fix := fmt.Sprintf("add %d node(s)%s (dist/%s/cluster/ holds the node group or join configuration)", p.NodesPerZone-len(names), labels, e.Profile)
+				if len(names) > 0 {
+					fix += fmt.Sprintf(", or set %s.nodesPerZone=%d", where, len(names))
+				}
+				if len(p.Labels) > 0 && len(spare[z]) > 0 {
+					fix += fmt.Sprintf("; nodes of the zone in no pool: %s (kubectl label node NODE %s)", strings.Join(spare[z], ", "), labelArgs(p.Labels))
+				}
 				checks = append(checks, Check{Name: "nodes", Subject: subject, Status: Fail,
-					Detail: fmt.Sprintf("%d usable node(s) (%s); the topology declares %d", len(names), joinOr(names, "none"), p.NodesPerZone),
-					Fix: fmt.Sprintf("add %d node(s)%s (dist/%s/cluster/ holds the node group or join configuration), or set %s.nodesPerZone=%d",
-						p.NodesPerZone-len(names), labels, e.Profile, where, len(names))})
+					Detail: fmt.Sprintf("%d usable node(s) (%s); the topology declares %d", len(names), joinOr(names, "none"), p.NodesPerZone), Fix: fix})
 			} else {
 				checks = append(checks, Check{Name: "nodes", Subject: subject, Status: Pass,
 					Detail: fmt.Sprintf("%d node(s): %s", len(names), strings.Join(names, ", "))})
