@@ -235,6 +235,20 @@ func TestCheckNodesUnlabelledPool(t *testing.T) {
 	if c, _ := find(checks, "nodes", "pool dojot"); !strings.Contains(c.Detail, "worker-1") || strings.Contains(c.Detail, "control-plane") {
 		t.Errorf("pool dojot: %s", c.Detail)
 	}
+	// 100k pins every workload to its group: its nodes need the label.
+	h := expect(t, "100k")
+	for _, p := range h.Topology.Pools {
+		if p.Labels[profiles.DojotGroupLabel] != p.Name {
+			t.Errorf("100k pool %s: labels %v, want %s=%s", p.Name, p.Labels, profiles.DojotGroupLabel, p.Name)
+		}
+	}
+	unlabelled := nodesOf(h.Topology)
+	for i := range unlabelled {
+		delete(unlabelled[i].Labels, profiles.DojotGroupLabel)
+	}
+	if f := failures(CheckNodes(h, unlabelled, nil)); len(f) != 2*len(h.Topology.Pools) {
+		t.Errorf("100k on nodes without dojot.components/group: failures %q, want nodes and capacity of every pool", f)
+	}
 	checks = CheckNodes(e, []corev1.Node{cp}, nil)
 	if f := failures(checks); !reflect.DeepEqual(f, []string{"nodes|pool dojot", "capacity|pool dojot"}) {
 		t.Errorf("only a control-plane node: failures %q", f)
