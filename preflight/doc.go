@@ -12,7 +12,10 @@
 // and, when an Ingress or Service needs it, the AWS Load Balancer
 // Controller itself (its IngressClassParams CRD and an available
 // Deployment); Pod Security admission enforcing the stack's levels; the
-// objects the stacks declare as provided (stack.Stack.External).
+// objects the stacks declare as provided (stack.Stack.External). A Job or
+// CronJob whose pod fits nowhere next to the plan's pods is a warning: it
+// runs on a first apply, before the rest takes the room, and stays
+// Pending on a re-apply after a delete.
 //
 // Reading is separated from judging: Read takes a Snapshot (lists, and
 // dry-run writes only), Evaluate turns an Expect and a Snapshot into

@@ -56,6 +56,20 @@ type Expect struct {
 	// PodSysctls are the sysctls pods set in their security context,
 	// each "name (kind/workload)".
 	PodSysctls []string
+	// Transient are the Jobs and CronJobs (the plan leaves them out of
+	// the nodes' totals: they run to completion), each with its pod's
+	// requests and the pools it may run on.
+	Transient []Transient
+}
+
+// Transient is a Job or CronJob's pod.
+type Transient struct {
+	// Name is "Job/name" or "CronJob/name".
+	Name string
+	// Requests are the pod's effective requests.
+	Requests plan.Amount
+	// Pools are the pools with a node that admits the pod.
+	Pools []string
 }
 
 // Namespace is a rendered Namespace.
@@ -140,6 +154,18 @@ func Expectations(profile string, b *profiles.Built, v profiles.Values) (*Expect
 				if x.Spec.Type == corev1.ServiceTypeLoadBalancer && (t == "external" || t == "nlb-ip" || deref(x.Spec.LoadBalancerClass) == awsLBCClass) {
 					e.AWSLoadBalancer = append(e.AWSLoadBalancer, "Service "+x.Namespace+"/"+x.Name+" (NLB)")
 				}
+			}
+			switch o.Object.(type) {
+			case *batchv1.Job, *batchv1.CronJob:
+				spec := podSpec(o.Object)
+				cpu, mem := stack.PodRequests(spec)
+				tr := Transient{Name: o.GVK.Kind + "/" + o.Ref.Name, Requests: plan.Amount{CPUMilli: cpu.MilliValue(), MemoryBytes: mem.Value()}}
+				for _, h := range out.Topology.Hosts() {
+					if h.Admits(spec) && !slices.Contains(tr.Pools, h.Pool.Name) {
+						tr.Pools = append(tr.Pools, h.Pool.Name)
+					}
+				}
+				e.Transient = append(e.Transient, tr)
 			}
 			if spec := podSpec(o.Object); spec != nil && spec.SecurityContext != nil {
 				for _, sc := range spec.SecurityContext.Sysctls {

@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -227,7 +228,7 @@ func CheckNodes(e *Expect, nodes []corev1.Node, pods []corev1.Pod) []Check {
 
 // capacity compares, per pool and zone, the plan's requests with the free
 // capacity of the usable nodes.
-func capacity(e *Expect, usable map[slot][]string, offers map[string]free, spare map[string][]string) []Check {
+func capacity(e *Expect, usable map[slot][]string, offers map[string]free, spare map[string][]string) (checks []Check) {
 	topo := e.Topology
 	type need struct {
 		sum     plan.Amount
@@ -259,7 +260,10 @@ func capacity(e *Expect, usable map[slot][]string, offers map[string]free, spare
 			}
 		}
 	}
-	var checks []Check
+	left := map[slot]plan.Amount{} // free after the plan's pods, per pool and zone
+	defer func() {
+		checks = append(checks, transientRoom(e, left)...)
+	}()
 	for _, u := range e.Plan.Unplaced {
 		checks = append(checks, Check{Name: "capacity", Subject: "pod " + u.Pod, Status: Fail,
 			Detail: "the plan itself places it on no node of the topology: " + u.Reason, Fix: "run iotstack plan " + e.Profile + " and grow topology.pools or lower the requests"})
@@ -319,6 +323,7 @@ func capacity(e *Expect, usable map[slot][]string, offers map[string]free, spare
 				c.Fix = fmt.Sprintf("raise the nodes' pod limit (EKS: values cluster.maxPodsPerNode) or add nodes%s", labels)
 			default:
 				c.Status, c.Detail = Pass, fmt.Sprintf("the plan requests cpu %s mem %s (%d pods) of cpu %s mem %s (%d pods) free", nd.sum.CPU(), nd.sum.Memory(), nd.pods, have.CPU(), have.Memory(), have.Pods)
+				left[s] = plan.Amount{CPUMilli: have.CPUMilli - nd.sum.CPUMilli, MemoryBytes: have.MemoryBytes - nd.sum.MemoryBytes}
 			}
 			checks = append(checks, c)
 		}
@@ -331,3 +336,32 @@ func addAmount(a, b plan.Amount) plan.Amount {
 }
 
 func fits(a, b plan.Amount) bool { return a.CPUMilli <= b.CPUMilli && a.MemoryBytes <= b.MemoryBytes }
+
+// transientRoom warns about a Job or CronJob whose pod fits in no pool
+// and zone next to the plan's pods (left: what they leave free, where the
+// capacity check passed): it runs only while part of the stack is not
+// running (the first apply creates it early), so on a re-apply after a
+// delete, or when a new Job comes with a running stack, it stays Pending.
+func transientRoom(e *Expect, left map[slot]plan.Amount) []Check {
+	var checks []Check
+	for _, tr := range e.Transient {
+		var most plan.Amount
+		fitsSomewhere, anyPool := false, false
+		for s, l := range left {
+			if !slices.Contains(tr.Pools, s.pool) {
+				continue
+			}
+			anyPool = true
+			fitsSomewhere = fitsSomewhere || fits(tr.Requests, l)
+			most = plan.Amount{CPUMilli: max(most.CPUMilli, l.CPUMilli), MemoryBytes: max(most.MemoryBytes, l.MemoryBytes)}
+		}
+		if !anyPool || fitsSomewhere {
+			continue
+		}
+		checks = append(checks, Check{Name: "capacity", Subject: tr.Name, Status: Warn,
+			Detail: fmt.Sprintf("requests cpu %s mem %s; next to the plan's pods its pools (%s) have at most cpu %s mem %s left: it runs only while part of the stack is down (the first apply), and stays Pending on a re-apply after a delete",
+				tr.Requests.CPU(), tr.Requests.Memory(), strings.Join(tr.Pools, ", "), most.CPU(), most.Memory()),
+			Fix: "leave room for it: add capacity to its pool, or lower the requests (requestScale, the components' resources)"})
+	}
+	return checks
+}

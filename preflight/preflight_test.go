@@ -462,3 +462,34 @@ func table(checks []Check) string {
 	(&Result{Checks: checks}).Write(&b, "table")
 	return b.String()
 }
+
+// TestTransientRoom: small's node keeps 60Mi free next to the stack and
+// its monitoring, less than its two Jobs request (128Mi each): a warning
+// per Job (mage sim's re-apply after a delete waits on them for ever);
+// with 2Gi more, none; minimal-3az's Jobs fit next to its pods.
+func TestTransientRoom(t *testing.T) {
+	e := expect(t, "small")
+	warned := func(nodes []corev1.Node) []string {
+		var out []string
+		for _, c := range CheckNodes(e, nodes, nil) {
+			if c.Status == Warn && c.Name == "capacity" {
+				out = append(out, c.Subject)
+			}
+		}
+		return out
+	}
+	if got := warned(nodesOf(e.Topology)); len(got) != 2 || !strings.HasPrefix(got[0], "Job/postgres-databases-") || !strings.HasPrefix(got[1], "Job/kong-migrations-") {
+		t.Errorf("small: warnings %q, want the postgres-databases and kong-migrations Jobs", got)
+	}
+	roomy := nodesOf(e.Topology)
+	roomy[0].Status.Allocatable[corev1.ResourceMemory] = resource.MustParse("8Gi")
+	if got := warned(roomy); len(got) != 0 {
+		t.Errorf("small on 8Gi: warnings %q", got)
+	}
+	m := expect(t, "minimal-3az")
+	for _, c := range CheckNodes(m, nodesOf(m.Topology), nil) {
+		if c.Status != Pass {
+			t.Errorf("minimal-3az: %+v", c)
+		}
+	}
+}
