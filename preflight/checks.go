@@ -249,10 +249,13 @@ func CheckPodSecurity(p PodSecurityProbe) []Check {
 	for _, n := range p.Namespaces {
 		c := Check{Name: "pod-security", Subject: "namespace " + n.Name}
 		switch {
+		case !n.Exists && len(n.Warnings) > 0 && strings.HasPrefix(n.Warnings[0], "reading the namespace: "):
+			c.Status, c.Detail = Fail, n.Warnings[0]
+			c.Fix = "run preflight as a user who may get namespaces and create them (a dry run stores nothing)"
 		case !n.Exists:
 			exempt := ""
 			for _, w := range n.Warnings {
-				if hasAny(w, "exempt", "refused", "reading") {
+				if hasAny(w, "exempt", "refused") {
 					exempt = w
 				}
 			}

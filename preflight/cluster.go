@@ -262,7 +262,6 @@ func probePodSecurity(ctx context.Context, cs kubernetes.Interface, w *warnings,
 			}
 			np.Warnings = append(np.Warnings, w.take()...)
 		case err != nil:
-			np.PodRefusal = "" // unknown: reported through Errors
 			np.Warnings = append(np.Warnings, "reading the namespace: "+err.Error())
 		default:
 			np.Exists, np.Live = true, live.Labels[enforceLabel]

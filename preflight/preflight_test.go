@@ -346,6 +346,8 @@ func TestCheckPodSecurity(t *testing.T) {
 		{"new namespace", PodSecurityProbe{InvalidLevel: invalid, Namespaces: []NamespaceProbe{{Name: "tb", Want: "restricted"}}}, []Status{Pass, Pass}},
 		{"new namespace exempt", PodSecurityProbe{InvalidLevel: invalid, Namespaces: []NamespaceProbe{{Name: "tb", Want: "restricted",
 			Warnings: []string{`namespace "tb" is exempt from Pod Security, and the policy (enforce=restricted:latest) will be ignored`}}}}, []Status{Pass, Fail}},
+		{"namespace unreadable", PodSecurityProbe{InvalidLevel: invalid, Namespaces: []NamespaceProbe{{Name: "tb", Want: "restricted",
+			Warnings: []string{`reading the namespace: namespaces "tb" is forbidden`}}}}, []Status{Pass, Fail}},
 		{"existing, enforced", PodSecurityProbe{InvalidLevel: invalid, Namespaces: []NamespaceProbe{{Name: "tb", Want: "restricted", Exists: true, Live: "restricted",
 			PodRefusal: `pods "iotstack-preflight-probe" is forbidden: violates PodSecurity "restricted:latest": privileged`}}}, []Status{Pass, Pass}},
 		{"existing, admitted", PodSecurityProbe{InvalidLevel: invalid, Namespaces: []NamespaceProbe{{Name: "tb", Want: "restricted", Exists: true, Live: "restricted"}}}, []Status{Pass, Fail}},
