@@ -30,7 +30,7 @@ import (
 const distDir = "dist"
 
 // magefile targets, for folding key=value options into their argument.
-var targetNames = []string{"synth", "plan", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "apply", "diff", "delete", "sim", "e2e", "bench"}
+var targetNames = []string{"synth", "plan", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "preflight", "apply", "diff", "delete", "sim", "e2e", "bench"}
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
@@ -175,6 +175,11 @@ func Schemas() error {
 // Validate checks every profile offline: strict decoding, OpenAPI schemas of three minors, Pod Security "restricted", HA and security rules.
 func Validate() error {
 	return devtool("validate")
+}
+
+// Preflight checks the current cluster before an apply (version, nodes and capacity against the plan, storage, ingress, controllers, Pod Security) and exits non-zero on a failed check: `preflight profile=minimal-3az values=prod.yaml`, `preflight profile=small format=json`; KUBE_CONTEXT.
+func Preflight(ctx context.Context, profile string) error {
+	return core.RunMage("preflight", profile, core.ConnectEnv(), os.Stdout, os.Stderr)
 }
 
 // Apply applies a profile (or rendered directory) to the current cluster (server-side apply, Secrets created once, wait, prune): `apply profile=minimal-3az values=prod.yaml`; KUBE_CONTEXT, TIMEOUT=20m, NO_PRUNE=1, PRUNE_DATA=1.

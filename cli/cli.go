@@ -5,7 +5,8 @@
 //
 // Command is the whole command line: the verbs of package core (profiles,
 // values, schema, synth) and the verbs here, which need the cluster client
-// or the schema validator (validate, diff, apply, delete, secrets). The
+// or the schema validator (validate, preflight, diff, apply, delete,
+// secrets). The
 // installed iotstack (cmd/iotstack) imports only core, so that `go tool
 // iotstack synth` starts fast, and forwards these verbs to
 // cmd/iotstack-cluster, which runs Command.
@@ -44,6 +45,9 @@ const (
 	ExitUsage = core.ExitUsage
 	// ExitChanges is diff's result when something would change.
 	ExitChanges = core.ExitChanges
+	// ExitUnreachable is preflight's result when the cluster did not
+	// answer.
+	ExitUnreachable = core.ExitUnreachable
 )
 
 // ExitError carries the exit code of a failed verb.
@@ -54,7 +58,7 @@ func usage(err error) error { return core.Usage(err) }
 // Command returns the whole iotstack command line writing to stdout and
 // stderr: the verbs of package core and the cluster verbs.
 func Command(stdout, stderr io.Writer) *cobra.Command {
-	verbs := append(core.Commands(), validateCmd(), diffCmd(), applyCmd(), deleteCmd(), secretsCmd())
+	verbs := append(core.Commands(), validateCmd(), preflightCmd(), diffCmd(), applyCmd(), deleteCmd(), secretsCmd())
 	return core.Root(stdout, stderr, verbs...)
 }
 

@@ -158,3 +158,26 @@ func TestValidateUSEast1(t *testing.T) {
 		t.Fatalf("validate: %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// TestPreflightExitCodes: bad input is 2; a cluster that does not answer
+// (a loopback port nothing listens on) is 3, before any check runs.
+func TestPreflightExitCodes(t *testing.T) {
+	if _, errs, code := run(t, "preflight", "small", "-o", "yaml"); code != ExitUsage || !strings.Contains(errs, "table, json") {
+		t.Errorf("preflight -o yaml: %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "preflight", "small", "--set", "requestScale=2"); code != ExitUsage || !strings.Contains(errs, "requestScale") {
+		t.Errorf("preflight with a bad value: %d %s", code, errs)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: x, user: {token: none}}]
+contexts: [{name: x, context: {cluster: x, user: x}}]
+current-context: x
+`), 0o600)
+	out, errs, code := run(t, "preflight", "small", "--kubeconfig", kc, "--timeout", "20s")
+	if code != ExitUnreachable || !strings.Contains(errs, "cluster unreachable") || out != "" {
+		t.Errorf("preflight against nothing: %d %q %s", code, out, errs)
+	}
+}

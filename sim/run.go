@@ -174,6 +174,12 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	r.ClusterUp = time.Since(clusterStart)
 	fmt.Fprintf(log, "cluster %s up with %d nodes in %s\n", cl.Name, len(Nodes(topo)), r.ClusterUp.Round(time.Millisecond))
 
+	// Preflight, before anything is applied: a cluster with gaps, each
+	// reported; then with everything the profile needs, passing.
+	if err := simPreflight(ctx, cfg, cs, p, v, b, cl.Kubeconfig, r, log); err != nil {
+		return nil, err
+	}
+
 	eng, err := apply.New(cfg, apply.Options{Timeout: opts.Timeout, Interval: time.Second, Out: log})
 	if err != nil {
 		return nil, err
@@ -215,6 +221,13 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 			return nil, err
 		}
 		extra = append(extra, mon)
+	}
+	// Every planned part is applied: the cluster measures the plan.
+	if err := planCheck(ctx, cs, profile, b, v, r); err != nil {
+		return nil, err
+	}
+	if err := preflightApplied(ctx, cfg, cs, p, v, b, r); err != nil {
+		return nil, err
 	}
 	if err := runCronJobs(ctx, cs, opts.Timeout, r, append([]*stack.Output{out}, extra...)...); err != nil {
 		return nil, err

@@ -252,6 +252,25 @@ func (s *Stack) External(kind, name, reason string) {
 	s.externals[ref] = reason
 }
 
+// ExternalRef is an object a stack references but does not render: a
+// Stack.External declaration with its reason.
+type ExternalRef struct {
+	// Ref is the object's kind, namespace (namespaced kinds) and name.
+	Ref ObjectRef
+	// Reason says who provides it.
+	Reason string
+}
+
+// Externals returns the stack's External declarations, sorted by
+// reference, for checks against a cluster (package preflight).
+func (s *Stack) Externals() []ExternalRef {
+	var out []ExternalRef
+	for _, ref := range sortedRefs(s.externals) {
+		out = append(out, ExternalRef{Ref: ref, Reason: s.externals[ref]})
+	}
+	return out
+}
+
 // RuntimeLabel declares a pod label that a controller sets at run time
 // (Patroni's role label, say), so a Service may select on it although no
 // pod template carries it. Validation matches such selectors on their

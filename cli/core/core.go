@@ -1,7 +1,7 @@
 // Package core is the part of the iotstack command line that needs no
 // cluster client and no schema validator: the root command, the values
 // flags, and the verbs profiles, values, schema, synth and plan. The verbs that
-// do (validate, diff, apply, delete, secrets) are in package cli, which
+// do (validate, preflight, diff, apply, delete, secrets) are in package cli, which
 // adds them to the same root.
 //
 // The split is for start-up time: `go tool iotstack` checks every package
@@ -43,6 +43,11 @@ const (
 	ExitUsage = 2
 	// ExitChanges is diff's result when something would change.
 	ExitChanges = 3
+	// ExitUnreachable is preflight's result when the cluster did not
+	// answer (the same number as diff's ExitChanges: each verb documents
+	// its own codes; the other verbs report a cluster error as
+	// ExitFailed).
+	ExitUnreachable = 3
 )
 
 // ExitError carries the exit code of a failed verb.
@@ -172,7 +177,8 @@ YAML, checks them offline and applies them with server-side apply.
 Values: defaults <- -f files in order <- --set PATH=VALUE in order. Every error names
 its values path. "iotstack values PROFILE" prints the complete default document.
 
-Exit codes: 0 success; 1 the operation failed; 2 bad usage or input; 3 diff found changes.`,
+Exit codes: 0 success; 1 the operation failed (preflight: a check failed); 2 bad usage
+or input; 3 diff found changes, or preflight could not reach the cluster.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -369,6 +375,7 @@ func (v Verb) Name() string { return strings.Fields(v.Use)[0] }
 // validator, in package cli; cmd/iotstack forwards them to Companion.
 var ClusterVerbs = []Verb{
 	{Use: "validate PROFILE|DIR", Short: "Check a profile or rendered directory offline: schemas, Pod Security, HA and security rules"},
+	{Use: "preflight PROFILE|DIR", Short: "Check the cluster before apply: version, nodes and capacity, storage, ingress, controllers, Pod Security; exit 1 on a failed check"},
 	{Use: "diff PROFILE|DIR", Short: "Show what apply would change (server-side dry run); exit 3 when something would"},
 	{Use: "apply PROFILE|DIR", Short: "Apply a profile or rendered directory to the cluster and wait until it is ready"},
 	{Use: "delete PROFILE|DIR", Short: "Delete a stack from the cluster, keeping its data unless --prune-data"},

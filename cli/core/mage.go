@@ -40,7 +40,7 @@ func FoldMageArgs(args []string, targets []string) []string {
 
 // MageArgs are a Mage target's argument split into the CLI's flags:
 // profile= (or a bare profile name or directory), values=FILE[,FILE...],
-// out=DIR, format=FORMAT (plan's --format), set=PATH=VALUE, and any other PATH=VALUE as a --set override
+// out=DIR, format=FORMAT (plan's and preflight's --format), set=PATH=VALUE, and any other PATH=VALUE as a --set override
 // (namespace=lab is --set namespace=lab).
 type MageArgs struct {
 	// Target is the profile name, "all" or a rendered directory.
@@ -130,6 +130,20 @@ func ClusterEnv(prune bool) []string {
 	}
 	if os.Getenv("PRUNE_DATA") == "1" {
 		f = append(f, "--prune-data")
+	}
+	return f
+}
+
+// ConnectEnv maps Mage's environment settings to the flags that choose
+// the cluster, for the verbs that only read it (preflight): KUBECONFIG,
+// KUBE_CONTEXT.
+func ConnectEnv() []string {
+	var f []string
+	if v := os.Getenv("KUBECONFIG"); v != "" && !strings.Contains(v, string(os.PathListSeparator)) {
+		f = append(f, "--kubeconfig", v)
+	}
+	if v := os.Getenv("KUBE_CONTEXT"); v != "" {
+		f = append(f, "--context", v)
 	}
 	return f
 }

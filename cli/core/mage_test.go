@@ -46,3 +46,15 @@ func TestRunMageSynth(t *testing.T) {
 		t.Errorf("synth small out=%s: %v", dir, err)
 	}
 }
+
+// TestConnectEnv: mage preflight takes the kubeconfig and context from
+// the environment, and nothing else (no apply flag preflight lacks).
+func TestConnectEnv(t *testing.T) {
+	t.Setenv("KUBECONFIG", "/tmp/kc")
+	t.Setenv("KUBE_CONTEXT", "prod")
+	t.Setenv("TIMEOUT", "20m")
+	t.Setenv("PRUNE_DATA", "1")
+	if got, want := ConnectEnv(), []string{"--kubeconfig", "/tmp/kc", "--context", "prod"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ConnectEnv = %q, want %q", got, want)
+	}
+}
