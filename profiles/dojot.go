@@ -100,6 +100,7 @@ func HundredTopology() stack.Topology {
 			dojotPool("dojot", "4", "4Gi", 1),
 			dojotPool("kafka", "6", "6Gi", 1),
 			dojotPool("x509", "4", "4Gi", 1),
+			hundredClientPool(),
 		},
 	}
 }
@@ -266,6 +267,15 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		monitoring: monitoringPlacement{common: &common, pool: pools[dojot.GroupDojot]}}
 	if local {
 		built.monitoring.localNodes = group(dojot.GroupDojot)
+	}
+	if v.LoadTest.Enabled {
+		// The load test, as a separate kustomization in
+		// dist/<profile>/loadtest/: applying the stack never starts load.
+		part, err := buildDojotLoadTest(name, v, common, s)
+		if err != nil {
+			return nil, err
+		}
+		built.Parts = append(built.Parts, part)
 	}
 	if name == Hundred {
 		conf, err := dojot.HAProxyConfig(ports, b, v.InsecureMQTT)
