@@ -34,6 +34,8 @@ import (
 // nginx/nginx.conf, 100k's haproxy/haproxy.cfg and the host's
 // haproxy/90-dojot-haproxy.conf sysctl file; the worker addresses come from
 // Options.Backends (the defaults are documentation addresses).
+// 100k also renders dojot's Locust MQTT load test into loadtest/, applied
+// separately, on a tainted client pool of its own (DojotLoadTest).
 const (
 	Small   = "small"
 	Hundred = "100k"

@@ -44,7 +44,10 @@ func checkLoadTest(ctx context.Context, cs kubernetes.Interface, eng *apply.Engi
 	pools := map[string]bool{}
 	for _, o := range lt.Objects {
 		t := podSpecOf(o.Object)
-		if t == nil || t.Affinity == nil || t.Affinity.NodeAffinity == nil || t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		if t == nil {
+			continue // not a workload
+		}
+		if t.Affinity == nil || t.Affinity.NodeAffinity == nil || t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
 			r.check(false, "loadtest: %s has no required node affinity", o.Ref)
 			continue
 		}
