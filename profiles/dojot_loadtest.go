@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,9 +92,29 @@ func (l DojotLoadTest) validate(v *DojotValues) []values.FieldError {
 		}
 	}
 	if err := l.config(v).Validate(); err != nil {
-		errs = append(errs, values.Errorf("loadTest", nil, "%v", err))
+		errs = append(errs, values.FieldError{Path: loadTestPath(err), Message: strings.TrimPrefix(err.Error(), "loadTest: ")})
 	}
 	return errs
+}
+
+// loadTestPath is the values path of a component error ("loadTest: <field>
+// ..."): the field's values name, or loadTest.workers for the clients per
+// worker, whose remedy is more workers.
+func loadTestPath(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "loadTest: ")
+	field, _, _ := strings.Cut(msg, " ")
+	switch field {
+	case "clients", "workers", "hatchRate", "host", "port":
+		return "loadTest." + field
+	case "durationSeconds":
+		return "loadTest.duration"
+	case "certificatesSeconds":
+		return "loadTest.certificatesTimeout"
+	}
+	if strings.Contains(msg, "connections per worker pod") {
+		return "loadTest.workers"
+	}
+	return "loadTest"
 }
 
 // config is the component's configuration (without the gateway endpoint).

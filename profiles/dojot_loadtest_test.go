@@ -126,10 +126,11 @@ func TestDojotLoadTestValues(t *testing.T) {
 		sets    []string
 		want    []string
 	}{
-		{Hundred, []string{"loadTest.workers=3"}, []string{"loadTest", "33334 connections per worker pod", "28232", "use at least 4 workers"}},
-		{Hundred, []string{"loadTest.clients=60000", "loadTest.workers=2"}, []string{"loadTest", "30000 connections per worker pod"}},
+		{Hundred, []string{"loadTest.workers=3"}, []string{"loadTest.workers", "33334 connections per worker pod", "28232", "use at least 4 workers"}},
+		{Hundred, []string{"loadTest.clients=60000", "loadTest.workers=2"}, []string{"loadTest.workers", "30000 connections per worker pod"}},
 		{Hundred, []string{"loadTest.pool=generators"}, []string{"loadTest.pool", "generators", "not a pool of topology.pools"}},
 		{Hundred, []string{"loadTest.duration=90500ms"}, []string{"loadTest.duration", "whole seconds"}},
+		{Hundred, []string{"loadTest.hatchRate=20000"}, []string{"loadTest.hatchRate", "20000"}},
 		{Small, []string{"loadTest.enabled=true"}, []string{"loadTest.pool", "client", "not a pool of topology.pools"}},
 	} {
 		_, err := loadDojot(t, tc.profile, tc.sets...)
