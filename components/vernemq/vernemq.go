@@ -210,7 +210,10 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		// dojot v0.5.0, FROM vernemq/vernemq:1.10.0-alpine;
 		// apps/vmq_server/src/vmq_metrics_http.erl routes "/metrics",
 		// and vmq_server.schema enables vmq_metrics_http in
-		// http_modules by default), which brokerSettings opens on 8888.
+		// http_modules by default), which brokerSettings opens on 8888;
+		// ansible-dojot v0.5.0 scraped the same port
+		// (roles/vernemq/templates/z_vernemq-serviceMonitor.yaml.j2: port
+		// http, the Service's 8888, default path /metrics).
 		PodAnnotations: sts.ScrapeAnnotations(HTTPPort, "/metrics"),
 		Containers: []corev1.Container{{
 			Name:    "vernemq",
