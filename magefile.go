@@ -82,9 +82,12 @@ var testPackages = map[string]string{
 	// download with rclone against versitygw on loopback.
 	"rclone":     "rclone",
 	"shellcheck": "shellcheck",
+	// The dojot load test's certificate export (components/locust) runs
+	// with Python 3's redis module against redis-server.
+	"/usr/lib/python3/dist-packages/redis": "python3-redis",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {

@@ -42,7 +42,7 @@ func TestClusterFilesPerProfile(t *testing.T) {
 	want := map[string][]string{
 		Minimal3AZ: {"cluster/eksctl.yaml"},
 		Small:      {"cluster/kubeadm.yaml", "cluster/join-dojot.yaml", "cluster/prepare-node.sh"},
-		Hundred:    {"cluster/kubeadm.yaml", "cluster/join-vernemq.yaml", "cluster/join-dojot.yaml", "cluster/join-kafka.yaml", "cluster/join-x509.yaml", "cluster/prepare-node.sh"},
+		Hundred:    {"cluster/kubeadm.yaml", "cluster/join-vernemq.yaml", "cluster/join-dojot.yaml", "cluster/join-kafka.yaml", "cluster/join-x509.yaml", "cluster/join-client.yaml", "cluster/prepare-node.sh"},
 	}
 	for name, files := range want {
 		out, _ := synthFor(t, name)

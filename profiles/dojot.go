@@ -34,6 +34,8 @@ import (
 // nginx/nginx.conf, 100k's haproxy/haproxy.cfg and the host's
 // haproxy/90-dojot-haproxy.conf sysctl file; the worker addresses come from
 // Options.Backends (the defaults are documentation addresses).
+// 100k also renders dojot's Locust MQTT load test into loadtest/, applied
+// separately, on a tainted client pool of its own (DojotLoadTest).
 const (
 	Small   = "small"
 	Hundred = "100k"
@@ -100,6 +102,7 @@ func HundredTopology() stack.Topology {
 			dojotPool("dojot", "4", "4Gi", 1),
 			dojotPool("kafka", "6", "6Gi", 1),
 			dojotPool("x509", "4", "4Gi", 1),
+			hundredClientPool(),
 		},
 	}
 }
@@ -266,6 +269,15 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		monitoring: monitoringPlacement{common: &common, pool: pools[dojot.GroupDojot]}}
 	if local {
 		built.monitoring.localNodes = group(dojot.GroupDojot)
+	}
+	if v.LoadTest.Enabled {
+		// The load test, as a separate kustomization in
+		// dist/<profile>/loadtest/: applying the stack never starts load.
+		part, err := buildDojotLoadTest(name, v, common, s)
+		if err != nil {
+			return nil, err
+		}
+		built.Parts = append(built.Parts, part)
 	}
 	if name == Hundred {
 		conf, err := dojot.HAProxyConfig(ports, b, v.InsecureMQTT)

@@ -91,6 +91,9 @@ type DojotValues struct {
 	MongoDB MongoDBValues `json:"mongodb"`
 	// MinIO is dojot's MinIO: its backup.
 	MinIO MinIOValues `json:"minio"`
+	// LoadTest is dojot's Locust MQTT load test (dist/<profile>/loadtest/),
+	// on by default in 100k.
+	LoadTest DojotLoadTest `json:"loadTest"`
 }
 
 // dojotMonitoring is the monitoring sized as ansible-dojot v0.5.0 sizes
@@ -132,6 +135,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 		v.Groups = map[string]string{"dojot": "dojot", "kafka": "kafka", "vernemq": "vernemq", "x509": "x509"}
 		// The guide's environment for 100,000 devices.
 		v.Plan.Devices = 100000
+		v.LoadTest.Enabled = true
 	}
 	v.Topology.StorageClass = StorageClass{Name: dojot.LocalStorageClass, Create: true, Provisioner: localProvisioner}
 	v.Topology.LoadBalancer = "generic"
@@ -319,6 +323,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 	errs = append(errs, v.validateDomain()...)
 	errs = append(errs, v.UI.validate(v.Topology)...)
 	errs = append(errs, v.validateBackups()...)
+	errs = append(errs, v.LoadTest.validate(v)...)
 	if !v.NodeAffinity {
 		if n := len(v.Topology.Pools); n != 1 {
 			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))

@@ -52,7 +52,7 @@ func minimal3AZGrafana(v *Minimal3AZValues, tb *thingsboard.Handle) GrafanaAcces
 // buildGrafana adds Grafana with the target stack's dashboards to the
 // monitoring stack, reachable as the profile says (b.Grafana).
 func buildGrafana(mon *stack.Stack, b *Built, prom *prometheus.Handle, cfg grafana.Config) error {
-	ds, err := dashboards.For(b.Stack)
+	ds, err := dashboards.For(b.Stack, partStacks(b, LoadTestDir)...)
 	if err != nil {
 		return fmt.Errorf("monitoring: %w", err)
 	}

@@ -244,7 +244,7 @@ func buildMonitoring(b *Built, values *Common) (Part, error) {
 	pdata := data
 	pdata.Size = c.Monitoring.Prometheus.Size
 	prom, err := prometheus.New(mon, target, am, prometheus.Config{Replicas: min(2, nodes), Pool: pool, Data: pdata, Resources: c.Monitoring.Prometheus.Resources,
-		Retention: c.Monitoring.Prometheus.Retention, Also: partStacks(b, NodeExporterDir)})
+		Retention: c.Monitoring.Prometheus.Retention, Also: partStacks(b, NodeExporterDir, LoadTestDir)})
 	if err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
@@ -351,7 +351,7 @@ func buildOperatorMonitoring(b *Built, mon, target *stack.Stack, c *Common) (Par
 	if err := addKubeStateMetrics(mon, target, c.Monitoring.KubeStateMetrics.Resources); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
-	if _, err := prometheus.NewOperator(mon, target, partStacks(b, NodeExporterDir)); err != nil {
+	if _, err := prometheus.NewOperator(mon, target, partStacks(b, NodeExporterDir, LoadTestDir)); err != nil {
 		return Part{}, fmt.Errorf("monitoring: %w", err)
 	}
 	// No Grafana: the operator's installation brings its own, reading

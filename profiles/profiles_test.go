@@ -79,8 +79,14 @@ func TestTopologies(t *testing.T) {
 		t.Errorf("minimal-3az topology %+v differs from the ThingsBoard article: 3 zones x r7g.xlarge (4 vCPU, 32 GiB)", topo)
 	}
 	h := HundredTopology()
-	if len(h.Pools) != 4 || h.Pools[0].Name != "vernemq" || h.Pools[0].Nodes(h) != 3 {
-		t.Errorf("100k topology %+v differs from the guide: vernemq x3, dojot, kafka, x509", h)
+	if len(h.Pools) != 5 || h.Pools[0].Name != "vernemq" || h.Pools[0].Nodes(h) != 3 {
+		t.Errorf("100k topology %+v differs from the guide: vernemq x3, dojot, kafka, x509, and the load test's client pool", h)
+	}
+	// The published load test's generators: five 9-CPU / 14 GB machines,
+	// tainted for the load test alone.
+	if c := h.Pools[4]; c.Name != LoadTestClientPool || c.Nodes(h) != 5 || c.CPU.String() != "9" || c.Memory.String() != "14Gi" ||
+		len(c.Taints) != 1 || c.Taints[0].Effect != "NoSchedule" {
+		t.Errorf("100k client pool %+v; want 5 x 9 CPU / 14Gi, tainted NoSchedule", c)
 	}
 	for _, p := range h.Pools {
 		if p.Labels[DojotGroupLabel] != p.Name {

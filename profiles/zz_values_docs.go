@@ -64,6 +64,7 @@ func init() {
 				"InsecureMQTT": "InsecureMQTT serves plain MQTT on 1883 beside MQTTS.",
 				"Kafka":        "Kafka is the broker (named kafka-server, the name dojot's services\nexpect). Its numPartitions is the bridges'.",
 				"Lean":         "Lean sets memory requests to half the limits, so the guide's one small\nworker holds every service.",
+				"LoadTest":     "LoadTest is dojot's Locust MQTT load test (dist/<profile>/loadtest/),\non by default in 100k.",
 				"MinIO":        "MinIO is dojot's MinIO: its backup.",
 				"MongoDB":      "MongoDB is dojot's MongoDB: its backup.",
 				"MongoDBSize":  "MongoDBSize and MinIOSize size the local volumes of MongoDB and MinIO.",

@@ -217,7 +217,13 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		if err := applyMonitoring(ctx, cs, eng, mon, r); err != nil {
 			return nil, err
 		}
-		if err := checkServiceDiscovery(ctx, opts.Root, cfg, cs, []*stack.Stack{b.Stack, monStack}, mon, r, log); err != nil {
+		var idle []*stack.Stack
+		for _, part := range b.Parts {
+			if part.Dir == profiles.LoadTestDir {
+				idle = append(idle, part.Stack)
+			}
+		}
+		if err := checkServiceDiscovery(ctx, opts.Root, cfg, cs, []*stack.Stack{b.Stack, monStack}, mon, r, log, idle...); err != nil {
 			return nil, err
 		}
 		extra = append(extra, mon)
@@ -231,6 +237,17 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	}
 	if err := runCronJobs(ctx, cs, opts.Timeout, r, append([]*stack.Output{out}, extra...)...); err != nil {
 		return nil, err
+	}
+	// The load test part (dist/<profile>/loadtest/), applied separately:
+	// it must schedule on its own pool, and nothing else there.
+	lt, err := loadTestOutput(b)
+	if err != nil {
+		return nil, err
+	}
+	if lt != nil {
+		if err := checkLoadTest(ctx, cs, eng, lt, r); err != nil {
+			return nil, err
+		}
 	}
 	if err := drill(ctx, cs, eng, out, r, opts.Timeout, log, extra...); err != nil {
 		return nil, err

@@ -21,8 +21,8 @@ func TestProfilesClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reports) != 7 {
-		t.Errorf("%d reports; want the three profiles, their monitoring parts and minimal-3az/loadtest", len(reports))
+	if len(reports) != 8 {
+		t.Errorf("%d reports; want the three profiles, their monitoring parts, minimal-3az/loadtest and 100k/loadtest", len(reports))
 	}
 	for _, r := range reports {
 		for _, f := range r.Findings {

@@ -20,8 +20,9 @@
 // other on the clustering listener, epmd and the Erlang distribution
 // ports 9100-9109 (docker-vernemq's default; that dojot's vmq_dojot.sh
 // keeps it is not verified), the bridges on MQTTS, and anyone on the
-// NodePort listeners; the WebSocket and HTTP listeners admit no one, as no
-// component of the stack uses them.
+// NodePort listeners; the WebSocket listener admits no one, as no
+// component of the stack uses it, and the HTTP listener only the
+// monitoring namespace, which scrapes VerneMQ's /metrics there.
 package vernemq
 
 import (
@@ -203,6 +204,17 @@ func New(s *stack.Stack, cfg Config) (*Handle, error) {
 		Placement:   stack.Placement{Pool: cfg.Pool, SpreadZones: true, OnePerHost: true},
 		Security:    stack.PodSecurity{UID: 10000, GID: 10000, FSGroup: 10000},
 		GracePeriod: 60,
+		// VerneMQ serves its metrics in Prometheus' text format at
+		// /metrics on the HTTP listener (vernemq 1.10.0, the base of
+		// dojot's image: connector/mqtt/vernemq/broker/Dockerfile at
+		// dojot v0.5.0, FROM vernemq/vernemq:1.10.0-alpine;
+		// apps/vmq_server/src/vmq_metrics_http.erl routes "/metrics",
+		// and vmq_server.schema enables vmq_metrics_http in
+		// http_modules by default), which brokerSettings opens on 8888;
+		// ansible-dojot v0.5.0 scraped the same port
+		// (roles/vernemq/templates/z_vernemq-serviceMonitor.yaml.j2: port
+		// http, the Service's 8888, default path /metrics).
+		PodAnnotations: sts.ScrapeAnnotations(HTTPPort, "/metrics"),
 		Containers: []corev1.Container{{
 			Name:    "vernemq",
 			Image:   cfg.Image,

@@ -43,6 +43,7 @@ var builders = map[string]func(t []stack.ScrapeTarget) spec{
 	"cassandra":    cassandra,
 	"postgres":     postgres,
 	"thingsboard":  thingsboard,
+	"vernemq":      func(t []stack.ScrapeTarget) spec { return dojotMQTT(t, nil) },
 }
 
 // Kinds returns the component app names that have a dashboard, sorted.
@@ -58,8 +59,11 @@ func Kinds() []string {
 // For returns the dashboards of the target stack: the overview first,
 // then one per component kind with scrape targets, in the order the
 // components were added (a kind's dashboard covers every component of
-// that kind).
-func For(target *stack.Stack) ([]grafana.Dashboard, error) {
+// that kind). The also stacks are parts applied next to the target (a
+// load test): their scrape targets feed the target's dashboards (the
+// dojot MQTT dashboard shows the Locust exporter's series) but add no
+// dashboard of their own.
+func For(target *stack.Stack, also ...*stack.Stack) ([]grafana.Dashboard, error) {
 	targets, err := target.ScrapeTargets()
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: %w", err)
@@ -80,8 +84,27 @@ func For(target *stack.Stack) ([]grafana.Dashboard, error) {
 		}
 		byKind[k] = append(byKind[k], t)
 	}
+	var extra []stack.ScrapeTarget
+	for _, o := range also {
+		if o == nil {
+			return nil, fmt.Errorf("dashboards: also: a nil stack")
+		}
+		ts, err := o.ScrapeTargets()
+		if err != nil {
+			return nil, fmt.Errorf("dashboards: stack %s: %w", o.Name(), err)
+		}
+		for _, t := range ts {
+			if c := o.ComponentByName(t.Component); c != nil && c.Meta().App == LocustApp {
+				extra = append(extra, t)
+			}
+		}
+	}
 	specs := []spec{overview(target)}
 	for _, k := range kinds {
+		if k == "vernemq" {
+			specs = append(specs, dojotMQTT(byKind[k], extra))
+			continue
+		}
 		specs = append(specs, builders[k](byKind[k]))
 	}
 	out := make([]grafana.Dashboard, 0, len(specs))

@@ -23,6 +23,7 @@ import (
 	"github.com/iotstack/iotstack/monitoring/dashboards"
 	montools "github.com/iotstack/iotstack/monitoring/tools"
 	"github.com/iotstack/iotstack/profiles"
+	"github.com/iotstack/iotstack/stack"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden")
@@ -40,7 +41,13 @@ func all(t *testing.T) map[string][]grafana.Dashboard {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := dashboards.For(b.Stack)
+		var parts []*stack.Stack
+		for _, part := range b.Parts {
+			if part.Dir == profiles.LoadTestDir {
+				parts = append(parts, part.Stack)
+			}
+		}
+		ds, err := dashboards.For(b.Stack, parts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,8 +83,8 @@ func TestGolden(t *testing.T) {
 func TestKindsPerProfile(t *testing.T) {
 	want := map[string]string{
 		"minimal-3az": "overview cassandra kafka postgres redis thingsboard zookeeper",
-		"small":       "overview kafka postgres zookeeper",
-		"100k":        "overview kafka postgres zookeeper",
+		"small":       "overview dojot-mqtt kafka postgres zookeeper",
+		"100k":        "overview dojot-mqtt kafka postgres zookeeper",
 	}
 	for prof, ds := range all(t) {
 		var names []string
@@ -210,7 +217,17 @@ var cited = map[string][]string{
 	"kafka":       {"kafka_brokers", "kafka_topic_partitions", "kafka_topic_partition_under_replicated_partition", "kafka_topic_partition_current_offset", "kafka_consumergroup_lag"},
 	"cassandra":   {"cassandra_stats"},
 	"thingsboard": {"jvm_memory_used_bytes", "jvm_memory_max_bytes", "process_cpu_usage"},
-	"overview":    {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes", "machine_cpu_cores", "kube_pod_info", "kube_pod_container_resource_limits", "kube_node_labels"},
+	// VerneMQ 1.10.0 (apps/vmq_server/src/vmq_metrics.erl) and
+	// locust_exporter v0.3.0 (main.go), as cited in dojot.go.
+	"dojot-mqtt": {"socket_open", "socket_close", "queue_processes",
+		"queue_message_in", "queue_message_out", "queue_message_drop", "queue_message_unhandled",
+		"mqtt_publish_received", "mqtt_publish_sent", "mqtt_publish_error", "mqtt_publish_auth_error",
+		"mqtt_connect_received", "mqtt_connack_accepted_sent", "mqtt_connack_sent",
+		"mqtt_connack_bad_credentials_sent", "mqtt_connack_identifier_rejected_sent", "mqtt_connack_not_authorized_sent",
+		"mqtt_connack_server_unavailable_sent", "mqtt_connack_unacceptable_protocol_sent",
+		"locust_users", "locust_slaves_count", "locust_running", "locust_requests_current_rps",
+		"locust_requests_current_fail_per_sec", "locust_requests_avg_response_time", "locust_requests_median_response_time"},
+	"overview": {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes", "machine_cpu_cores", "kube_pod_info", "kube_pod_container_resource_limits", "kube_node_labels"},
 }
 
 func snapshot(t *testing.T, file string) []string {
