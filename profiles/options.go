@@ -162,7 +162,7 @@ func validateDojotOptions(o Options) error {
 		if len(b.Metrics) == 0 {
 			b.Metrics = b.APIGateway // as the build defaults it
 		}
-		if err := b.ValidateServed(true); err != nil {
+		if err := b.ValidateServed(true, false); err != nil { // Options select no LwM2M agent
 			return fmt.Errorf("options: Backends: %w", err)
 		}
 	}

@@ -34,6 +34,8 @@ func (w *wiring) routes() []route {
 	}
 	all := []route{
 		{"gui", "gui", host("gui", 80, ""), []string{"/"}, false, false},
+		// ansible-dojot v0.5.0 apigw_routes_config_map.yaml.j2: createEndpoint "gui-v2" "http://gui-v2:80" '"/v2"' "true".
+		{"gui-v2", "gui-v2", host("gui-v2", 80, ""), []string{"/v2"}, true, false},
 		{"data-broker", "data-broker", host("data-broker", 80, ""), []string{"/device/(.*)/latest", "/subscription"}, false, true},
 		{"data-streams", "data-broker", host("data-broker", 80, ""), []string{"/stream"}, true, true},
 		{"ws-http", "data-broker", host("data-broker", 80, ""), []string{"/socket.io"}, false, false},
