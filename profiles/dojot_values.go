@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -64,6 +65,25 @@ type DojotValues struct {
 	NodeAffinity bool `json:"nodeAffinity"`
 	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS.
 	InsecureMQTT bool `json:"insecureMQTT"`
+	// Agents are the IoT agents, as the guide's deploy tags select them
+	// (ansible-dojot v0.5.0 deploy.yaml): vernemq (the default, no tag),
+	// vernemq+lwm2m, mosca+lwm2m or mosca. VerneMQ and Mosca together are
+	// refused, as the playbook aborts them. Without VerneMQ the k2v and
+	// v2k bridges are left out; Mosca then serves nodePorts.mqtt and
+	// nodePorts.mqtts. With lwm2m the LwM2M agent serves nodePorts.coap,
+	// coaps, fileServer, fileServers and httpAgent (default 30006-30010)
+	// behind NGINX's UDP rules: only in small, since HAProxy (100k)
+	// cannot carry UDP.
+	Agents string `json:"agents" enum:"vernemq,vernemq+lwm2m,mosca+lwm2m,mosca"`
+	// GUIV2 runs dojot's gui-v2, routed by Kong at /v2 (the guide's
+	// dojot_guiv2_enabled; off in both of its environments).
+	GUIV2 bool `json:"guiV2"`
+	// AuthEmail, when set, lets auth send e-mail (the guide's
+	// dojot_auth_email_enabled with dojot_auth_email_host and _user); the
+	// password is the key password of the Secret auth-email, which the
+	// user creates (or names with credentials.existingSecrets). null (the
+	// default) keeps e-mail off.
+	AuthEmail *dojot.Email `json:"authEmail"`
 	// Lean sets memory requests to half the limits, so the guide's one
 	// small worker holds every service.
 	Lean bool `json:"lean"`
@@ -122,7 +142,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 			Plan: DefaultPlan(0)},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
-		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
+		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true, Agents: AgentsVerneMQ,
 		MongoDBSize: q("2Gi"), MinIOSize: q("2Gi"),
 		Domain: DocumentationDomain, NodeAffinity: hundred,
 	}
@@ -307,8 +327,18 @@ func (v *DojotValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf("groups."+g, g, "unknown group; allowed: dojot, kafka, vernemq, x509"))
 		}
 	}
-	if err := v.NodePorts.Validate(); err != nil {
+	ports := v.NodePorts
+	if v.hasLwM2M() {
+		ports = ports.ServeLwM2M()
+	}
+	if err := ports.Validate(); err != nil {
 		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+	}
+	errs = append(errs, v.validateAgents()...)
+	if v.AuthEmail != nil {
+		if err := v.AuthEmail.Validate("authEmail"); err != nil {
+			errs = append(errs, values.Errorf("authEmail", nil, "%v", err))
+		}
 	}
 	errs = append(errs, v.validateDomain()...)
 	errs = append(errs, v.UI.validate(v.Topology)...)
@@ -324,4 +354,73 @@ func (v *DojotValues) Validate() []values.FieldError {
 		errs = append(errs, values.Errorf("kafka.numPartitions", v.Kafka.NumPartitions, "must equal bridges %d (dojot ties its topics' partitions to the bridges); leave it 0 to follow bridges", v.Bridges))
 	}
 	return errs
+}
+
+// The choices of DojotValues.Agents.
+const (
+	AgentsVerneMQ      = "vernemq"
+	AgentsVerneMQLwM2M = "vernemq+lwm2m"
+	AgentsMoscaLwM2M   = "mosca+lwm2m"
+	AgentsMosca        = "mosca"
+)
+
+// hasVerneMQ says whether the agents include VerneMQ ("" is the default,
+// vernemq).
+func (v *DojotValues) hasVerneMQ() bool {
+	return v.Agents == "" || v.Agents == AgentsVerneMQ || v.Agents == AgentsVerneMQLwM2M
+}
+
+// hasLwM2M says whether the agents include the LwM2M agent.
+func (v *DojotValues) hasLwM2M() bool {
+	return v.Agents == AgentsVerneMQLwM2M || v.Agents == AgentsMoscaLwM2M
+}
+
+// hasMosca says whether the agents include Mosca.
+func (v *DojotValues) hasMosca() bool {
+	return v.Agents == AgentsMosca || v.Agents == AgentsMoscaLwM2M
+}
+
+// validateAgents checks the agents' choice against the services: the
+// agents and gui-v2 are chosen by agents and guiV2, not listed, and
+// kafka-loopback echoes VerneMQ's traffic.
+func (v *DojotValues) validateAgents() []values.FieldError {
+	var errs []values.FieldError // agents itself is checked by its enum tag
+	for i, s := range v.Services {
+		switch s {
+		case dojot.IoTAgentLwM2M, dojot.IoTAgentMosca:
+			errs = append(errs, values.Errorf(fmt.Sprintf("services[%d]", i), s, "the IoT agents are chosen by agents (vernemq, vernemq+lwm2m, mosca+lwm2m, mosca), not listed"))
+		case "gui-v2":
+			errs = append(errs, values.Errorf(fmt.Sprintf("services[%d]", i), s, "gui-v2 is switched by guiV2, not listed"))
+		case "kafka-loopback":
+			if !v.hasVerneMQ() {
+				errs = append(errs, values.Errorf("agents", v.Agents, "services[%d] kafka-loopback echoes VerneMQ's device messages back to the devices, so it needs VerneMQ: choose vernemq or vernemq+lwm2m, or leave kafka-loopback out", i))
+			}
+		}
+	}
+	if v.GUIV2 && !contains(v.Services, "kong") {
+		errs = append(errs, values.Errorf("guiV2", true, "gui-v2 is reached through Kong's /v2 route, but services lists no kong"))
+	}
+	return errs
+}
+
+// dojotServices are the services New renders: the listed ones, without
+// the bridges when VerneMQ is off, with the chosen agents and gui-v2.
+func (v *DojotValues) dojotServices() []string {
+	var out []string
+	for _, s := range v.Services {
+		if !v.hasVerneMQ() && (s == "k2v-bridge" || s == "v2k-bridge") {
+			continue
+		}
+		out = append(out, s)
+	}
+	if v.hasLwM2M() {
+		out = append(out, dojot.IoTAgentLwM2M)
+	}
+	if v.hasMosca() {
+		out = append(out, dojot.IoTAgentMosca)
+	}
+	if v.GUIV2 {
+		out = append(out, "gui-v2")
+	}
+	return out
 }

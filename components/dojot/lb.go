@@ -106,7 +106,7 @@ type port struct {
 func (n NodePorts) list() []port {
 	return []port{
 		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, true}, {"metrics", n.Metrics, n.metricsServed},
-		{"mqtt", n.MQTT, true}, {"mqtts", n.MQTTS, true}, {"coap", n.CoAP, n.lwm2mServed}, {"coaps", n.CoAPS, n.lwm2mServed},
+		{"mqtt", n.MQTT, true}, {"mqtts", n.MQTTS, true}, {"coAP", n.CoAP, n.lwm2mServed}, {"coAPS", n.CoAPS, n.lwm2mServed},
 		{"fileServer", n.FileServer, n.lwm2mServed}, {"fileServers", n.FileServers, n.lwm2mServed}, {"httpAgent", n.HTTPAgent, n.lwm2mServed},
 	}
 }
@@ -120,7 +120,7 @@ func (n NodePorts) Validate() error {
 	for _, p := range n.list() {
 		if !p.served {
 			if p.port != 0 {
-				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; coap, coaps, fileServer, fileServers and httpAgent are the LwM2M agent's, served only when agents includes lwm2m), so it must be 0", p.field, p.port)
+				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; coAP, coAPS, fileServer, fileServers and httpAgent are the LwM2M agent's, served only when agents includes lwm2m), so it must be 0", p.field, p.port)
 			}
 			continue
 		}

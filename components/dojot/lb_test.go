@@ -114,7 +114,7 @@ func TestLoadBalancerRefuses(t *testing.T) {
 		{"collision", func(p *NodePorts) { p.MQTT = p.MQTTS }, nil, "dojot: nodePorts.mqtts 30005 is also nodePorts.mqtt; every NodePort must be unique"},
 		{"range", func(p *NodePorts) { p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
 		{"unserved metrics", func(p *NodePorts) { p.Metrics = 30003 }, nil, "dojot: nodePorts.metrics 30003; no rendered Service serves it"},
-		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coap 30006; no rendered Service serves it"},
+		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coAP 30006; no rendered Service serves it"},
 		{"empty mqtt", nil, func(b *Backends) { b.MQTT = nil }, "dojot: backends.mqtt: empty"},
 		{"bad address", nil, func(b *Backends) { b.APIGateway = []string{"not an address"} }, `dojot: backends.apiGateway[0]: "not an address" is neither`},
 		{"duplicate", nil, func(b *Backends) { b.MQTT = []string{"2001:db8::1", "2001:DB8:0::1"} }, `dojot: backends.mqtt[1]: "2001:DB8:0::1" is also backends.mqtt[0]`},
@@ -268,5 +268,38 @@ func TestMetricsServedByGrafana(t *testing.T) {
 	b.Metrics = []string{"10.0.1.10"}
 	if _, err := NginxConfig(DefaultNodePorts(), b, false); err == nil || !strings.Contains(err.Error(), "backends.metrics") {
 		t.Errorf("metrics backends without Grafana: %v", err)
+	}
+}
+
+// TestNginxLwM2M: with the LwM2M agent on, NGINX forwards the four UDP
+// ports and the HTTP file server to the LwM2M NodePorts on the LwM2M
+// workers, and nginx -t accepts it; HAProxy refuses LwM2M, and the LwM2M
+// workers are required.
+func TestNginxLwM2M(t *testing.T) {
+	nginx := requireTool(t, "nginx")
+	ports := DefaultNodePorts().ServeLwM2M()
+	b := testBackends
+	b.MQTT = []string{"10.0.1.21"}
+	b.LwM2M = []string{"10.0.1.30", "2001:db8::31"}
+	conf, err := NginxConfig(ports, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNginx(t, nginx, conf)
+	for _, want := range []string{
+		"upstream coap_backend {\n        least_conn;\n        server 10.0.1.30:30006;\n        server [2001:db8::31]:30006;\n    }\n    server {\n        listen 5683 udp;\n        proxy_pass coap_backend;",
+		"server 10.0.1.30:30007;", "listen 5684 udp;", "server 10.0.1.30:30008;", "listen 5693 udp;",
+		"server 10.0.1.30:30009;", "listen 5694 udp;", "server 10.0.1.30:30010;", "listen 5896;\n",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if _, err := HAProxyConfig(ports, b, true); err == nil || !strings.Contains(err.Error(), "HAProxy load balancer cannot carry LwM2M") {
+		t.Errorf("HAProxy with LwM2M: %v", err)
+	}
+	b.LwM2M = nil
+	if _, err := NginxConfig(ports, b, true); err == nil || !strings.Contains(err.Error(), "dojot: backends.lwm2m: empty") {
+		t.Errorf("LwM2M without workers: %v", err)
 	}
 }
