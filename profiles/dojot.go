@@ -129,6 +129,9 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		}
 		ports = ports.ServeLwM2M()
 	}
+	if v.MutualTLS {
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
 	ns := v.Namespace
 	common := v.Common
 	if !v.NodeAffinity {
@@ -241,7 +244,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	}
 	if err := dojot.New(s, dojot.Deps{Kafka: kf, ZooKeeper: zk, Postgres: pg, X509: ca, VerneMQ: broker}, dojot.Config{
 		Version: v.Version, Services: v.dojotServices(), Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean, Domain: v.Domain,
-		InsecureMQTT: v.InsecureMQTT, Email: v.AuthEmail,
+		InsecureMQTT: v.InsecureMQTT, Email: v.AuthEmail, MutualTLS: v.MutualTLS, KafkaWSTLS: v.KafkaWSTLS,
 	}); err != nil {
 		return nil, err
 	}

@@ -39,9 +39,12 @@ type DojotValues struct {
 	// Groups maps dojot's node groups (dojot, kafka, vernemq, x509) to the
 	// topology's pools they run on.
 	Groups map[string]string `json:"groups"`
-	// NodePorts are the fixed NodePorts the load balancers forward to; 0
-	// leaves a port off (metrics, CoAP and the LwM2M/HTTP agents are not
-	// part of this release).
+	// NodePorts are the fixed NodePorts the load balancers forward to.
+	// A port whose service is off must stay 0; one whose service is on
+	// and left 0 takes the guide's value: apiGatewayHTTPS 30002 with
+	// mutualTLS, metrics 30003 with the monitoring, coAP, coAPS,
+	// fileServer, fileServers and httpAgent 30006-30010 with an lwm2m
+	// agent.
 	NodePorts dojot.NodePorts `json:"nodePorts"`
 	// Backends are the workers' addresses in the load balancers'
 	// configurations; null (the default) takes documentation addresses
@@ -78,6 +81,22 @@ type DojotValues struct {
 	// GUIV2 runs dojot's gui-v2, routed by Kong at /v2 (the guide's
 	// dojot_guiv2_enabled; off in both of its environments).
 	GUIV2 bool `json:"guiV2"`
+	// MutualTLS serves the API gateway's TLS port (Kong 8443 on
+	// nodePorts.apiGatewayHTTPS, default 30002; the load balancers'
+	// 443) with mutual TLS to its upstreams, the guide's
+	// dojot_apigw_enable_mutual_tls (off in both its environments). The
+	// certificates are the Secret kong-tls (keys ca.crt, kong.crt,
+	// kong.key, kong-internal.crt, kong-internal.key), which the user
+	// creates: the guide's Kong volume (dojot_apigw_persistent_volumes,
+	// local-pv-kong) held the same files.
+	MutualTLS bool `json:"mutualTLS"`
+	// KafkaWSTLS serves kafka-ws over TLS, requesting clients'
+	// certificates (the guide's dojot_kafka_ws_enable_tls, off in both
+	// its environments); the certificates are the Secret kafka-ws-tls
+	// (keys ca.crt, kafka-ws.crt, kafka-ws.key), which the user creates:
+	// the guide's kafka-ws volume (dojot_kafka_ws_persistent_volumes,
+	// local-pv-kafka-ws) held the same files.
+	KafkaWSTLS bool `json:"kafkaWSTLS"`
 	// AuthEmail, when set, lets auth send e-mail (the guide's
 	// dojot_auth_email_enabled with dojot_auth_email_host and _user); the
 	// password is the key password of the Secret auth-email, which the
@@ -331,6 +350,9 @@ func (v *DojotValues) Validate() []values.FieldError {
 	if v.hasLwM2M() {
 		ports = ports.ServeLwM2M()
 	}
+	if v.MutualTLS {
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
 	if err := ports.Validate(); err != nil {
 		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
 	}
@@ -396,6 +418,12 @@ func (v *DojotValues) validateAgents() []values.FieldError {
 				errs = append(errs, values.Errorf("agents", v.Agents, "services[%d] kafka-loopback echoes VerneMQ's device messages back to the devices, so it needs VerneMQ: choose vernemq or vernemq+lwm2m, or leave kafka-loopback out", i))
 			}
 		}
+	}
+	if v.MutualTLS && !contains(v.Services, "kong") {
+		errs = append(errs, values.Errorf("mutualTLS", true, "the mutual TLS is Kong's, but services lists no kong"))
+	}
+	if v.KafkaWSTLS && !contains(v.Services, "kafka-ws") {
+		errs = append(errs, values.Errorf("kafkaWSTLS", true, "services lists no kafka-ws"))
 	}
 	if v.GUIV2 && !contains(v.Services, "kong") {
 		errs = append(errs, values.Errorf("guiV2", true, "gui-v2 is reached through Kong's /v2 route, but services lists no kong"))

@@ -100,12 +100,14 @@ func TestDojotAgents(t *testing.T) {
 		want    []string // in the load balancer's configuration
 		absent  []string
 	}{
-		{profiles.Small, []string{"agents=vernemq"}, nil, []string{"udp", "5896"}},
+		{profiles.Small, []string{"agents=vernemq"}, nil, []string{"udp", "5896", "listen 443;", ":30002"}},
 		{profiles.Small, []string{"agents=vernemq+lwm2m"}, []string{"listen 5683 udp;", "listen 5684 udp;", "listen 5693 udp;", "listen 5694 udp;", "listen 5896;", ":30006;", ":30010;"}, nil},
 		{profiles.Small, []string{"agents=mosca+lwm2m", "guiV2=true"}, []string{"listen 5683 udp;", "listen 8883;"}, nil},
 		{profiles.Small, []string{"agents=mosca", "insecureMQTT=false"}, []string{"listen 8883;"}, []string{"listen 1883;", "udp"}},
 		{profiles.Small, []string{"guiV2=true", "authEmail.host=smtp.example.com", "authEmail.user=dojot@example.com"}, nil, []string{"udp"}},
-		{profiles.Hundred, []string{"agents=vernemq"}, []string{"listen mqtts"}, nil},
+		{profiles.Hundred, []string{"agents=vernemq"}, []string{"listen mqtts"}, []string{"bind *:443", ":30002"}},
+		{profiles.Small, []string{"mutualTLS=true", "kafkaWSTLS=true"}, []string{"listen 443;", ":30002;"}, nil},
+		{profiles.Hundred, []string{"mutualTLS=true", "kafkaWSTLS=true"}, []string{"bind *:443", ":30002 check"}, nil},
 	} {
 		name := tc.profile + " " + strings.Join(tc.sets, " ")
 		p, err := profiles.Get(tc.profile)
@@ -176,6 +178,7 @@ func TestDojotAgentsRefused(t *testing.T) {
 		{profiles.Small, []string{"agents=vernemq+lwm2m", "nodePorts.coAP=30004"}, "nodePorts.coAP 30004 is also nodePorts.mqtt"},
 		{profiles.Small, []string{"nodePorts.coAP=30006"}, "nodePorts.coAP 30006; no rendered Service serves it"},
 		{profiles.Small, []string{"authEmail.host=smtp.example.com"}, `authEmail.user ""`},
+		{profiles.Small, []string{"nodePorts.apiGatewayHTTPS=30002"}, "nodePorts.apiGatewayHTTPS 30002; no rendered Service serves it"},
 	} {
 		name := tc.profile + " " + strings.Join(tc.sets, " ")
 		p, err := profiles.Get(tc.profile)

@@ -183,3 +183,58 @@ func TestAuthEmail(t *testing.T) {
 		t.Errorf("Secret %s not declared as user-provided: %+v", AuthEmailSecret, out.Secrets)
 	}
 }
+
+// TestTLSSwitches: Kong's 8443 and its HTTPS NodePort exist only with
+// mutual TLS, whose certificates come from the user's Secret kong-tls;
+// kafka-ws's TLS mounts kafka-ws-tls and Kong reaches it by https.
+func TestTLSSwitches(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ports := DefaultNodePorts()
+		if on {
+			ports = ports.ServeAPIGatewayHTTPS()
+		}
+		out := build(t, Config{MutualTLS: on, KafkaWSTLS: on, NodePorts: ports})
+		ext := objectOf[*corev1.Service](t, out, "Service", "kong-external")
+		https := false
+		for _, p := range ext.Spec.Ports {
+			if p.Port == 8443 {
+				https = p.NodePort == 30002
+			}
+		}
+		if https != on {
+			t.Errorf("mutual TLS %v: kong-external ports %+v", on, ext.Spec.Ports)
+		}
+		kong := objectOf[*appsv1.Deployment](t, out, "Deployment", "kong")
+		vols := map[string]string{}
+		for _, v := range kong.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				vols[v.Name] = v.Secret.SecretName
+			}
+		}
+		if (vols["certs"] == KongTLSSecret) != on {
+			t.Errorf("mutual TLS %v: Kong's Secret volumes %v", on, vols)
+		}
+		ws := objectOf[*appsv1.Deployment](t, out, "Deployment", "kafka-ws")
+		if got := len(ws.Spec.Template.Spec.Volumes) == 1 && ws.Spec.Template.Spec.Volumes[0].Secret.SecretName == KafkaWSTLSSecret; got != on {
+			t.Errorf("kafka-ws TLS %v: volumes %+v", on, ws.Spec.Template.Spec.Volumes)
+		}
+		declared := map[string]bool{}
+		for _, sp := range out.Secrets {
+			declared[sp.Name] = true
+		}
+		if declared[KongTLSSecret] != on || declared[KafkaWSTLSSecret] != on {
+			t.Errorf("TLS %v: declared Secrets %v", on, declared)
+		}
+		w := &wiring{s: stacktest.NewStack(t, stacktest.ThreeZones()), cfg: Config{Services: SmallServices(), KafkaWSTLS: on}, d: Deps{X509: &x509.Handle{Address: "x509:3000"}}}
+		if strings.Contains(w.routesScript(), "service kafka-ws https://") != on {
+			t.Errorf("kafka-ws TLS %v: Kong's kafka-ws route scheme wrong", on)
+		}
+	}
+	for _, cfg := range []Config{{MutualTLS: true}, {NodePorts: DefaultNodePorts().ServeAPIGatewayHTTPS()}} {
+		s := stacktest.NewStack(t, stacktest.ThreeZones())
+		cfg.Pools = pools
+		if err := New(s, deps(t, s), cfg); err == nil || !strings.Contains(err.Error(), "dojot: mutualTLS") {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+}

@@ -355,12 +355,30 @@ func (w *wiring) imageManager(c *stack.Component) ([]stack.Object, error) {
 
 func (w *wiring) kafkaWS(c *stack.Component) ([]stack.Object, error) {
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "LOG_LEVEL", "info", "LOG_VERBOSE", "false", "KAFKA_WS_PORT", "8080",
-		"REDIS_HOST", w.s.ServiceHost("kafka-ws-redis"), "REDIS_PORT", "6379", "KAFKA_WS_TLS", "false")
+		"REDIS_HOST", w.s.ServiceHost("kafka-ws-redis"), "REDIS_PORT", "6379", "KAFKA_WS_TLS", fmt.Sprint(w.cfg.KafkaWSTLS))
+	if w.cfg.KafkaWSTLS {
+		// ansible-dojot v0.5.0 roles/kafka-ws/templates/kafka_ws_deployment.yaml.j2:
+		// the files under /opt/kafka-ws/certs, clients' certificates requested.
+		vars = append(vars, env("KAFKA_WS_TLS_CA_FILE", "/opt/kafka-ws/certs/ca.crt", "KAFKA_WS_TLS_KEY_FILE", "/opt/kafka-ws/certs/kafka-ws.key",
+			"KAFKA_WS_TLS_CERT_FILE", "/opt/kafka-ws/certs/kafka-ws.crt", "KAFKA_WS_REQUEST_CERT", "true")...)
+	}
 	ws := w.container("kafka-ws", w.image("kafka-ws"), 8080, "500m", "128Mi", vars)
 	ws.ReadinessProbe = stack.HTTPProbe("/healthcheck", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5})
+	if w.cfg.KafkaWSTLS {
+		// The role's own warning: with mutual TLS the HTTPS readiness
+		// check cannot present a client certificate, so it is a TCP
+		// check here.
+		ws.ReadinessProbe = stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5})
+		ws.VolumeMounts = append(ws.VolumeMounts, corev1.VolumeMount{Name: "certs", MountPath: "/opt/kafka-ws/certs", ReadOnly: true})
+		c.DeclareSecret(KafkaWSTLSSecret, stack.SecretKey{Key: "ca.crt", Kind: stack.UserProvided},
+			stack.SecretKey{Key: "kafka-ws.crt", Kind: stack.UserProvided}, stack.SecretKey{Key: "kafka-ws.key", Kind: stack.UserProvided})
+	}
 	objs, err := w.deployment(c, "kafka-ws", 8080, ws)
 	if err != nil {
 		return nil, err
+	}
+	if w.cfg.KafkaWSTLS {
+		deploymentOf(objs).Spec.Template.Spec.Volumes = []corev1.Volume{tlsVolume("certs", KafkaWSTLSSecret)}
 	}
 	redis, err := w.companionRedis(c, "kafka-ws", "dojot/redis:6.0.4-alpine3.11")
 	return append(objs, redis...), err

@@ -50,6 +50,17 @@ type Config struct {
 	// password-reset links) through an SMTP server; nil keeps auth's
 	// NOEMAIL (the guide's dojot_auth_email_enabled: false).
 	Email *Email
+	// MutualTLS serves Kong's TLS proxy port 8443 on the HTTPS NodePort
+	// with mutual TLS to its upstreams (the guide's
+	// dojot_apigw_enable_mutual_tls); the certificates are the Secret
+	// kong-tls (KongTLSSecret), which the user provides. NodePorts must
+	// serve the HTTPS port exactly then (ServeAPIGatewayHTTPS).
+	MutualTLS bool
+	// KafkaWSTLS serves kafka-ws over TLS, requesting clients'
+	// certificates (the guide's dojot_kafka_ws_enable_tls); Kong reaches
+	// it by https. The certificates are the Secret kafka-ws-tls
+	// (KafkaWSTLSSecret), which the user provides.
+	KafkaWSTLS bool
 	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS on 8883 (the
 	// guide's dojot_insecure_mqtt), for the Mosca agent (VerneMQ has its
 	// own setting, vernemq.Config.InsecureMQTT).
@@ -192,6 +203,15 @@ func (c Config) Validate(topo stack.Topology) error {
 	}
 	if seen[IoTAgentLwM2M] != c.NodePorts.lwm2mServed {
 		return fmt.Errorf("dojot: services: %s listed %v but the LwM2M NodePorts served %v; serve them (NodePorts.ServeLwM2M) exactly when the agent runs", IoTAgentLwM2M, seen[IoTAgentLwM2M], c.NodePorts.lwm2mServed)
+	}
+	if c.MutualTLS != c.NodePorts.httpsServed {
+		return fmt.Errorf("dojot: mutualTLS %v but the API gateway's HTTPS NodePort served %v; serve it (NodePorts.ServeAPIGatewayHTTPS) exactly with mutual TLS", c.MutualTLS, c.NodePorts.httpsServed)
+	}
+	if c.MutualTLS && !seen["kong"] {
+		return fmt.Errorf("dojot: mutualTLS is Kong's, but services lists no kong")
+	}
+	if c.KafkaWSTLS && !seen["kafka-ws"] {
+		return fmt.Errorf("dojot: kafkaWSTLS is kafka-ws's, but services lists no kafka-ws")
 	}
 	if c.Email != nil {
 		if err := c.Email.Validate("dojot: email"); err != nil {

@@ -29,7 +29,31 @@ type NodePorts struct {
 	// lwm2mServed is set by ServeLwM2M when the LwM2M agent's Service
 	// serves the five LwM2M NodePorts.
 	lwm2mServed bool
+	// httpsServed is set by ServeAPIGatewayHTTPS when Kong serves its
+	// TLS proxy port (the API gateway's mutual TLS).
+	httpsServed bool
 }
+
+// DefaultAPIGatewayHTTPSNodePort is the guide's NodePort for Kong's TLS
+// proxy port 8443 (dojot_nodeports.apigw.https), which ansible-dojot
+// v0.5.0 exposes only with dojot_apigw_enable_mutual_tls
+// (roles/apigw/templates/apigw_external_service.yaml.j2).
+const DefaultAPIGatewayHTTPSNodePort = 30002
+
+// ServeAPIGatewayHTTPS returns the ports with the API gateway's HTTPS
+// NodePort served (Kong's 8443, with mutual TLS on):
+// DefaultAPIGatewayHTTPSNodePort unless set. The load balancers then
+// forward 443 to it.
+func (n NodePorts) ServeAPIGatewayHTTPS() NodePorts {
+	if n.APIGatewayHTTPS == 0 {
+		n.APIGatewayHTTPS = DefaultAPIGatewayHTTPSNodePort
+	}
+	n.httpsServed = true
+	return n
+}
+
+// APIGatewayHTTPSServed says whether Kong serves the HTTPS NodePort.
+func (n NodePorts) APIGatewayHTTPSServed() bool { return n.httpsServed }
 
 // The guide's LwM2M NodePorts (ansible-dojot v0.5.0
 // inventories/example_local/group_vars/all/dojot.yaml, dojot_nodeports.lwm2m:
@@ -91,9 +115,12 @@ func (n NodePorts) ServeMetrics() NodePorts {
 // MetricsServed says whether a rendered Service serves the Metrics NodePort.
 func (n NodePorts) MetricsServed() bool { return n.metricsServed }
 
-// DefaultNodePorts are the guide's values for the served ports.
+// DefaultNodePorts are the guide's values for the ports always served:
+// the API gateway's HTTP and the MQTT agent's. The others are filled in
+// when their service runs (ServeAPIGatewayHTTPS, ServeMetrics,
+// ServeLwM2M).
 func DefaultNodePorts() NodePorts {
-	return NodePorts{APIGatewayHTTP: 30001, APIGatewayHTTPS: 30002, MQTT: 30004, MQTTS: 30005}
+	return NodePorts{APIGatewayHTTP: 30001, MQTT: 30004, MQTTS: 30005}
 }
 
 // port is one NodePort with its field name and whether a Service serves it.
@@ -105,7 +132,7 @@ type port struct {
 
 func (n NodePorts) list() []port {
 	return []port{
-		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, true}, {"metrics", n.Metrics, n.metricsServed},
+		{"apiGatewayHTTP", n.APIGatewayHTTP, true}, {"apiGatewayHTTPS", n.APIGatewayHTTPS, n.httpsServed}, {"metrics", n.Metrics, n.metricsServed},
 		{"mqtt", n.MQTT, true}, {"mqtts", n.MQTTS, true}, {"coAP", n.CoAP, n.lwm2mServed}, {"coAPS", n.CoAPS, n.lwm2mServed},
 		{"fileServer", n.FileServer, n.lwm2mServed}, {"fileServers", n.FileServers, n.lwm2mServed}, {"httpAgent", n.HTTPAgent, n.lwm2mServed},
 	}
@@ -120,7 +147,7 @@ func (n NodePorts) Validate() error {
 	for _, p := range n.list() {
 		if !p.served {
 			if p.port != 0 {
-				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (metrics is Grafana's, served only with monitoring.enabled; coAP, coAPS, fileServer, fileServers and httpAgent are the LwM2M agent's, served only when agents includes lwm2m), so it must be 0", p.field, p.port)
+				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (apiGatewayHTTPS is Kong's TLS port, served only with the API gateway's mutual TLS; metrics is Grafana's, served only with monitoring.enabled; coAP, coAPS, fileServer, fileServers and httpAgent are the LwM2M agent's, served only when agents includes lwm2m), so it must be 0", p.field, p.port)
 			}
 			continue
 		}
@@ -219,8 +246,8 @@ func hostPort(addr string, port int32) string {
 // NginxConfig is the small profile's NGINX configuration: a stream
 // (layer 4) load balancer with least_conn, the guide's worker limits
 // (800000 open files, 400000 connections) and MQTT timeouts, forwarding
-// the API gateway (80, 443), MQTT (1883 when insecure MQTT is on, 8883)
-// and, with the LwM2M agent on, LwM2M (UDP 5683, 5684, 5693, 5694 and
+// the API gateway (80, and 443 with its mutual TLS on), MQTT (1883 when
+// insecure MQTT is on, 8883) and, with the LwM2M agent on, LwM2M (UDP 5683, 5684, 5693, 5694 and
 // TCP 5896). It includes modules-enabled so the stream module loads where it
 // is a dynamic module (Debian), and is a complete nginx.conf (`nginx -t
 // -c` checks it). NGINX resolves backend names when it loads: names must
@@ -267,8 +294,10 @@ stream {
 	}
 	upstream("apigw_backend", b.APIGateway, ports.APIGatewayHTTP, false)
 	server("80", "apigw_backend", false)
-	upstream("apigw_secure_backend", b.APIGateway, ports.APIGatewayHTTPS, false)
-	server("443", "apigw_secure_backend", false)
+	if ports.httpsServed {
+		upstream("apigw_secure_backend", b.APIGateway, ports.APIGatewayHTTPS, false)
+		server("443", "apigw_secure_backend", false)
+	}
 	if insecureMQTT {
 		upstream("mqtt_backend", b.MQTT, ports.MQTT, true)
 		server("1883", "mqtt_backend", true)
@@ -335,8 +364,8 @@ const (
 // HAProxyConfig is the 100k profile's HAProxy configuration: layer 4 with
 // leastconn, health checks (inter 1000ms fall 3 rise 5), maxconn 100000
 // and the guide's timeouts, forwarding MQTT (1883 when insecure MQTT is
-// on, 8883) and the API gateway (80, 443). The ports and backends are
-// validated first; LwM2M (UDP) is refused.
+// on, 8883) and the API gateway (80, and 443 with its mutual TLS on). The
+// ports and backends are validated first; LwM2M (UDP) is refused.
 func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error) {
 	if err := ports.Validate(); err != nil {
 		return "", err
@@ -376,7 +405,9 @@ defaults
 	}
 	listen("mqtts", 8883, "mqtt", b.MQTT, ports.MQTTS)
 	listen("apigw", 80, "dojot", b.APIGateway, ports.APIGatewayHTTP)
-	listen("apigws", 443, "dojot", b.APIGateway, ports.APIGatewayHTTPS)
+	if ports.httpsServed {
+		listen("apigws", 443, "dojot", b.APIGateway, ports.APIGatewayHTTPS)
+	}
 	if ports.metricsServed {
 		listen("metrics", MetricsListenPort, "metrics", b.Metrics, ports.Metrics)
 	}

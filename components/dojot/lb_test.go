@@ -112,7 +112,7 @@ func TestLoadBalancerRefuses(t *testing.T) {
 	}{
 		{"zero ports", func(p *NodePorts) { *p = NodePorts{} }, nil, "dojot: nodePorts.apiGatewayHTTP 0; allowed 30000 to 32767"},
 		{"collision", func(p *NodePorts) { p.MQTT = p.MQTTS }, nil, "dojot: nodePorts.mqtts 30005 is also nodePorts.mqtt; every NodePort must be unique"},
-		{"range", func(p *NodePorts) { p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
+		{"range", func(p *NodePorts) { *p = p.ServeAPIGatewayHTTPS(); p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
 		{"unserved metrics", func(p *NodePorts) { p.Metrics = 30003 }, nil, "dojot: nodePorts.metrics 30003; no rendered Service serves it"},
 		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coAP 30006; no rendered Service serves it"},
 		{"empty mqtt", nil, func(b *Backends) { b.MQTT = nil }, "dojot: backends.mqtt: empty"},
@@ -152,6 +152,9 @@ type lbCase struct {
 func checkLB(t *testing.T, nginx, haproxy string, c lbCase) {
 	t.Helper()
 	ports := NodePorts{APIGatewayHTTP: c.http, APIGatewayHTTPS: c.https, MQTT: c.mqtt, MQTTS: c.mqtts}
+	if c.https != 0 { // Kong's HTTPS port, served with the mutual TLS
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
 	b := Backends{APIGateway: c.api, MQTT: c.mqttAddrs}
 	ng, err1 := NginxConfig(ports, b, c.insecure)
 	hp, err2 := HAProxyConfig(ports, b, c.insecure)
@@ -301,5 +304,49 @@ func TestNginxLwM2M(t *testing.T) {
 	b.LwM2M = nil
 	if _, err := NginxConfig(ports, b, true); err == nil || !strings.Contains(err.Error(), "dojot: backends.lwm2m: empty") {
 		t.Errorf("LwM2M without workers: %v", err)
+	}
+}
+
+// TestAPIGatewayHTTPS: the load balancers forward 443 to Kong's HTTPS
+// NodePort only when the API gateway's mutual TLS serves it, and a port
+// set for it otherwise is refused.
+func TestAPIGatewayHTTPS(t *testing.T) {
+	nginx, haproxy := lbTools(t)
+	for _, on := range []bool{false, true} {
+		ports := DefaultNodePorts()
+		if on {
+			ports = ports.ServeAPIGatewayHTTPS()
+		}
+		ng, err := NginxConfig(ports, testBackends, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hp, err := HAProxyConfig(ports, testBackends, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ng, "listen 443;") != on || strings.Contains(ng, ":30002;") != on {
+			t.Errorf("mutual TLS %v, nginx.conf:\n%s", on, ng)
+		}
+		if strings.Contains(hp, "bind *:443") != on || strings.Contains(hp, ":30002 check") != on {
+			t.Errorf("mutual TLS %v, haproxy.cfg:\n%s", on, hp)
+		}
+		if nginx != "" {
+			b := testBackends
+			b.MQTT = []string{"localhost"}
+			conf, err := NginxConfig(ports, b, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNginx(t, nginx, conf)
+		}
+		if haproxy != "" {
+			checkHAProxy(t, haproxy, hp)
+		}
+	}
+	p := DefaultNodePorts()
+	p.APIGatewayHTTPS = 30002
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "nodePorts.apiGatewayHTTPS 30002; no rendered Service serves it") {
+		t.Errorf("HTTPS NodePort without mutual TLS: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ func init() {
 		"NodePorts": {
 			Doc: "NodePorts are the fixed NodePorts the external load balancer forwards to\n(the guide's dojot_nodeports). Only the ports a rendered Service serves\nare used: the API gateway's (Kong), the MQTT agent's (VerneMQ or Mosca),\nwith the monitoring on Metrics (Grafana, see ServeMetrics), and with\nthe LwM2M agent on its five ports (see ServeLwM2M): CoAP, CoAPS,\nthe CoAP file servers (FileServer, FileServers) and the HTTP file server\n(HTTPAgent, the guide's dojot_nodeports.lwm2m.http). A port of a service\nthat is not rendered must stay 0.",
 			Fields: map[string]string{
+				"httpsServed":   "httpsServed is set by ServeAPIGatewayHTTPS when Kong serves its TLS\nproxy port (the API gateway's mutual TLS).",
 				"lwm2mServed":   "lwm2mServed is set by ServeLwM2M when the LwM2M agent's Service serves\nthe five LwM2M NodePorts.",
 				"metricsServed": "metricsServed is set by ServeMetrics when a rendered Service (the\nmonitoring's Grafana) serves the Metrics NodePort.",
 			},
