@@ -115,9 +115,10 @@ func (w *wiring) lwm2m(c *stack.Component) ([]stack.Object, error) {
 // NodePorts (30004, 30005), as the role's Service does from v0.5.0-alpha.4
 // on (roles/iotagent-mosca/templates/iotagent_mosca_service.yaml.j2:
 // dojot_nodeports.mqtt and .mqtts): VerneMQ, which has them otherwise, is
-// not rendered with Mosca (checkAgents), and Grafana keeps 30003. The
-// v0.5.0-alpha role had put Mosca's 8883 on 30003, the collision
-// dojot/dojot#1837 reports ("provided port is already allocated").
+// not rendered with Mosca (checkAgents), and Grafana keeps 30003. Before
+// v0.5.0-alpha.4 the role fixed Mosca's 8883 on 30003 and 1883 on 30002
+// (commit c46e93b, in v0.5.0-alpha.1), the collision dojot/dojot#1837
+// reports ("provided port is already allocated").
 //
 // At start the image's initialConf.py creates a key and has
 // x509-identity-mgmt sign its certificate, writing both into
