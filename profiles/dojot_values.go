@@ -353,8 +353,15 @@ func (v *DojotValues) Validate() []values.FieldError {
 	if v.MutualTLS {
 		ports = ports.ServeAPIGatewayHTTPS()
 	}
-	if err := ports.Validate(); err != nil {
-		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+	if v.Monitoring.Enabled {
+		ports = ports.ServeMetrics()
+	}
+	// nodePorts' own Validate (run by the values machinery) checks ranges
+	// and collisions; what runs decides which ports may be set.
+	if v.NodePorts.Validate() == nil {
+		if err := ports.CheckServed(); err != nil {
+			errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+		}
 	}
 	errs = append(errs, v.validateAgents()...)
 	if v.AuthEmail != nil {

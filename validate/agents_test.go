@@ -107,6 +107,8 @@ func TestDojotAgents(t *testing.T) {
 		{profiles.Small, []string{"guiV2=true", "authEmail.host=smtp.example.com", "authEmail.user=dojot@example.com"}, nil, []string{"udp"}},
 		{profiles.Hundred, []string{"agents=vernemq"}, []string{"listen mqtts"}, []string{"bind *:443", ":30002"}},
 		{profiles.Small, []string{"mutualTLS=true", "kafkaWSTLS=true"}, []string{"listen 443;", ":30002;"}, nil},
+		// Ports of services switched on may be set (sim's second stack sets them 100 higher).
+		{profiles.Small, []string{"agents=vernemq+lwm2m", "nodePorts.coAP=30106", "nodePorts.metrics=30103", "mutualTLS=true", "nodePorts.apiGatewayHTTPS=30102"}, []string{":30106;", ":30103;", ":30102;", ":30007;"}, nil},
 		{profiles.Hundred, []string{"mutualTLS=true", "kafkaWSTLS=true"}, []string{"bind *:443", ":30002 check"}, nil},
 	} {
 		name := tc.profile + " " + strings.Join(tc.sets, " ")

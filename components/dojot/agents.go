@@ -78,7 +78,7 @@ func (w *wiring) lwm2m(c *stack.Component) ([]stack.Object, error) {
 	const dataDir = "/var/lib/iotagent-lwm2m"
 	vars := env("FILE_SERVER_ADDRESS", w.cfg.Domain, "FILE_SERVER_HTTP_PORT", fmt.Sprint(LwM2MHTTPPort),
 		"FILE_SERVER_DATA_PATH", dataDir, "DOJOT_MANAGEMENT_USER", "iotagent-lwm2m", "KAFKA_GROUP_ID", "iotagent-lwm2m-group",
-		"KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHosts)
+		"KAFKA_HOSTS", w.kafkaHosts, "KAFKA_ADDRESS", w.kafkaHost+":"+w.kafkaPort)
 	ct := w.containerPort(IoTAgentLwM2M, fmt.Sprintf("dojot/iotagent-leshan:%s", w.cfg.Version), "http", 0, "1", "512Mi", vars)
 	var svcPorts []corev1.ServicePort
 	for _, p := range w.cfg.NodePorts.lwm2mPorts() {

@@ -226,7 +226,7 @@ func (c Config) Validate(topo stack.Topology) error {
 			return fmt.Errorf("dojot: pools[%s]: %w", g, err)
 		}
 	}
-	return c.NodePorts.Validate()
+	return c.NodePorts.CheckServed()
 }
 
 // Has reports whether the service runs.

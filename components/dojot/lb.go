@@ -138,14 +138,23 @@ func (n NodePorts) list() []port {
 	}
 }
 
-// Validate checks that every served port is in the NodePort range, that
-// no two share a port (dojot hit this with Grafana and mosca both on
-// 30003, dojot/dojot#1837: "provided port is already allocated"), and that
-// no port is set for a service that is not rendered.
-func (n NodePorts) Validate() error {
+// Validate checks what the ports alone can say: the ports always served
+// (apiGatewayHTTP, mqtt, mqtts) and every other port that is set are in
+// the NodePort range, and no two share a port (dojot hit this with
+// Grafana and mosca both on 30003, dojot/dojot#1837: "provided port is
+// already allocated"). Whether a set port's service runs depends on the
+// configuration: CheckServed.
+func (n NodePorts) Validate() error { return n.check(false) }
+
+// CheckServed is Validate on ports whose served services are known
+// (ServeAPIGatewayHTTPS, ServeMetrics, ServeLwM2M): every served port must
+// be set, and a port is refused when no rendered Service serves it.
+func (n NodePorts) CheckServed() error { return n.check(true) }
+
+func (n NodePorts) check(served bool) error {
 	seen := map[int32]string{}
 	for _, p := range n.list() {
-		if !p.served {
+		if !p.served && (served || p.port == 0) {
 			if p.port != 0 {
 				return fmt.Errorf("dojot: nodePorts.%s %d; no rendered Service serves it (apiGatewayHTTPS is Kong's TLS port, served only with the API gateway's mutual TLS; metrics is Grafana's, served only with monitoring.enabled; coAP, coAPS, fileServer, fileServers and httpAgent are the LwM2M agent's, served only when agents includes lwm2m), so it must be 0", p.field, p.port)
 			}
@@ -253,7 +262,7 @@ func hostPort(addr string, port int32) string {
 // -c` checks it). NGINX resolves backend names when it loads: names must
 // resolve on its host. The ports and backends are validated first.
 func NginxConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error) {
-	if err := ports.Validate(); err != nil {
+	if err := ports.CheckServed(); err != nil {
 		return "", err
 	}
 	if err := b.ValidateServed(ports.metricsServed, ports.lwm2mServed); err != nil {
@@ -367,7 +376,7 @@ const (
 // on, 8883) and the API gateway (80, and 443 with its mutual TLS on). The
 // ports and backends are validated first; LwM2M (UDP) is refused.
 func HAProxyConfig(ports NodePorts, b Backends, insecureMQTT bool) (string, error) {
-	if err := ports.Validate(); err != nil {
+	if err := ports.CheckServed(); err != nil {
 		return "", err
 	}
 	if ports.lwm2mServed {

@@ -346,7 +346,7 @@ func TestAPIGatewayHTTPS(t *testing.T) {
 	}
 	p := DefaultNodePorts()
 	p.APIGatewayHTTPS = 30002
-	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "nodePorts.apiGatewayHTTPS 30002; no rendered Service serves it") {
+	if err := p.CheckServed(); err == nil || !strings.Contains(err.Error(), "nodePorts.apiGatewayHTTPS 30002; no rendered Service serves it") {
 		t.Errorf("HTTPS NodePort without mutual TLS: %v", err)
 	}
 }
