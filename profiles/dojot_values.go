@@ -32,6 +32,8 @@ type DojotValues struct {
 	// Version is the dojot release of every dojot image.
 	Version string `json:"version"`
 	// Services are the dojot services rendered (the environment's set).
+	// The IoT agents and gui-v2 are chosen by agents and guiV2, not
+	// listed; without VerneMQ the k2v and v2k bridges are left out.
 	Services []string `json:"services" min:"1"`
 	// Bridges is the number of k2v/v2k bridges and kafka-loopbacks; dojot
 	// ties its topics' partitions to it.

@@ -151,7 +151,9 @@ func validateDojotOptions(o Options) error {
 		return fmt.Errorf("options: KafkaPartitions: %d; allowed 1 to 100, equal to Bridges (0 follows Bridges)", o.KafkaPartitions)
 	}
 	if o.NodePorts != nil {
-		if err := o.NodePorts.Validate(); err != nil {
+		// The options build with the default monitoring (on: Grafana
+		// serves the metrics port), no LwM2M agent and no mutual TLS.
+		if err := o.NodePorts.ServeMetrics().CheckServed(); err != nil {
 			return fmt.Errorf("options: NodePorts: %w", err)
 		}
 	}

@@ -75,7 +75,7 @@ func init() {
 				"NodeAffinity": "NodeAffinity pins every workload to its group's pool by\nthe pools' labels (dojot.components/group), as the guide's\ndojot_enable_node_affinity: true. false (small's default, the guide's\nsetting for few devices) ignores the pools' labels, so the stack runs\non an unlabelled worker; it needs a single pool, and with the local\nstorage class a single node, whose local volumes then select it by\nkubernetes.io/os=linux.",
 				"NodePorts":    "NodePorts are the fixed NodePorts the load balancers forward to.\nA port whose service is off must stay 0; one whose service is on and\nleft 0 takes the guide's value: apiGatewayHTTPS 30002 with mutualTLS,\nmetrics 30003 with the monitoring, coAP, coAPS, fileServer, fileServers\nand httpAgent 30006-30010 with an lwm2m agent.",
 				"Postgres":     "Postgres is the database of Kong, auth, device-manager and EJBCA.",
-				"Services":     "Services are the dojot services rendered (the environment's set).",
+				"Services":     "Services are the dojot services rendered (the environment's set).\nThe IoT agents and gui-v2 are chosen by agents and guiV2, not listed;\nwithout VerneMQ the k2v and v2k bridges are left out.",
 				"UI":           "UI is the operators' web UIs (Kafka UI, pgAdmin), off by default.",
 				"VerneMQ":      "VerneMQ is the MQTT broker; its image defaults to\ndojot/vernemq-dojot:<version>, its NodePorts are nodePorts'.",
 				"Version":      "Version is the dojot release of every dojot image.",
