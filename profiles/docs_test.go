@@ -18,7 +18,7 @@ var valuesDocs = []docgen.Config{
 	{Dir: "../components/cassandra", Types: []string{"Config", "Backup"}},
 	{Dir: "../components/postgres", Types: []string{"Config", "Tuning", "Backup", "Restore"}},
 	{Dir: "../components/thingsboard", Types: []string{"ServiceConfig", "LoadTestConfig", "PeakConfig", "MQTTS", "CertManager"}},
-	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends"}},
+	{Dir: "../components/dojot", Types: []string{"NodePorts", "Backends", "Email"}},
 	{Dir: "../components/x509", Types: []string{"Config"}},
 	{Dir: "../components/vernemq", Types: []string{"Config"}},
 	{Dir: "../components/backup", Types: []string{"Store"}},

@@ -125,6 +125,16 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		// Grafana serves the guide's metrics NodePort.
 		ports = ports.ServeMetrics()
 	}
+	if v.hasLwM2M() {
+		if name == Hundred {
+			// The guide fronts 100k with HAProxy, which forwards TCP only.
+			return nil, fmt.Errorf("agents: %q in %s: the LwM2M agent speaks CoAP over UDP, and %s's load balancer is HAProxy, which cannot carry UDP (the dojot v0.5.0 installation guide, p. 2, runs LwM2M behind NGINX in its small environment); choose vernemq or mosca here, or the small profile for LwM2M", v.Agents, name, name)
+		}
+		ports = ports.ServeLwM2M()
+	}
+	if v.MutualTLS {
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
 	ns := v.Namespace
 	common := v.Common
 	if !v.NodeAffinity {
@@ -215,28 +225,34 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	vc := v.VerneMQ
-	vc.Pool = pools[dojot.GroupVerneMQ]
-	if vc.Image == "" {
-		vc.Image = "dojot/vernemq-dojot:" + v.Version
-	}
-	vc.InsecureMQTT, vc.NodePortMQTT, vc.NodePortMQTTS, vc.EJBCAAddress = v.InsecureMQTT, ports.MQTT, ports.MQTTS, ca.Address
-	if vc.ExternalHostname == "" && vc.ExternalIP == "" && v.Domain != "" {
-		vc.ExternalHostname = v.Domain
-		if net.ParseIP(v.Domain) != nil {
-			vc.ExternalIP = v.Domain
+	var broker *vernemq.Handle
+	if v.hasVerneMQ() {
+		vc := v.VerneMQ
+		vc.Pool = pools[dojot.GroupVerneMQ]
+		if vc.Image == "" {
+			vc.Image = "dojot/vernemq-dojot:" + v.Version
 		}
+		vc.InsecureMQTT, vc.NodePortMQTT, vc.NodePortMQTTS, vc.EJBCAAddress = v.InsecureMQTT, ports.MQTT, ports.MQTTS, ca.Address
+		if vc.ExternalHostname == "" && vc.ExternalIP == "" && v.Domain != "" {
+			vc.ExternalHostname = v.Domain
+			if net.ParseIP(v.Domain) != nil {
+				vc.ExternalIP = v.Domain
+			}
+		}
+		if broker, err = vernemq.New(s, vc); err != nil {
+			return nil, err
+		}
+		broker.Component.DependsOn(ca.Component)
+		broker.Component.Uses(ca.API()) // the brokers fetch their certificates at start (EJBCAAddress)
 	}
-	broker, err := vernemq.New(s, vc)
-	if err != nil {
-		return nil, err
-	}
-	broker.Component.DependsOn(ca.Component)
-	broker.Component.Uses(ca.API()) // the brokers fetch their certificates at start (EJBCAAddress)
 	if err := dojot.New(s, dojot.Deps{Kafka: kf, ZooKeeper: zk, Postgres: pg, X509: ca, VerneMQ: broker}, dojot.Config{
-		Version: v.Version, Services: v.Services, Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean, Domain: v.Domain,
+		Version: v.Version, Services: v.dojotServices(), Bridges: v.Bridges, Pools: pools, StorageClass: class, NodePorts: ports, Lean: v.Lean, Domain: v.Domain,
+		InsecureMQTT: v.InsecureMQTT, Email: v.AuthEmail, MutualTLS: v.MutualTLS, KafkaWSTLS: v.KafkaWSTLS,
 	}); err != nil {
 		return nil, err
+	}
+	if mosca := s.ComponentByName(dojot.IoTAgentMosca); mosca != nil {
+		mosca.DependsOn(ca.Component) // its certificate is signed at start (initialConf.py)
 	}
 	// x509-identity-mgmt's MongoURI names dojot's MongoDB, which dojot.New
 	// adds after it.
@@ -253,13 +269,22 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		return nil, err
 	}
 	b := defaultBackends(topo, pools)
+	if !v.hasVerneMQ() {
+		b.MQTT = b.APIGateway // Mosca runs on the dojot workers (its role's dojot node label)
+	}
 	if ports.MetricsServed() {
 		b.Metrics = b.APIGateway // the guide runs metrics on the dojot workers
+	}
+	if ports.LwM2MServed() {
+		b.LwM2M = b.APIGateway // the LwM2M agent too (its role's dojot node label)
 	}
 	if v.Backends != nil {
 		b = *v.Backends
 		if ports.MetricsServed() && len(b.Metrics) == 0 {
 			b.Metrics = b.APIGateway // as above, unless listed
+		}
+		if ports.LwM2MServed() && len(b.LwM2M) == 0 {
+			b.LwM2M = b.APIGateway // as above, unless listed
 		}
 	}
 	built := &Built{Stack: s, Grafana: GrafanaAccess{NodePort: ports.Metrics},

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -31,6 +32,8 @@ type DojotValues struct {
 	// Version is the dojot release of every dojot image.
 	Version string `json:"version"`
 	// Services are the dojot services rendered (the environment's set).
+	// The IoT agents and gui-v2 are chosen by agents and guiV2, not
+	// listed; without VerneMQ the k2v and v2k bridges are left out.
 	Services []string `json:"services" min:"1"`
 	// Bridges is the number of k2v/v2k bridges and kafka-loopbacks; dojot
 	// ties its topics' partitions to it.
@@ -38,9 +41,12 @@ type DojotValues struct {
 	// Groups maps dojot's node groups (dojot, kafka, vernemq, x509) to the
 	// topology's pools they run on.
 	Groups map[string]string `json:"groups"`
-	// NodePorts are the fixed NodePorts the load balancers forward to; 0
-	// leaves a port off (metrics, CoAP and the LwM2M/HTTP agents are not
-	// part of this release).
+	// NodePorts are the fixed NodePorts the load balancers forward to.
+	// A port whose service is off must stay 0; one whose service is on
+	// and left 0 takes the guide's value: apiGatewayHTTPS 30002 with
+	// mutualTLS, metrics 30003 with the monitoring, coAP, coAPS,
+	// fileServer, fileServers and httpAgent 30006-30010 with an lwm2m
+	// agent.
 	NodePorts dojot.NodePorts `json:"nodePorts"`
 	// Backends are the workers' addresses in the load balancers'
 	// configurations; null (the default) takes documentation addresses
@@ -64,6 +70,41 @@ type DojotValues struct {
 	NodeAffinity bool `json:"nodeAffinity"`
 	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS.
 	InsecureMQTT bool `json:"insecureMQTT"`
+	// Agents are the IoT agents, as the guide's deploy tags select them
+	// (ansible-dojot v0.5.0 deploy.yaml): vernemq (the default, no tag),
+	// vernemq+lwm2m, mosca+lwm2m or mosca. VerneMQ and Mosca together are
+	// refused, as the playbook aborts them. Without VerneMQ the k2v and
+	// v2k bridges are left out; Mosca then serves nodePorts.mqtt and
+	// nodePorts.mqtts. With lwm2m the LwM2M agent serves nodePorts.coap,
+	// coaps, fileServer, fileServers and httpAgent (default 30006-30010)
+	// behind NGINX's UDP rules: only in small, since HAProxy (100k)
+	// cannot carry UDP.
+	Agents string `json:"agents" enum:"vernemq,vernemq+lwm2m,mosca+lwm2m,mosca"`
+	// GUIV2 runs dojot's gui-v2, routed by Kong at /v2 (the guide's
+	// dojot_guiv2_enabled; off in both of its environments).
+	GUIV2 bool `json:"guiV2"`
+	// MutualTLS serves the API gateway's TLS port (Kong 8443 on
+	// nodePorts.apiGatewayHTTPS, default 30002; the load balancers'
+	// 443) with mutual TLS to its upstreams, the guide's
+	// dojot_apigw_enable_mutual_tls (off in both its environments). The
+	// certificates are the Secret kong-tls (keys ca.crt, kong.crt,
+	// kong.key, kong-internal.crt, kong-internal.key), which the user
+	// creates: the guide's Kong volume (dojot_apigw_persistent_volumes,
+	// local-pv-kong) held the same files.
+	MutualTLS bool `json:"mutualTLS"`
+	// KafkaWSTLS serves kafka-ws over TLS, requesting clients'
+	// certificates (the guide's dojot_kafka_ws_enable_tls, off in both
+	// its environments); the certificates are the Secret kafka-ws-tls
+	// (keys ca.crt, kafka-ws.crt, kafka-ws.key), which the user creates:
+	// the guide's kafka-ws volume (dojot_kafka_ws_persistent_volumes,
+	// local-pv-kafka-ws) held the same files.
+	KafkaWSTLS bool `json:"kafkaWSTLS"`
+	// AuthEmail, when set, lets auth send e-mail (the guide's
+	// dojot_auth_email_enabled with dojot_auth_email_host and _user); the
+	// password is the key password of the Secret auth-email, which the
+	// user creates (or names with credentials.existingSecrets). null (the
+	// default) keeps e-mail off.
+	AuthEmail *dojot.Email `json:"authEmail"`
 	// Lean sets memory requests to half the limits, so the guide's one
 	// small worker holds every service.
 	Lean bool `json:"lean"`
@@ -125,7 +166,7 @@ func dojotDefaults(hundred bool) *DojotValues {
 			Plan: DefaultPlan(0)},
 		Version: "v0.5.0", Services: dojot.SmallServices(), Bridges: 1,
 		Groups:    map[string]string{"dojot": "dojot", "kafka": "dojot", "vernemq": "dojot", "x509": "dojot"},
-		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true,
+		NodePorts: dojot.DefaultNodePorts(), InsecureMQTT: true, Lean: true, Agents: AgentsVerneMQ,
 		MongoDBSize: q("2Gi"), MinIOSize: q("2Gi"),
 		Domain: DocumentationDomain, NodeAffinity: hundred,
 	}
@@ -317,8 +358,28 @@ func (v *DojotValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf("groups."+g, g, "unknown group; allowed: dojot, kafka, vernemq, x509"))
 		}
 	}
-	if err := v.NodePorts.Validate(); err != nil {
-		errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+	ports := v.NodePorts
+	if v.hasLwM2M() {
+		ports = ports.ServeLwM2M()
+	}
+	if v.MutualTLS {
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
+	if v.Monitoring.Enabled {
+		ports = ports.ServeMetrics()
+	}
+	// nodePorts' own Validate (run by the values machinery) checks ranges
+	// and collisions; what runs decides which ports may be set.
+	if v.NodePorts.Validate() == nil {
+		if err := ports.CheckServed(); err != nil {
+			errs = append(errs, values.Errorf("nodePorts", nil, "%v", err))
+		}
+	}
+	errs = append(errs, v.validateAgents()...)
+	if v.AuthEmail != nil {
+		if err := v.AuthEmail.Validate("authEmail"); err != nil {
+			errs = append(errs, values.Errorf("authEmail", nil, "%v", err))
+		}
 	}
 	errs = append(errs, v.validateDomain()...)
 	errs = append(errs, v.UI.validate(v.Topology)...)
@@ -335,4 +396,79 @@ func (v *DojotValues) Validate() []values.FieldError {
 		errs = append(errs, values.Errorf("kafka.numPartitions", v.Kafka.NumPartitions, "must equal bridges %d (dojot ties its topics' partitions to the bridges); leave it 0 to follow bridges", v.Bridges))
 	}
 	return errs
+}
+
+// The choices of DojotValues.Agents.
+const (
+	AgentsVerneMQ      = "vernemq"
+	AgentsVerneMQLwM2M = "vernemq+lwm2m"
+	AgentsMoscaLwM2M   = "mosca+lwm2m"
+	AgentsMosca        = "mosca"
+)
+
+// hasVerneMQ says whether the agents include VerneMQ ("" is the default,
+// vernemq).
+func (v *DojotValues) hasVerneMQ() bool {
+	return v.Agents == "" || v.Agents == AgentsVerneMQ || v.Agents == AgentsVerneMQLwM2M
+}
+
+// hasLwM2M says whether the agents include the LwM2M agent.
+func (v *DojotValues) hasLwM2M() bool {
+	return v.Agents == AgentsVerneMQLwM2M || v.Agents == AgentsMoscaLwM2M
+}
+
+// hasMosca says whether the agents include Mosca.
+func (v *DojotValues) hasMosca() bool {
+	return v.Agents == AgentsMosca || v.Agents == AgentsMoscaLwM2M
+}
+
+// validateAgents checks the agents' choice against the services: the
+// agents and gui-v2 are chosen by agents and guiV2, not listed, and
+// kafka-loopback echoes VerneMQ's traffic.
+func (v *DojotValues) validateAgents() []values.FieldError {
+	var errs []values.FieldError // agents itself is checked by its enum tag
+	for i, s := range v.Services {
+		switch s {
+		case dojot.IoTAgentLwM2M, dojot.IoTAgentMosca:
+			errs = append(errs, values.Errorf(fmt.Sprintf("services[%d]", i), s, "the IoT agents are chosen by agents (vernemq, vernemq+lwm2m, mosca+lwm2m, mosca), not listed"))
+		case "gui-v2":
+			errs = append(errs, values.Errorf(fmt.Sprintf("services[%d]", i), s, "gui-v2 is switched by guiV2, not listed"))
+		case "kafka-loopback":
+			if !v.hasVerneMQ() {
+				errs = append(errs, values.Errorf("agents", v.Agents, "services[%d] kafka-loopback echoes VerneMQ's device messages back to the devices, so it needs VerneMQ: choose vernemq or vernemq+lwm2m, or leave kafka-loopback out", i))
+			}
+		}
+	}
+	if v.MutualTLS && !contains(v.Services, "kong") {
+		errs = append(errs, values.Errorf("mutualTLS", true, "the mutual TLS is Kong's, but services lists no kong"))
+	}
+	if v.KafkaWSTLS && !contains(v.Services, "kafka-ws") {
+		errs = append(errs, values.Errorf("kafkaWSTLS", true, "services lists no kafka-ws"))
+	}
+	if v.GUIV2 && !contains(v.Services, "kong") {
+		errs = append(errs, values.Errorf("guiV2", true, "gui-v2 is reached through Kong's /v2 route, but services lists no kong"))
+	}
+	return errs
+}
+
+// dojotServices are the services New renders: the listed ones, without
+// the bridges when VerneMQ is off, with the chosen agents and gui-v2.
+func (v *DojotValues) dojotServices() []string {
+	var out []string
+	for _, s := range v.Services {
+		if !v.hasVerneMQ() && (s == "k2v-bridge" || s == "v2k-bridge") {
+			continue
+		}
+		out = append(out, s)
+	}
+	if v.hasLwM2M() {
+		out = append(out, dojot.IoTAgentLwM2M)
+	}
+	if v.hasMosca() {
+		out = append(out, dojot.IoTAgentMosca)
+	}
+	if v.GUIV2 {
+		out = append(out, "gui-v2")
+	}
+	return out
 }

@@ -151,7 +151,9 @@ func validateDojotOptions(o Options) error {
 		return fmt.Errorf("options: KafkaPartitions: %d; allowed 1 to 100, equal to Bridges (0 follows Bridges)", o.KafkaPartitions)
 	}
 	if o.NodePorts != nil {
-		if err := o.NodePorts.Validate(); err != nil {
+		// The options build with the default monitoring (on: Grafana
+		// serves the metrics port), no LwM2M agent and no mutual TLS.
+		if err := o.NodePorts.ServeMetrics().CheckServed(); err != nil {
 			return fmt.Errorf("options: NodePorts: %w", err)
 		}
 	}
@@ -162,7 +164,7 @@ func validateDojotOptions(o Options) error {
 		if len(b.Metrics) == 0 {
 			b.Metrics = b.APIGateway // as the build defaults it
 		}
-		if err := b.ValidateServed(true); err != nil {
+		if err := b.ValidateServed(true, false); err != nil { // Options select no LwM2M agent
 			return fmt.Errorf("options: Backends: %w", err)
 		}
 	}

@@ -15,8 +15,8 @@ func TestOptionsRefused(t *testing.T) {
 	zeroPorts := dojot.NodePorts{}
 	bigPort := dojot.DefaultNodePorts()
 	bigPort.MQTTS = 99999
-	metrics := dojot.DefaultNodePorts()
-	metrics.Metrics = 30003
+	coap := dojot.DefaultNodePorts()
+	coap.CoAP = 30006 // the options choose no LwM2M agent
 	v6 := dojot.Backends{APIGateway: []string{"2001:db8::10"}, MQTT: []string{"2001:db8::21", "2001:db8::21"}}
 	lwm2m := dojot.Backends{APIGateway: []string{"10.0.0.1"}, MQTT: []string{"10.0.0.2"}, LwM2M: []string{"10.0.0.1"}}
 	yes := true
@@ -45,7 +45,7 @@ func TestOptionsRefused(t *testing.T) {
 		{Small, Options{KafkaPartitions: -3}, "options: KafkaPartitions: -3; allowed 1 to 100, equal to Bridges (0 follows Bridges)"},
 		{Small, Options{NodePorts: &zeroPorts}, "profile small: options: NodePorts: dojot: nodePorts.apiGatewayHTTP 0; allowed 30000 to 32767"},
 		{Hundred, Options{NodePorts: &bigPort}, "profile 100k: options: NodePorts: dojot: nodePorts.mqtts 99999; allowed 30000 to 32767"},
-		{Hundred, Options{NodePorts: &metrics}, "options: NodePorts: dojot: nodePorts.metrics 30003; no rendered Service serves it"},
+		{Hundred, Options{NodePorts: &coap}, "options: NodePorts: dojot: nodePorts.coAP 30006; no rendered Service serves it"},
 		{Hundred, Options{Backends: &v6}, `options: Backends: dojot: backends.mqtt[1]: "2001:db8::21" is also backends.mqtt[0]`},
 		{Small, Options{Backends: &lwm2m}, "options: Backends: dojot: backends.lwm2m: [10.0.0.1]; no rendered Service serves it"},
 		{Small, Options{RequestScale: math.NaN()}, "options: RequestScale: NaN; allowed greater than 0 and at most 1"},

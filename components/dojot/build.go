@@ -55,8 +55,11 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 	if err := cfg.Validate(s.Topology()); err != nil {
 		return err
 	}
-	if d.Kafka == nil || d.ZooKeeper == nil || d.Postgres == nil || d.X509 == nil || d.VerneMQ == nil {
-		return fmt.Errorf("dojot: deps: Kafka, ZooKeeper, Postgres, X509 and VerneMQ handles are all required")
+	if d.Kafka == nil || d.ZooKeeper == nil || d.Postgres == nil || d.X509 == nil {
+		return fmt.Errorf("dojot: deps: Kafka, ZooKeeper, Postgres and X509 handles are all required")
+	}
+	if err := checkAgents(cfg, d.VerneMQ != nil); err != nil {
+		return err
 	}
 	w := &wiring{s: s, cfg: cfg, d: d, kafkaHosts: d.Kafka.BootstrapServers(), kafkaPort: fmt.Sprint(d.Kafka.Port),
 		zk: fmt.Sprintf("%s:%d", s.ServiceHost(d.ZooKeeper.Service), d.ZooKeeper.Port), pgHost: d.Postgres.PrimaryHost(), dbs: map[string]postgres.Database{}}
@@ -78,7 +81,8 @@ func New(s *stack.Stack, d Deps, cfg Config) error {
 	}
 	builders := map[string]func(*stack.Component) ([]stack.Object, error){
 		"kong": w.kong, "auth": w.auth, "data-broker": w.dataBroker, "device-manager": w.deviceManager,
-		"flowbroker": w.flowbroker, "gui": w.simple("gui", 80, "64Mi"), "history": w.history, "persister": w.persister,
+		"flowbroker": w.flowbroker, "gui": w.simple("gui", 80, "64Mi"), "gui-v2": w.guiV2, "history": w.history, "persister": w.persister,
+		IoTAgentLwM2M: w.lwm2m, IoTAgentMosca: w.mosca,
 		"image-manager": w.imageManager, "kafka-ws": w.kafkaWS, "kafka2ftp": w.kafka2ftp, "cron": w.cron,
 		"backstage": w.backstage, "data-manager": w.simple("data-manager", 3000, "128Mi"),
 		"minio": w.minio, "mongodb": w.mongodb, "rabbitmq": w.rabbitmq,
@@ -120,6 +124,8 @@ func role(name string) string {
 		return "bridge"
 	case "kong":
 		return "api-gateway"
+	case IoTAgentLwM2M, IoTAgentMosca:
+		return "iot-agent"
 	}
 	return "service"
 }
@@ -237,8 +243,18 @@ func (w *wiring) auth(c *stack.Component) ([]stack.Object, error) {
 	db := w.dbs["auth"]
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "KAFKA_GROUP_ID", "auth-group", "DOJOT_MANAGEMENT_USER", "auth",
 		"AUTH_DB_HOST", w.pgHost, "AUTH_DB_USER", db.User, "AUTH_KONG_URL", fmt.Sprintf("http://%s:%d", w.s.ServiceHost("kong"), adminGatePort),
-		"AUTH_CACHE_NAME", "redis", "AUTH_CACHE_HOST", "localhost", "AUTH_EMAIL_HOST", "NOEMAIL",
-		"AUTH_RESET_PWD_VIEW", "https://"+w.cfg.Domain+"/#/setPassword/")
+		"AUTH_CACHE_NAME", "redis", "AUTH_CACHE_HOST", "localhost")
+	if e := w.cfg.Email; e != nil {
+		mail := c.DeclareSecret(AuthEmailSecret, stack.SecretKey{Key: "password", Kind: stack.UserProvided})
+		vars = append(vars, env("AUTH_EMAIL_HOST", e.Host, "AUTH_EMAIL_USER", e.User)...)
+		if e.Port != 0 {
+			vars = append(vars, env("AUTH_EMAIL_PORT", fmt.Sprint(e.Port))...)
+		}
+		vars = append(vars, mail.Ref("password").EnvVar("AUTH_EMAIL_PASSWD"))
+	} else {
+		vars = append(vars, env("AUTH_EMAIL_HOST", "NOEMAIL")...)
+	}
+	vars = append(vars, env("AUTH_RESET_PWD_VIEW", "https://"+w.cfg.Domain+"/#/setPassword/")...)
 	vars = append(vars, db.Password.EnvVar("AUTH_DB_PWD"))
 	return w.deployment(c, "auth", 5000, w.container("auth", w.image("auth"), 5000, "500m", "192Mi", vars), w.redisSidecar())
 }
@@ -339,12 +355,30 @@ func (w *wiring) imageManager(c *stack.Component) ([]stack.Object, error) {
 
 func (w *wiring) kafkaWS(c *stack.Component) ([]stack.Object, error) {
 	vars := env("KAFKA_HOSTS", w.kafkaHosts, "LOG_LEVEL", "info", "LOG_VERBOSE", "false", "KAFKA_WS_PORT", "8080",
-		"REDIS_HOST", w.s.ServiceHost("kafka-ws-redis"), "REDIS_PORT", "6379", "KAFKA_WS_TLS", "false")
+		"REDIS_HOST", w.s.ServiceHost("kafka-ws-redis"), "REDIS_PORT", "6379", "KAFKA_WS_TLS", fmt.Sprint(w.cfg.KafkaWSTLS))
+	if w.cfg.KafkaWSTLS {
+		// ansible-dojot v0.5.0 roles/kafka-ws/templates/kafka_ws_deployment.yaml.j2:
+		// the files under /opt/kafka-ws/certs, clients' certificates requested.
+		vars = append(vars, env("KAFKA_WS_TLS_CA_FILE", "/opt/kafka-ws/certs/ca.crt", "KAFKA_WS_TLS_KEY_FILE", "/opt/kafka-ws/certs/kafka-ws.key",
+			"KAFKA_WS_TLS_CERT_FILE", "/opt/kafka-ws/certs/kafka-ws.crt", "KAFKA_WS_REQUEST_CERT", "true")...)
+	}
 	ws := w.container("kafka-ws", w.image("kafka-ws"), 8080, "500m", "128Mi", vars)
 	ws.ReadinessProbe = stack.HTTPProbe("/healthcheck", "http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5})
+	if w.cfg.KafkaWSTLS {
+		// The role's own warning: with mutual TLS the HTTPS readiness
+		// check cannot present a client certificate, so it is a TCP
+		// check here.
+		ws.ReadinessProbe = stack.TCPProbe("http", stack.ProbeTiming{PeriodSeconds: 20, TimeoutSeconds: 5})
+		ws.VolumeMounts = append(ws.VolumeMounts, corev1.VolumeMount{Name: "certs", MountPath: "/opt/kafka-ws/certs", ReadOnly: true})
+		c.DeclareSecret(KafkaWSTLSSecret, stack.SecretKey{Key: "ca.crt", Kind: stack.UserProvided},
+			stack.SecretKey{Key: "kafka-ws.crt", Kind: stack.UserProvided}, stack.SecretKey{Key: "kafka-ws.key", Kind: stack.UserProvided})
+	}
 	objs, err := w.deployment(c, "kafka-ws", 8080, ws)
 	if err != nil {
 		return nil, err
+	}
+	if w.cfg.KafkaWSTLS {
+		deploymentOf(objs).Spec.Template.Spec.Volumes = []corev1.Volume{tlsVolume("certs", KafkaWSTLSSecret)}
 	}
 	redis, err := w.companionRedis(c, "kafka-ws", "dojot/redis:6.0.4-alpine3.11")
 	return append(objs, redis...), err

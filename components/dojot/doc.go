@@ -1,6 +1,7 @@
 // Package dojot renders the dojot v0.5.0 IoT platform's services for
 // Kubernetes — the Kong API gateway with its migrations and routes, auth,
-// data-broker, device-manager, flowbroker, gui, history, persister,
+// data-broker, device-manager, flowbroker, gui, gui-v2, the LwM2M and
+// Mosca IoT agents, history, persister,
 // image-manager, kafka-ws, kafka2ftp, cron, backstage, data-manager,
 // MongoDB, MinIO, RabbitMQ, the k2v/v2k bridges and kafka-loopback — wired
 // to Kafka, ZooKeeper and PostgreSQL through their handles, and the
@@ -31,12 +32,31 @@
 //
 // The guide's metrics NodePort (30003, Grafana) is served when the
 // monitoring is on (NodePorts.ServeMetrics): the load balancers then
-// forward port 3000 to it. What remains: the guide's load balancers also
-// forwarded LwM2M (CoAP 30006, CoAPS 30007, the file servers 30008-30009)
-// and the CoAP HTTP agent (30010, coap_http.conf). No component renders
-// those services yet, so no rule forwards to them and NodePorts and
-// Backends refuse settings for them; they come back with the component
-// that serves them.
+// forward port 3000 to it.
+//
+// IoT agents (agents.go), as ansible-dojot v0.5.0's deploy tags select
+// them: VerneMQ (components/vernemq, Deps.VerneMQ) with the bridges, or
+// Mosca (iotagent-mosca, never both: checkAgents), each optionally with
+// the LwM2M agent (iotagent-lwm2m). Mosca takes the MQTT NodePorts
+// (30004, 30005) and never Grafana's 30003 (dojot#1837). The LwM2M agent's
+// Service serves the guide's NodePorts 30006-30010 (NodePorts.ServeLwM2M),
+// which NGINX forwards from UDP 5683, 5684, 5693, 5694 and TCP 5896;
+// HAProxyConfig refuses LwM2M, since HAProxy forwards no UDP. Fixed in
+// the LwM2M role: its HTTP file server listened on a port nothing
+// forwarded (see lwm2m); the role's file-server HTTPS port 5897 is served
+// by nothing in v0.5.0 and is not rendered. What remains: the v0.5.0
+// NGINX task never installed coap_http.conf, so the guide's own NGINX did
+// not forward 5896; here it does, untested against a device.
+//
+// gui-v2 (Config.Services) is routed by Kong at /v2. The guide's
+// switches: the API gateway's mutual TLS (Config.MutualTLS, Kong's 8443
+// and the HTTPS NodePort only then) and kafka-ws's TLS
+// (Config.KafkaWSTLS) read their certificates from Secrets the user
+// provides (KongTLSSecret, KafkaWSTLSSecret) where the guide mounted its
+// kong and kafka-ws volumes; auth's e-mail (Config.Email) takes its
+// password from the user-provided Secret auth-email.
+//
+// Further defects of the original manifests, fixed here:
 //   - credentials were literals in Secrets and env (kong/kong, the
 //     device-manager crypto constants, MinIO keys, image-manager's S3 keys):
 //     every one is a declared Secret, generated at apply time;

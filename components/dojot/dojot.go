@@ -46,9 +46,64 @@ type Config struct {
 	// Domain is the name users reach dojot by (auth's password-reset
 	// link); default "localhost".
 	Domain string
+	// Email, when set, lets auth send e-mail (new users' and
+	// password-reset links) through an SMTP server; nil keeps auth's
+	// NOEMAIL (the guide's dojot_auth_email_enabled: false).
+	Email *Email
+	// MutualTLS serves Kong's TLS proxy port 8443 on the HTTPS NodePort
+	// with mutual TLS to its upstreams (the guide's
+	// dojot_apigw_enable_mutual_tls); the certificates are the Secret
+	// kong-tls (KongTLSSecret), which the user provides. NodePorts must
+	// serve the HTTPS port exactly then (ServeAPIGatewayHTTPS).
+	MutualTLS bool
+	// KafkaWSTLS serves kafka-ws over TLS, requesting clients'
+	// certificates (the guide's dojot_kafka_ws_enable_tls); Kong reaches
+	// it by https. The certificates are the Secret kafka-ws-tls
+	// (KafkaWSTLSSecret), which the user provides.
+	KafkaWSTLS bool
+	// InsecureMQTT serves plain MQTT on 1883 beside MQTTS on 8883 (the
+	// guide's dojot_insecure_mqtt), for the Mosca agent (VerneMQ has its
+	// own setting, vernemq.Config.InsecureMQTT).
+	InsecureMQTT bool
 	// Lean sets memory requests to half of the limits, for the
 	// few-devices environment whose single worker holds every service.
 	Lean bool
+}
+
+// Email is auth's SMTP account (ansible-dojot v0.5.0
+// roles/auth/templates/auth_deployment.yaml.j2 with
+// dojot_auth_email_enabled: AUTH_EMAIL_HOST, AUTH_EMAIL_USER and
+// AUTH_EMAIL_PASSWD from the Secret auth-secret; dojot/auth auth/conf.py
+// reads them, with AUTH_EMAIL_PORT, default 587, and AUTH_EMAIL_TLS,
+// default true: the version of conf.py read is the one stored by the
+// search index, not checked at the v0.5.0 tag). The password is the key
+// password of the declared Secret auth-email (AuthEmailSecret), which the
+// user provides: it is never generated nor rendered.
+type Email struct {
+	// Host is the SMTP server's name.
+	Host string `json:"host"`
+	// Port is the SMTP port; 0 keeps auth's default, 587.
+	Port int32 `json:"port" min:"0" max:"65535"`
+	// User is the account that sends the e-mail.
+	User string `json:"user"`
+}
+
+// AuthEmailSecret is the Secret (key password) holding auth's SMTP
+// password when Config.Email is set.
+const AuthEmailSecret = "auth-email"
+
+// Validate checks the e-mail settings; path prefixes the field names.
+func (e Email) Validate(path string) error {
+	if e.Host == "" || e.Host == "NOEMAIL" || strings.ContainsAny(e.Host, " /:") {
+		return fmt.Errorf("%s.host %q; must be the SMTP server's DNS name or address (NOEMAIL, auth's switch for no e-mail, is e-mail off: leave the e-mail settings out)", path, e.Host)
+	}
+	if e.User == "" || strings.ContainsAny(e.User, " \t\n") {
+		return fmt.Errorf("%s.user %q; must be the SMTP account, without spaces", path, e.User)
+	}
+	if e.Port < 0 || e.Port > 65535 {
+		return fmt.Errorf("%s.port %d; allowed 0 (auth's default, 587) to 65535", path, e.Port)
+	}
+	return nil
 }
 
 // Deps are the data-tier handles dojot is wired from.
@@ -62,17 +117,32 @@ type Deps struct {
 
 // Optional services, by name.
 var allServices = []string{
-	"auth", "backstage", "cron", "data-broker", "data-manager", "device-manager", "flowbroker", "gui",
-	"history", "image-manager", "k2v-bridge", "kafka-loopback", "kafka-ws", "kafka2ftp", "kong",
+	"auth", "backstage", "cron", "data-broker", "data-manager", "device-manager", "flowbroker", "gui", "gui-v2",
+	"history", "image-manager", IoTAgentLwM2M, IoTAgentMosca, "k2v-bridge", "kafka-loopback", "kafka-ws", "kafka2ftp", "kong",
 	"minio", "mongodb", "persister", "rabbitmq", "v2k-bridge",
 }
 
-// SmallServices is the few-devices environment: every service but
-// kafka-loopback.
+// The IoT agents besides VerneMQ, as services (ansible-dojot v0.5.0
+// roles/iotagent-lwm2m, roles/iotagent-mosca; deploy.yaml tags them
+// "never", so only the lwm2m and mosca tags deploy them).
+const (
+	IoTAgentLwM2M = "iotagent-lwm2m"
+	IoTAgentMosca = "iotagent-mosca"
+)
+
+// vernemqServices need VerneMQ (Deps.VerneMQ): the bridges are its MQTT
+// clients, and kafka-loopback echoes what they carry.
+var vernemqServices = []string{"k2v-bridge", "kafka-loopback", "v2k-bridge"}
+
+// SmallServices is the few-devices environment as the guide runs it
+// (deploy.yaml without tags; dojot_guiv2_enabled false, guide p. 19):
+// every service but kafka-loopback, gui-v2 and the LwM2M and Mosca agents.
 func SmallServices() []string {
 	var out []string
 	for _, s := range allServices {
-		if s != "kafka-loopback" {
+		switch s {
+		case "kafka-loopback", "gui-v2", IoTAgentLwM2M, IoTAgentMosca:
+		default:
 			out = append(out, s)
 		}
 	}
@@ -124,9 +194,28 @@ func (c Config) Validate(topo stack.Topology) error {
 		}
 		seen[s] = true
 	}
-	for _, need := range [][2]string{{"history", "mongodb"}, {"persister", "mongodb"}, {"image-manager", "minio"}, {"kafka-loopback", "auth"}, {"kafka-loopback", "data-broker"}} {
+	for _, need := range [][2]string{{"history", "mongodb"}, {"persister", "mongodb"}, {"image-manager", "minio"}, {"kafka-loopback", "auth"}, {"kafka-loopback", "data-broker"},
+		{"gui-v2", "kong"}, {IoTAgentLwM2M, "auth"}, {IoTAgentLwM2M, "data-broker"}, {IoTAgentLwM2M, "device-manager"},
+		{IoTAgentMosca, "auth"}, {IoTAgentMosca, "data-broker"}, {IoTAgentMosca, "device-manager"}} {
 		if seen[need[0]] && !seen[need[1]] {
 			return fmt.Errorf("dojot: services: %s needs %s", need[0], need[1])
+		}
+	}
+	if seen[IoTAgentLwM2M] != c.NodePorts.lwm2mServed {
+		return fmt.Errorf("dojot: services: %s listed %v but the LwM2M NodePorts served %v; serve them (NodePorts.ServeLwM2M) exactly when the agent runs", IoTAgentLwM2M, seen[IoTAgentLwM2M], c.NodePorts.lwm2mServed)
+	}
+	if c.MutualTLS != c.NodePorts.httpsServed {
+		return fmt.Errorf("dojot: mutualTLS %v but the API gateway's HTTPS NodePort served %v; serve it (NodePorts.ServeAPIGatewayHTTPS) exactly with mutual TLS", c.MutualTLS, c.NodePorts.httpsServed)
+	}
+	if c.MutualTLS && !seen["kong"] {
+		return fmt.Errorf("dojot: mutualTLS is Kong's, but services lists no kong")
+	}
+	if c.KafkaWSTLS && !seen["kafka-ws"] {
+		return fmt.Errorf("dojot: kafkaWSTLS is kafka-ws's, but services lists no kafka-ws")
+	}
+	if c.Email != nil {
+		if err := c.Email.Validate("dojot: email"); err != nil {
+			return err
 		}
 	}
 	if c.Bridges < 1 || c.Bridges > 100 {
@@ -137,7 +226,7 @@ func (c Config) Validate(topo stack.Topology) error {
 			return fmt.Errorf("dojot: pools[%s]: %w", g, err)
 		}
 	}
-	return c.NodePorts.Validate()
+	return c.NodePorts.CheckServed()
 }
 
 // Has reports whether the service runs.

@@ -78,5 +78,4 @@ func Example() {
 	// 00-namespace.yaml 01-zookeeper.yaml 02-kafka-server.yaml 03-postgres.yaml 04-x509-identity-mgmt.yaml 05-vernemq.yaml 06-mongodb.yaml 07-auth.yaml 08-data-broker.yaml 09-device-manager.yaml 10-kong.yaml kustomization.yaml
 	// Service/iot/vernemq-k8s-external-service mqtts 30005
 	// Service/iot/kong-external http 30001
-	// Service/iot/kong-external https 30002
 }

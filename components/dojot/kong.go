@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/components/postgres"
@@ -32,8 +33,15 @@ func (w *wiring) routes() []route {
 	host := func(svc string, port int, path string) string {
 		return fmt.Sprintf("http://%s:%d%s", w.s.ServiceHost(svc), port, path)
 	}
+	// kafka-ws over TLS with its switch (v0.5.0's KAFKAWS_PROTOCOL=https).
+	kafkaWS := host("kafka-ws", 8080, "/")
+	if w.cfg.KafkaWSTLS {
+		kafkaWS = "https" + strings.TrimPrefix(kafkaWS, "http")
+	}
 	all := []route{
 		{"gui", "gui", host("gui", 80, ""), []string{"/"}, false, false},
+		// ansible-dojot v0.5.0 apigw_routes_config_map.yaml.j2: createEndpoint "gui-v2" "http://gui-v2:80" '"/v2"' "true".
+		{"gui-v2", "gui-v2", host("gui-v2", 80, ""), []string{"/v2"}, true, false},
 		{"data-broker", "data-broker", host("data-broker", 80, ""), []string{"/device/(.*)/latest", "/subscription"}, false, true},
 		{"data-streams", "data-broker", host("data-broker", 80, ""), []string{"/stream"}, true, true},
 		{"ws-http", "data-broker", host("data-broker", 80, ""), []string{"/socket.io"}, false, false},
@@ -50,7 +58,7 @@ func (w *wiring) routes() []route {
 		{"data-manager", "data-manager", host("data-manager", 3000, "/"), []string{"/export", "/import"}, false, true},
 		{"cron", "cron", host("cron", 5000, "/"), []string{"/cron"}, false, true},
 		{"x509-identity-mgmt", "x509", "http://" + w.d.X509.Address + "/api", []string{"/x509"}, true, true},
-		{"kafka-ws", "kafka-ws", host("kafka-ws", 8080, "/"), []string{"/kafka-ws"}, false, false},
+		{"kafka-ws", "kafka-ws", kafkaWS, []string{"/kafka-ws"}, false, false},
 	}
 	var out []route
 	for _, r := range all {
@@ -197,12 +205,20 @@ func (w *wiring) kong(c *stack.Component) ([]stack.Object, error) {
 	gate := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kong-gate"}, Data: map[string]string{"consumers-gate.conf": adminGateConfig()}}
 	script := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kong-routes"}, Data: map[string]string{"routes.sh": w.routesScript()}}
 	proxy := w.container("kong", w.image("kong"), 8000, "1", "256Mi", pgVars)
-	proxy.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8000}, {Name: "consumers", ContainerPort: adminGatePort}, {Name: "https", ContainerPort: 8443}}
+	proxy.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8000}, {Name: "consumers", ContainerPort: adminGatePort}}
+	listen := "0.0.0.0:8000"
+	if w.cfg.MutualTLS {
+		proxy.Ports = append(proxy.Ports, corev1.ContainerPort{Name: "https", ContainerPort: 8443})
+		listen += ", 0.0.0.0:8443 ssl"
+	}
 	proxy.Env = append(proxy.Env, env(
 		"KONG_ADMIN_LISTEN", fmt.Sprintf("127.0.0.1:%d", adminPort),
-		"KONG_PROXY_LISTEN", "0.0.0.0:8000, 0.0.0.0:8443 ssl",
+		"KONG_PROXY_LISTEN", listen,
 		"KONG_NGINX_HTTP_INCLUDE", gateDir+"/consumers-gate.conf")...)
 	proxy.VolumeMounts = []corev1.VolumeMount{{Name: "gate", MountPath: gateDir, ReadOnly: true}}
+	if w.cfg.MutualTLS {
+		w.kongTLS(c, &proxy)
+	}
 	routes := corev1.Container{
 		Name:           "routes",
 		Image:          CurlImage,
@@ -221,6 +237,9 @@ func (w *wiring) kong(c *stack.Component) ([]stack.Object, error) {
 	deploy := objs[0].(*appsv1.Deployment)
 	tpl := &deploy.Spec.Template
 	tpl.Spec.Volumes = []corev1.Volume{sts.ScriptVolume("gate", gate.Name), sts.ScriptVolume("scripts", script.Name), sts.EmptyDir("tmp")}
+	if w.cfg.MutualTLS {
+		tpl.Spec.Volumes = append(tpl.Spec.Volumes, tlsVolume("certs", KongTLSSecret))
+	}
 	tpl.Annotations = map[string]string{sts.ChecksumAnnotation: sts.Checksum(gate, script)}
 	sel := c.SelectorLabels()
 	internal := sts.Client("kong", sel, []corev1.ServicePort{
@@ -231,8 +250,10 @@ func (w *wiring) kong(c *stack.Component) ([]stack.Object, error) {
 		ObjectMeta: metav1.ObjectMeta{Name: "kong-external"},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: sel, Ports: []corev1.ServicePort{
 			{Name: "http", Port: 8000, TargetPort: intstr.FromString("http"), NodePort: w.cfg.NodePorts.APIGatewayHTTP},
-			{Name: "https", Port: 8443, TargetPort: intstr.FromString("https"), NodePort: w.cfg.NodePorts.APIGatewayHTTPS},
 		}},
+	}
+	if w.cfg.MutualTLS {
+		external.Spec.Ports = append(external.Spec.Ports, corev1.ServicePort{Name: "https", Port: 8443, TargetPort: intstr.FromString("https"), NodePort: w.cfg.NodePorts.APIGatewayHTTPS})
 	}
 	// Migrations run through a shell, so that "&&" chains them (v0.5.0
 	// passed it as an argument, which kong received literally).
@@ -256,3 +277,47 @@ func (w *wiring) kong(c *stack.Component) ([]stack.Object, error) {
 }
 
 func dashed(v string) string { return strings.ReplaceAll(strings.ToLower(v), ".", "-") }
+
+// The Secrets holding the API gateway's and kafka-ws's TLS material, which
+// the user provides (never generated, never rendered). ansible-dojot
+// v0.5.0 read the same files from the volumes kong and kafka-ws (5Mi
+// ReadOnlyMany PersistentVolumeClaims on local volumes at /mnt/data/kong
+// and /mnt/data/kafka_ws, dojot_apigw_persistent_volumes and
+// dojot_kafka_ws_persistent_volumes), which the operator filled by hand;
+// certificates are Secrets here, so those two volumes are not rendered.
+const (
+	KongTLSSecret    = "kong-tls"
+	KafkaWSTLSSecret = "kafka-ws-tls"
+)
+
+// kongTLSKeys are the files of Kong's mutual TLS (ansible-dojot v0.5.0
+// roles/apigw/templates/apigw_deployment.yaml.j2 with
+// dojot_apigw_enable_mutual_tls, all under /certs): the proxy's own key
+// and certificate (KONG_SSL_CERT_KEY, KONG_SSL_CERT), the client
+// certificate Kong presents to its upstreams and the CA it checks them
+// with (KONG_NGINX_PROXY_PROXY_SSL_CERTIFICATE_KEY, _CERTIFICATE,
+// _TRUSTED_CERTIFICATE, with PROXY_SSL_VERIFY on, depth 2).
+var kongTLSKeys = []string{"ca.crt", "kong.crt", "kong.key", "kong-internal.crt", "kong-internal.key"}
+
+// kongTLS declares kong-tls, mounts it at /certs and points Kong at it.
+func (w *wiring) kongTLS(c *stack.Component, proxy *corev1.Container) {
+	var keys []stack.SecretKey
+	for _, k := range kongTLSKeys {
+		keys = append(keys, stack.SecretKey{Key: k, Kind: stack.UserProvided})
+	}
+	c.DeclareSecret(KongTLSSecret, keys...)
+	proxy.Env = append(proxy.Env, env(
+		"KONG_SSL_CERT_KEY", "/certs/kong.key", "KONG_SSL_CERT", "/certs/kong.crt",
+		"KONG_NGINX_PROXY_PROXY_SSL_CERTIFICATE_KEY", "/certs/kong-internal.key",
+		"KONG_NGINX_PROXY_PROXY_SSL_CERTIFICATE", "/certs/kong-internal.crt",
+		"KONG_NGINX_PROXY_PROXY_SSL_TRUSTED_CERTIFICATE", "/certs/ca.crt",
+		"KONG_NGINX_PROXY_PROXY_SSL_VERIFY", "on", "KONG_NGINX_PROXY_PROXY_SSL_VERIFY_DEPTH", "2")...)
+	proxy.VolumeMounts = append(proxy.VolumeMounts, corev1.VolumeMount{Name: "certs", MountPath: "/certs", ReadOnly: true})
+}
+
+// tlsVolume mounts a TLS Secret readable by the pod's group only (the
+// pods run with fsGroup uid; ansible-dojot asked for owner-only files
+// of Kong's user 100).
+func tlsVolume(name, secret string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: ptr.To(int32(0o440))}}}
+}

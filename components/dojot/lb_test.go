@@ -112,9 +112,9 @@ func TestLoadBalancerRefuses(t *testing.T) {
 	}{
 		{"zero ports", func(p *NodePorts) { *p = NodePorts{} }, nil, "dojot: nodePorts.apiGatewayHTTP 0; allowed 30000 to 32767"},
 		{"collision", func(p *NodePorts) { p.MQTT = p.MQTTS }, nil, "dojot: nodePorts.mqtts 30005 is also nodePorts.mqtt; every NodePort must be unique"},
-		{"range", func(p *NodePorts) { p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
+		{"range", func(p *NodePorts) { *p = p.ServeAPIGatewayHTTPS(); p.APIGatewayHTTPS = 8080 }, nil, "nodePorts.apiGatewayHTTPS 8080; allowed 30000 to 32767"},
 		{"unserved metrics", func(p *NodePorts) { p.Metrics = 30003 }, nil, "dojot: nodePorts.metrics 30003; no rendered Service serves it"},
-		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coap 30006; no rendered Service serves it"},
+		{"unserved coap", func(p *NodePorts) { p.CoAP = 30006 }, nil, "dojot: nodePorts.coAP 30006; no rendered Service serves it"},
 		{"empty mqtt", nil, func(b *Backends) { b.MQTT = nil }, "dojot: backends.mqtt: empty"},
 		{"bad address", nil, func(b *Backends) { b.APIGateway = []string{"not an address"} }, `dojot: backends.apiGateway[0]: "not an address" is neither`},
 		{"duplicate", nil, func(b *Backends) { b.MQTT = []string{"2001:db8::1", "2001:DB8:0::1"} }, `dojot: backends.mqtt[1]: "2001:DB8:0::1" is also backends.mqtt[0]`},
@@ -152,6 +152,9 @@ type lbCase struct {
 func checkLB(t *testing.T, nginx, haproxy string, c lbCase) {
 	t.Helper()
 	ports := NodePorts{APIGatewayHTTP: c.http, APIGatewayHTTPS: c.https, MQTT: c.mqtt, MQTTS: c.mqtts}
+	if c.https != 0 { // Kong's HTTPS port, served with the mutual TLS
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
 	b := Backends{APIGateway: c.api, MQTT: c.mqttAddrs}
 	ng, err1 := NginxConfig(ports, b, c.insecure)
 	hp, err2 := HAProxyConfig(ports, b, c.insecure)
@@ -268,5 +271,82 @@ func TestMetricsServedByGrafana(t *testing.T) {
 	b.Metrics = []string{"10.0.1.10"}
 	if _, err := NginxConfig(DefaultNodePorts(), b, false); err == nil || !strings.Contains(err.Error(), "backends.metrics") {
 		t.Errorf("metrics backends without Grafana: %v", err)
+	}
+}
+
+// TestNginxLwM2M: with the LwM2M agent on, NGINX forwards the four UDP
+// ports and the HTTP file server to the LwM2M NodePorts on the LwM2M
+// workers, and nginx -t accepts it; HAProxy refuses LwM2M, and the LwM2M
+// workers are required.
+func TestNginxLwM2M(t *testing.T) {
+	nginx := requireTool(t, "nginx")
+	ports := DefaultNodePorts().ServeLwM2M()
+	b := testBackends
+	b.MQTT = []string{"10.0.1.21"}
+	b.LwM2M = []string{"10.0.1.30", "2001:db8::31"}
+	conf, err := NginxConfig(ports, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNginx(t, nginx, conf)
+	for _, want := range []string{
+		"upstream coap_backend {\n        least_conn;\n        server 10.0.1.30:30006;\n        server [2001:db8::31]:30006;\n    }\n    server {\n        listen 5683 udp;\n        proxy_pass coap_backend;",
+		"server 10.0.1.30:30007;", "listen 5684 udp;", "server 10.0.1.30:30008;", "listen 5693 udp;",
+		"server 10.0.1.30:30009;", "listen 5694 udp;", "server 10.0.1.30:30010;", "listen 5896;\n",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if _, err := HAProxyConfig(ports, b, true); err == nil || !strings.Contains(err.Error(), "HAProxy load balancer cannot carry LwM2M") {
+		t.Errorf("HAProxy with LwM2M: %v", err)
+	}
+	b.LwM2M = nil
+	if _, err := NginxConfig(ports, b, true); err == nil || !strings.Contains(err.Error(), "dojot: backends.lwm2m: empty") {
+		t.Errorf("LwM2M without workers: %v", err)
+	}
+}
+
+// TestAPIGatewayHTTPS: the load balancers forward 443 to Kong's HTTPS
+// NodePort only when the API gateway's mutual TLS serves it, and a port
+// set for it otherwise is refused.
+func TestAPIGatewayHTTPS(t *testing.T) {
+	nginx, haproxy := lbTools(t)
+	for _, on := range []bool{false, true} {
+		ports := DefaultNodePorts()
+		if on {
+			ports = ports.ServeAPIGatewayHTTPS()
+		}
+		ng, err := NginxConfig(ports, testBackends, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hp, err := HAProxyConfig(ports, testBackends, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ng, "listen 443;") != on || strings.Contains(ng, ":30002;") != on {
+			t.Errorf("mutual TLS %v, nginx.conf:\n%s", on, ng)
+		}
+		if strings.Contains(hp, "bind *:443") != on || strings.Contains(hp, ":30002 check") != on {
+			t.Errorf("mutual TLS %v, haproxy.cfg:\n%s", on, hp)
+		}
+		if nginx != "" {
+			b := testBackends
+			b.MQTT = []string{"localhost"}
+			conf, err := NginxConfig(ports, b, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNginx(t, nginx, conf)
+		}
+		if haproxy != "" {
+			checkHAProxy(t, haproxy, hp)
+		}
+	}
+	p := DefaultNodePorts()
+	p.APIGatewayHTTPS = 30002
+	if err := p.CheckServed(); err == nil || !strings.Contains(err.Error(), "nodePorts.apiGatewayHTTPS 30002; no rendered Service serves it") {
+		t.Errorf("HTTPS NodePort without mutual TLS: %v", err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 // or the Kafka address New gives them, or (the bridges) through their
 // image's default broker address, which is why the profiles name the
 // Kafka cluster "kafka-server".
-var kafkaClients = []string{"auth", "cron", "data-broker", "device-manager", "flowbroker", "k2v-bridge", "kafka-loopback", "kafka-ws", "kafka2ftp", "persister", "v2k-bridge"}
+var kafkaClients = []string{"auth", "cron", "data-broker", "device-manager", "flowbroker", IoTAgentLwM2M, IoTAgentMosca, "k2v-bridge", "kafka-loopback", "kafka-ws", "kafka2ftp", "persister", "v2k-bridge"}
 
 // reach declares who may open which port of the dojot services (the
 // NetworkPolicies stack.Synth renders): the data tier from the handles,
@@ -62,9 +62,18 @@ func (w *wiring) reach(comps map[string]*stack.Component) {
 	uses("v2k-bridge", w.d.X509.API())         // V2K_APP_EJBCA_ADDRESS
 	for _, name := range []string{"k2v-bridge", "v2k-bridge"} {
 		// The bridges are VerneMQ's MQTT clients (Deps.VerneMQ), over TLS
-		// with certificates from x509-identity-mgmt.
-		uses(name, w.d.VerneMQ.MQTTS())
+		// with certificates from x509-identity-mgmt; without VerneMQ
+		// there are no bridges (checkAgents).
+		if w.d.VerneMQ != nil {
+			uses(name, w.d.VerneMQ.MQTTS())
+		}
 	}
+	// Mosca has its certificate signed by x509-identity-mgmt at start
+	// (initialConf.py) and refreshes the CRL from it (src/config.js
+	// pkiApiUrl); the LwM2M agent downloads firmware images from
+	// image-manager (ImageDownloader, see lwm2m).
+	uses(IoTAgentMosca, w.d.X509.API())
+	uses(IoTAgentLwM2M, port("image-manager", "http")...)
 	if kong := comps["kong"]; kong != nil {
 		kong.Pods("migrations").Uses(w.d.Postgres.PrimaryEndpoint())
 		seen := map[string]bool{}

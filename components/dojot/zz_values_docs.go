@@ -7,11 +7,21 @@ import "github.com/iotstack/iotstack/values"
 func init() {
 	values.RegisterDocs("github.com/iotstack/iotstack/components/dojot", map[string]values.TypeDocs{
 		"Backends": {
-			Doc: "Backends are the worker addresses the load balancer forwards to,\nby the guide's inventory groups. LwM2M forwards to services this release\ndoes not render, so it must be empty; Metrics (Grafana's NodePort) is\nused only with the monitoring on.",
+			Doc: "Backends are the worker addresses the load balancer forwards to,\nby the guide's inventory groups (apigw_nodes, mqtt_nodes, lwm2m_nodes,\nmetrics_nodes). LwM2M is used only with the LwM2M agent on and Metrics\n(Grafana's NodePort) only with the monitoring on; each must be empty\notherwise.",
+		},
+		"Email": {
+			Doc: "Email is auth's SMTP account (ansible-dojot v0.5.0\nroles/auth/templates/auth_deployment.yaml.j2 with\ndojot_auth_email_enabled: AUTH_EMAIL_HOST, AUTH_EMAIL_USER and\nAUTH_EMAIL_PASSWD from the Secret auth-secret; dojot/auth auth/conf.py\nreads them, with AUTH_EMAIL_PORT, default 587, and AUTH_EMAIL_TLS,\ndefault true: the version of conf.py read is the one stored by the\nsearch index, not checked at the v0.5.0 tag). The password is the key\npassword of the declared Secret auth-email (AuthEmailSecret), which the\nuser provides: it is never generated nor rendered.",
+			Fields: map[string]string{
+				"Host": "Host is the SMTP server's name.",
+				"Port": "Port is the SMTP port; 0 keeps auth's default, 587.",
+				"User": "User is the account that sends the e-mail.",
+			},
 		},
 		"NodePorts": {
-			Doc: "NodePorts are the fixed NodePorts the external load balancer forwards to\n(the guide's dojot_nodeports). Only the ports a rendered Service serves\nare used: the API gateway's (Kong), the broker's (VerneMQ) and, with the\nmonitoring on, Metrics (Grafana, see ServeMetrics). The guide's LwM2M\n(CoAP, CoAPS, file servers) and HTTP agent ports belong to services this\nrelease does not render; they must stay 0, and no load-balancer rule\nforwards to them, until a component serves them.",
+			Doc: "NodePorts are the fixed NodePorts the external load balancer forwards to\n(the guide's dojot_nodeports). Only the ports a rendered Service serves\nare used: the API gateway's (Kong), the MQTT agent's (VerneMQ or Mosca),\nwith the monitoring on Metrics (Grafana, see ServeMetrics), and with\nthe LwM2M agent on its five ports (see ServeLwM2M): CoAP, CoAPS,\nthe CoAP file servers (FileServer, FileServers) and the HTTP file server\n(HTTPAgent, the guide's dojot_nodeports.lwm2m.http). A port of a service\nthat is not rendered must stay 0.",
 			Fields: map[string]string{
+				"httpsServed":   "httpsServed is set by ServeAPIGatewayHTTPS when Kong serves its TLS\nproxy port (the API gateway's mutual TLS).",
+				"lwm2mServed":   "lwm2mServed is set by ServeLwM2M when the LwM2M agent's Service serves\nthe five LwM2M NodePorts.",
 				"metricsServed": "metricsServed is set by ServeMetrics when a rendered Service (the\nmonitoring's Grafana) serves the Metrics NodePort.",
 			},
 		},
