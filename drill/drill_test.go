@@ -3,9 +3,12 @@ package drill
 import (
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // needDrill skips (or, with IOTSTACK_REQUIRE_TOOLS set, fails) when the
@@ -65,5 +68,126 @@ func TestZooKeeperZoneLoss(t *testing.T) {
 	t.Log(res)
 	if res.Lost != 0 || res.Acknowledged == 0 || len(res.Killed) != 1 {
 		t.Errorf("unexpected result: %+v", res)
+	}
+}
+
+// replaceConfigMap swaps a rendered ConfigMap for a copy edited by edit.
+func replaceConfigMap(t *testing.T, r *Rendered, name string, edit func(data map[string]string)) {
+	t.Helper()
+	for i, o := range r.Out.Objects {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Name == name {
+			c := cm.DeepCopy()
+			edit(c.Data)
+			r.Out.Objects[i].Object = c
+			return
+		}
+	}
+	t.Fatalf("no ConfigMap %s", name)
+}
+
+// A server list with a wrong name (a typo in the headless Service) must
+// fail the drill with a message pointing at the rendered ConfigMap, even
+// though two correctly named servers could still form a quorum.
+func TestZooKeeperWrongServerName(t *testing.T) {
+	needDrill(t, zkDebianBin+"/zkServer.sh")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceConfigMap(t, r, "zookeeper-scripts", func(d map[string]string) {
+		good := "server.3=zookeeper-2.zookeeper-headless."
+		if !strings.Contains(d["start.sh"], good) {
+			t.Fatalf("start.sh has no %q:\n%s", good, d["start.sh"])
+		}
+		d["start.sh"] = strings.Replace(d["start.sh"], good, "server.3=zookeeper-2.zookeeper-hedless.", 1)
+	})
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	_, err = ZooKeeperDrill(ctx, h, r, "zookeeper")
+	if err == nil {
+		t.Fatal("the drill passed with a wrong server name")
+	}
+	t.Log(err)
+	for _, want := range []string{"ConfigMap/thingsboard/zookeeper-scripts (dist/minimal-3az/02-zookeeper.yaml)", "server.3=zookeeper-2.zookeeper-hedless.thingsboard.svc.cluster.local", "want zookeeper-2.zookeeper-headless.thingsboard.svc.cluster.local"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// Close removes every namespace, link, process and file, also when a
+// process is still running.
+func TestHarnessCleanup(t *testing.T) {
+	needDrill(t)
+	h, err := NewHarness(testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			h.Close()
+		}
+	})
+	a, err := h.AddPod("a-0", "ns", "z1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.AddPod("b-0", "ns", "z2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetName("b-0.b.ns.svc.cluster.local", b.Addr); err != nil {
+		t.Fatal(err)
+	}
+	// A listener in b (a shell reading from a fifo keeps it simple: the
+	// hosts file and the address are what is tested).
+	mnt := t.TempDir()
+	if err := os.WriteFile(mnt+"/f", []byte("mounted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := h.Start(b, StartOptions{Name: "sleeper", Argv: []string{"sleep", "600"}, UID: 1000, GID: 1000, Mounts: []Mount{{Source: mnt, Target: "/iotstack-drill-test-mount"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := h.Exec(ctx, a, StartOptions{Argv: []string{"getent", "hosts", "b-0.b.ns.svc.cluster.local"}})
+	if err != nil || !strings.Contains(out, b.Addr.String()) {
+		t.Fatalf("name not resolved in pod a: %v %q", err, out)
+	}
+	out, err = h.Exec(ctx, b, StartOptions{Argv: []string{"sh", "-c", "cat /iotstack-drill-test-mount/f"}, UID: 1000, GID: 1000})
+	if err == nil {
+		t.Fatalf("a mount of another process leaked into Exec: %q", out)
+	}
+	out, err = h.Exec(ctx, b, StartOptions{Argv: []string{"sh", "-c", "cat /iotstack-drill-test-mount/f; echo; id -u; ip -4 -o addr show dev eth0"}, UID: 1000, GID: 1000, Mounts: []Mount{{Source: mnt, Target: "/iotstack-drill-test-mount"}}})
+	if err != nil || !strings.Contains(out, "mounted\n1000\n") || !strings.Contains(out, b.Addr.String()) {
+		t.Fatalf("pod b: %v %q", err, out)
+	}
+	dir, bridge := h.Dir, h.bridge
+	closed = true
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !pr.Exited() {
+		t.Error("process still running after Close")
+	}
+	for _, path := range []string{dir, "/iotstack-drill-test-mount"} {
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%s still there after Close: %v", path, err)
+		}
+	}
+	links, _ := exec.Command("ip", "-br", "link").CombinedOutput()
+	netns, _ := exec.Command("ip", "netns", "list").CombinedOutput()
+	for _, name := range []string{bridge, a.hostVeth, b.hostVeth} {
+		if strings.Contains(string(links), name) {
+			t.Errorf("link %s still there after Close:\n%s", name, links)
+		}
+	}
+	for _, name := range []string{a.netns, b.netns} {
+		if strings.Contains(string(netns), name) {
+			t.Errorf("network namespace %s still there after Close", name)
+		}
 	}
 }
