@@ -191,3 +191,22 @@ func TestHarnessCleanup(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisZoneLoss(t *testing.T) {
+	needDrill(t, "/usr/bin/redis-server", "/usr/bin/redis-cli")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	res, err := RedisDrill(ctx, h, r, "redis-cluster-create")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if len(res.LostMasters) == 0 || len(res.Promoted) != len(res.LostMasters) {
+		t.Errorf("unexpected result: %+v", res)
+	}
+}

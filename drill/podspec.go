@@ -95,7 +95,11 @@ type Container struct {
 // address, the generated Secrets). It never changes what the pod spec
 // says; what the harness cannot reproduce is an error.
 func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container string) (*Container, error) {
-	spec := sts.Spec.Template.Spec
+	return r.prepare(p, "StatefulSet", sts.Name, sts.Spec.Template.Spec, sts.Spec.VolumeClaimTemplates, container)
+}
+
+// prepare is PrepareContainer for any pod template (a Job's too).
+func (r *Rendered) prepare(p *Pod, kind, owner string, spec corev1.PodSpec, claims []corev1.PersistentVolumeClaim, container string) (*Container, error) {
 	var c *corev1.Container
 	for i := range spec.Containers {
 		if spec.Containers[i].Name == container {
@@ -103,7 +107,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 		}
 	}
 	if c == nil {
-		return nil, fmt.Errorf("%s has no container %s", r.ref("StatefulSet", sts.Name), container)
+		return nil, fmt.Errorf("%s has no container %s", r.ref(kind, owner), container)
 	}
 	uid, gid := 0, 0
 	var fsGroup *int64
@@ -124,7 +128,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 			gid = int(*sc.RunAsGroup)
 		}
 	}
-	owner := func(path string) error {
+	chownTree := func(path string) error {
 		if fsGroup == nil && uid == 0 {
 			return nil
 		}
@@ -146,7 +150,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 		case v.ConfigMap != nil:
 			cm, err := r.ConfigMap(v.ConfigMap.Name)
 			if err != nil {
-				return nil, fmt.Errorf("%s volume %s: %w", r.ref("StatefulSet", sts.Name), v.Name, err)
+				return nil, fmt.Errorf("%s volume %s: %w", r.ref(kind, owner), v.Name, err)
 			}
 			mode := os.FileMode(0o644)
 			if v.ConfigMap.DefaultMode != nil {
@@ -174,7 +178,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 		case v.Secret != nil:
 			data, ok := r.Secrets[v.Secret.SecretName]
 			if !ok {
-				return nil, fmt.Errorf("%s volume %s: Secret %s is not one the apply engine generates", r.ref("StatefulSet", sts.Name), v.Name, v.Secret.SecretName)
+				return nil, fmt.Errorf("%s volume %s: Secret %s is not one the apply engine generates", r.ref(kind, owner), v.Name, v.Secret.SecretName)
 			}
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, err
@@ -184,7 +188,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 					return nil, err
 				}
 			}
-			if err := owner(dir); err != nil {
+			if err := chownTree(dir); err != nil {
 				return nil, err
 			}
 		case v.EmptyDir != nil:
@@ -195,16 +199,16 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("%s volume %s: a volume source the drill does not reproduce", r.ref("StatefulSet", sts.Name), v.Name)
+			return nil, fmt.Errorf("%s volume %s: a volume source the drill does not reproduce", r.ref(kind, owner), v.Name)
 		}
 		vols[v.Name] = dir
 	}
-	for _, t := range sts.Spec.VolumeClaimTemplates {
+	for _, t := range claims {
 		dir := filepath.Join(p.Dir, "claims", t.Name) // survives restarts, as a PVC does
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := owner(dir); err != nil {
+		if err := chownTree(dir); err != nil {
 			return nil, err
 		}
 		vols[t.Name] = dir
@@ -213,7 +217,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 	for _, m := range c.VolumeMounts {
 		src, ok := vols[m.Name]
 		if !ok {
-			return nil, fmt.Errorf("%s container %s mounts unknown volume %s", r.ref("StatefulSet", sts.Name), c.Name, m.Name)
+			return nil, fmt.Errorf("%s container %s mounts unknown volume %s", r.ref(kind, owner), c.Name, m.Name)
 		}
 		if m.SubPath != "" {
 			src = filepath.Join(src, m.SubPath)
@@ -234,12 +238,12 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 				case "status.podIP":
 					val = p.Addr.String()
 				default:
-					return nil, fmt.Errorf("%s env %s: field %s not reproduced by the drill", r.ref("StatefulSet", sts.Name), e.Name, f.FieldRef.FieldPath)
+					return nil, fmt.Errorf("%s env %s: field %s not reproduced by the drill", r.ref(kind, owner), e.Name, f.FieldRef.FieldPath)
 				}
 			case f.SecretKeyRef != nil:
 				v, ok := r.Secrets[f.SecretKeyRef.Name][f.SecretKeyRef.Key]
 				if !ok {
-					return nil, fmt.Errorf("%s env %s: Secret %s key %s is not generated", r.ref("StatefulSet", sts.Name), e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
+					return nil, fmt.Errorf("%s env %s: Secret %s key %s is not generated", r.ref(kind, owner), e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
 				}
 				val = v
 			case f.ConfigMapKeyRef != nil:
@@ -249,7 +253,7 @@ func (r *Rendered) PrepareContainer(p *Pod, sts *appsv1.StatefulSet, container s
 				}
 				val = cm.Data[f.ConfigMapKeyRef.Key]
 			default:
-				return nil, fmt.Errorf("%s env %s: a source the drill does not reproduce", r.ref("StatefulSet", sts.Name), e.Name)
+				return nil, fmt.Errorf("%s env %s: a source the drill does not reproduce", r.ref(kind, owner), e.Name)
 			}
 		}
 		env = append(env, e.Name+"="+expand(val, env))
