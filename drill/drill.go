@@ -28,16 +28,22 @@ import (
 	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
+	"github.com/iotstack/iotstack/values"
 )
 
 // Render synthesizes a profile with its default values (plus sets, the
 // --set syntax) and generates the Secrets as the apply engine would.
 func Render(profile string, sets ...string) (*Rendered, error) {
+	return RenderValues(profile, nil, sets)
+}
+
+// RenderValues is Render with values documents too (values=FILE).
+func RenderValues(profile string, docs []values.Doc, sets []string) (*Rendered, error) {
 	p, err := profiles.Get(profile)
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.Load(nil, sets)
+	v, err := p.Load(docs, sets)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: values: %w", profile, err)
 	}
