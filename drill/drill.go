@@ -1,7 +1,7 @@
 // Package drill runs the zone-loss drill for real: the data tier's own
-// server processes (ZooKeeper today; Redis Cluster and Patroni with
-// PostgreSQL and PgBouncer are the next parts of issue 18) started from
-// exactly the rendered configuration, each in a network namespace of its
+// server processes (ZooKeeper and the Redis Cluster; Patroni with
+// PostgreSQL and PgBouncer are not drilled yet) started from exactly the
+// rendered configuration, each in a network namespace of its
 // own with a hosts file resolving the names the stack wires in, then one
 // zone's processes hard-killed and the survivors checked and timed.
 //
@@ -17,9 +17,10 @@
 // 3.8 for 3.9.3; see zookeeper.go for the two bridges that needs);
 // readOnlyRootFilesystem, capabilities, seccomp and resource limits are
 // not enforced; network policies are not enforced (one flat bridge); the
-// zone of a pod comes from the StatefulSet's one-per-zone spread (ordinal
-// i in the i-th zone) rather than from the simulated cluster's scheduler,
-// which is not started yet (the next increment drains the zone there).
+// zone of a pod comes from its template (a Redis StatefulSet's zone pin)
+// or the StatefulSet's one-per-zone spread (ordinal i in the i-th zone)
+// rather than from the simulated cluster's scheduler, which is not started
+// yet: the zone is not drained on the simulated cluster.
 package drill
 
 import (

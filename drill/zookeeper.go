@@ -427,6 +427,10 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 		// (the dojot v0.5.0 installation guide runs one); nothing to fail
 		// over to, so the drill stops at serving reads and writes.
 		res.Single = true
+		out, err := z.Cli(ctx, conn, "ls", "/iotstack-drill")
+		if err != nil || !strings.Contains(out, "k0, k1, k2") {
+			return res, fmt.Errorf("znodes written through %s not read back: %v\n%s", conn, err, lastLines(out, 5))
+		}
 		return res, nil
 	}
 	// The loss of the first zone: a hard kill of its servers.
