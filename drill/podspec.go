@@ -268,14 +268,44 @@ func (r *Rendered) prepare(p *Pod, kind, owner string, spec corev1.PodSpec, clai
 	}, nil
 }
 
-// expand replaces $(VAR) with earlier variables, as the kubelet does.
+// expand replaces $(VAR) with an earlier variable's value in one pass,
+// as the kubelet does: $$ is a literal $, an unknown $(VAR) stays as is,
+// and substituted text is not expanded again.
 func expand(s string, env []string) string {
-	if !strings.Contains(s, "$(") {
+	if !strings.Contains(s, "$") {
 		return s
 	}
-	for i := len(env) - 1; i >= 0; i-- {
-		k, v, _ := strings.Cut(env[i], "=")
-		s = strings.ReplaceAll(s, "$("+k+")", v)
+	vals := map[string]string{}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		vals[k] = v
 	}
-	return s
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch {
+		case s[i+1] == '$':
+			b.WriteByte('$')
+			i++
+		case s[i+1] == '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vals[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }
