@@ -37,6 +37,8 @@ type Harness struct {
 	bridge string
 	log    io.Writer
 
+	lock *os.File // the machine-wide drill lock, held until Close
+
 	mu       sync.Mutex
 	pods     []*Pod
 	names    map[string]netip.Addr // hosts file entries, name -> address
@@ -105,18 +107,24 @@ func NewHarness(log io.Writer) (*Harness, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	lock, err := acquireLock(log, 15*time.Minute)
+	if err != nil {
+		return nil, err
+	}
 	pid := os.Getpid()
 	h := &Harness{
 		Subnet: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte(pid % 250), 0}), 24),
 		id:     strconv.Itoa(pid % 100000),
 		log:    log,
 		names:  map[string]netip.Addr{},
+		lock:   lock,
 	}
 	h.bridge = "drbr" + h.id
 	// Not under /tmp: pods mount emptyDirs over /tmp, which would hide
 	// the sources of their later bind mounts.
 	dir, err := os.MkdirTemp("/var/lib", "iotstack-drill-")
 	if err != nil {
+		h.Close()
 		return nil, err
 	}
 	h.Dir = dir
@@ -137,6 +145,44 @@ func NewHarness(log io.Writer) (*Harness, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// LockPath is the machine-wide lock one harness holds at a time. Pods'
+// mount namespaces bind over host paths (/data, /scripts...) that a
+// harness creates when missing and removes on Close; removing a directory
+// that is a mount point in another drill's namespaces detaches those
+// mounts (Linux since 3.18), which broke a concurrent drill's Redis
+// ("can't update cluster config file"). So drills on one machine run one
+// after the other.
+const LockPath = "/run/iotstack-drill.lock"
+
+// acquireLock takes LockPath exclusively, waiting at most wait.
+func acquireLock(log io.Writer, wait time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(LockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("drill lock: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	told := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("drill lock %s: %w", LockPath, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("drill lock %s: another drill has held it for %s", LockPath, wait)
+		}
+		if !told {
+			fmt.Fprintf(log, "waiting for another drill on this machine to finish (lock %s)\n", LockPath)
+			told = true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // HostsPath is the hosts file every process sees as /etc/hosts.
@@ -468,6 +514,10 @@ func (h *Harness) Close() error {
 		if err := os.RemoveAll(h.Dir); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if h.lock != nil {
+		h.lock.Close() // releases the flock; the empty lock file stays for the next drill
+		h.lock = nil
 	}
 	return errors.Join(errs...)
 }
