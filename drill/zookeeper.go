@@ -348,6 +348,11 @@ type ZooKeeperResult struct {
 	KilledLeader bool
 	// Zone is the lost zone.
 	Zone string
+	// LeaderZone and LeaderWriteRTO: when the first zone held a follower,
+	// the leader's zone is lost next (after the rejoin) and the time to
+	// the first acknowledged write measured again.
+	LeaderZone     string
+	LeaderWriteRTO time.Duration
 	// Acknowledged and Lost count the znodes written before the kill and
 	// those missing afterwards.
 	Acknowledged, Lost int
@@ -504,6 +509,46 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 			return res, fmt.Errorf("rejoined server %s does not serve the ensemble's data:\n%s", z.Pods[i].Name, lastLines(out, 5))
 		}
 	}
+	if res.KilledLeader {
+		return res, nil
+	}
+	// The first zone held a follower: lose the leader's zone as well (one
+	// zone at a time), which adds a leader election to the outage.
+	leader = -1
+	for _, i := range all {
+		if z.Srvr(ctx, i) == "leader" {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		return res, fmt.Errorf("%s: no leader after the rejoin", z.r.ref("StatefulSet", z.sts.Name))
+	}
+	res.LeaderZone = z.Pods[leader].Zone
+	kill = time.Now()
+	if err := z.Kill(leader); err != nil {
+		return res, err
+	}
+	for {
+		out, err := z.Cli(ctx, conn, "create", "/iotstack-drill/after-leader", "x")
+		if err == nil && strings.Contains(out, "Created /iotstack-drill/after-leader") {
+			break
+		}
+		if time.Since(kill) > 2*time.Minute || ctx.Err() != nil {
+			return res, fmt.Errorf("%s: no write acknowledged within 2m of losing the leader's zone %s: %v\n%s", z.r.ref("StatefulSet", z.sts.Name), res.LeaderZone, err, lastLines(out, 10))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	res.LeaderWriteRTO = time.Since(kill)
+	out, err = z.Cli(ctx, conn, "ls", "/iotstack-drill")
+	if err != nil || !strings.Contains(out, "k0, k1, k2") {
+		return res, fmt.Errorf("acknowledged znodes missing after losing the leader: %v\n%s", err, lastLines(out, 5))
+	}
+	if err := z.Start(leader); err != nil {
+		return res, err
+	}
+	if err := z.WaitReady(ctx, all, 3*time.Minute); err != nil {
+		return res, fmt.Errorf("rejoin of the old leader: %w", err)
+	}
 	return res, nil
 }
 
@@ -516,6 +561,10 @@ func (r *ZooKeeperResult) String() string {
 	if r.KilledLeader {
 		role = "the leader"
 	}
-	return fmt.Sprintf("ZooKeeper: %d servers, zone %s lost (servers %v, %s): first write acknowledged %s after the kill, %d of %d acknowledged znodes lost, lost servers rejoined in %s (ensemble start %s)",
+	s := fmt.Sprintf("ZooKeeper: %d servers, zone %s lost (servers %v, %s): first write acknowledged %s after the kill, %d of %d acknowledged znodes lost, lost servers rejoined in %s (ensemble start %s)",
 		r.Servers, r.Zone, r.Killed, role, r.WriteRTO.Round(time.Millisecond), r.Lost, r.Acknowledged, r.Rejoin.Round(time.Millisecond), r.Start.Round(time.Millisecond))
+	if r.LeaderZone != "" {
+		s += fmt.Sprintf("; then the leader's zone %s lost: first write acknowledged %s after the kill, no acknowledged znode lost", r.LeaderZone, r.LeaderWriteRTO.Round(time.Millisecond))
+	}
+	return s
 }
