@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 )
 
 // needDrill skips (or, with IOTSTACK_REQUIRE_TOOLS set, fails) when the
@@ -209,4 +210,98 @@ func TestRedisZoneLoss(t *testing.T) {
 	if len(res.LostMasters) == 0 || len(res.Promoted) != len(res.LostMasters) {
 		t.Errorf("unexpected result: %+v", res)
 	}
+}
+
+func startAPIServer(t *testing.T) *APIServer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	api, err := StartAPIServer(ctx, "..", testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Stop)
+	return api
+}
+
+// Patroni elects a leader through the simulated API server, authenticated
+// as the rendered ServiceAccount with the rendered Role.
+func TestPatroniLeaderThroughRole(t *testing.T) {
+	needDrill(t, "/usr/bin/patroni", "/usr/lib/postgresql/15/bin/initdb")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := startAPIServer(t)
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pt, err := StartPatroni(ctx, h, r, api, "postgres", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, err := pt.WaitLeader(ctx, "", 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("leader %s", leader)
+}
+
+// With the endpoints rule removed from the rendered Role, Patroni cannot
+// hold its leader lock and the drill says so, naming the Role.
+func TestPatroniRoleWithoutEndpoints(t *testing.T) {
+	needDrill(t, "/usr/bin/patroni", "/usr/lib/postgresql/15/bin/initdb")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := startAPIServer(t)
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	removed := false
+	pt, err := StartPatroni(ctx, h, r, api, "postgres", func(role *rbacv1.Role) {
+		var keep []rbacv1.PolicyRule
+		for _, rule := range role.Rules {
+			if len(rule.Resources) == 1 && rule.Resources[0] == "endpoints" {
+				removed = true
+				continue
+			}
+			keep = append(keep, rule)
+		}
+		role.Rules = keep
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !removed {
+		t.Fatal("the rendered Role has no endpoints rule to remove")
+	}
+	_, err = pt.WaitLeader(ctx, "", 45*time.Second)
+	if err == nil {
+		t.Fatal("Patroni elected a leader without the endpoints rule")
+	}
+	for _, want := range []string{"denies ServiceAccount postgres list endpoints, watch endpoints, get endpoints, create endpoints, patch endpoints", "the rules of Role/thingsboard/postgres-patroni (dist/minimal-3az/06-postgres.yaml) do not suffice"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	t.Log(err)
+}
+
+func TestPatroniZoneLoss(t *testing.T) {
+	needDrill(t, "/usr/bin/patroni", "/usr/lib/postgresql/15/bin/initdb", "/usr/bin/psql")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := startAPIServer(t)
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	res, err := PatroniDrill(ctx, h, r, api, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
 }

@@ -240,6 +240,46 @@ func (h *Harness) AddPod(name, namespace, zone string) (*Pod, error) {
 	return p, nil
 }
 
+// HostAddr gives the host an address on the drill's bridge (the first of
+// the subnet) and returns it: the pods reach services on the host (the
+// simulated cluster's API server, bound to all addresses) through it.
+func (h *Harness) HostAddr() (netip.Addr, error) {
+	a := h.Subnet.Addr().As4()
+	a[3] = 1
+	addr := netip.AddrFrom4(a)
+	err := ipCmd("addr", "add", netip.PrefixFrom(addr, h.Subnet.Bits()).String(), "dev", h.bridge)
+	if err != nil && !strings.Contains(err.Error(), "File exists") {
+		return addr, err
+	}
+	return addr, nil
+}
+
+// KillPod hard-kills every process in the pod's network namespace (a lost
+// node takes the server and everything it spawned, whatever its process
+// group) and waits at most ten seconds for them to go.
+func (h *Harness) KillPod(p *Pod) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command("ip", "netns", "pids", p.netns).Output()
+		if err != nil {
+			return fmt.Errorf("pod %s: ip netns pids: %w", p.Name, err)
+		}
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 {
+			return nil
+		}
+		for _, s := range pids {
+			if pid, err := strconv.Atoi(s); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pod %s: processes %v still running 10s after SIGKILL", p.Name, pids)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // Pods are the pods added so far.
 func (h *Harness) Pods() []*Pod {
 	h.mu.Lock()
@@ -297,13 +337,28 @@ func (h *Harness) ensureMountPoint(target string, isFile bool) error {
 	if _, err := os.Lstat(target); err == nil {
 		return nil
 	}
+	// Every missing parent is created (and recorded) one by one, so Close
+	// removes exactly what was made, deepest first.
+	var missing []string
+	for d := filepath.Dir(target); d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil {
+			return fmt.Errorf("drill: mount point %s: %w", target, err)
+		}
+		h.mu.Lock()
+		h.madeDirs = append(h.madeDirs, missing[i])
+		h.mu.Unlock()
+	}
 	var err error
 	if isFile {
-		if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
-			err = os.WriteFile(target, nil, 0o644)
-		}
+		err = os.WriteFile(target, nil, 0o644)
 	} else {
-		err = os.MkdirAll(target, 0o755)
+		err = os.Mkdir(target, 0o755)
 	}
 	if err != nil {
 		return fmt.Errorf("drill: mount point %s: %w", target, err)
@@ -488,6 +543,13 @@ func (h *Harness) Close() error {
 	var errs []error
 	for _, pr := range procs {
 		if err := pr.Kill(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Whatever a server spawned in a session of its own (PostgreSQL
+	// under Patroni) still runs in the pod's network namespace.
+	for _, p := range pods {
+		if err := h.KillPod(p); err != nil && !strings.Contains(err.Error(), "ip netns pids") {
 			errs = append(errs, err)
 		}
 	}
