@@ -461,12 +461,15 @@ type PatroniResult struct {
 	// those missing on the new leader (synchronous_commit off and
 	// asynchronous replication: a loss window exists by configuration).
 	Committed, Missing int
+	// LossWindow is the time between the first lost row's commit and the
+	// kill: commits younger than that were lost.
+	LossWindow time.Duration
 }
 
 // String is the result's line of the RTO/RPO table.
 func (r *PatroniResult) String() string {
-	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing, old leader back as a replica in %s",
-		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.Rejoin.Round(time.Millisecond))
+	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill), old leader back as a replica in %s",
+		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.Rejoin.Round(time.Millisecond))
 }
 
 // PatroniDrill runs the rendered Patroni cluster with the simulated API
@@ -508,10 +511,12 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		return res, fmt.Errorf("create table on %s: %v %s", leader, err, out)
 	}
 	const rows = 50
+	acked := make([]time.Time, rows+1)
 	for k := 1; k <= rows; k++ {
 		if out, err := pt.psql(ctx, client, li, fmt.Sprintf("insert into drill values (%d)", k)); err != nil {
 			return res, fmt.Errorf("insert on %s: %v %s", leader, err, out)
 		}
+		acked[k] = time.Now()
 	}
 	res.Committed = rows
 	kill := time.Now()
@@ -556,6 +561,17 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	var found int
 	fmt.Sscan(out, &found)
 	res.Missing = rows - found
+	if res.Missing > 0 {
+		out, err := pt.psql(ctx, client, ni, "select coalesce(min(i), 0) from generate_series(1, 50) i where i not in (select i from drill)")
+		if err != nil {
+			return res, fmt.Errorf("missing rows on %s: %v %s", res.Elected, err, out)
+		}
+		var first int
+		fmt.Sscan(out, &first)
+		if first >= 1 && first <= rows {
+			res.LossWindow = kill.Sub(acked[first])
+		}
+	}
 	back := time.Now()
 	if err := pt.Start(li); err != nil {
 		return res, err

@@ -23,6 +23,9 @@ type Options struct {
 	Sets   []string
 	// Timeout bounds each part (default 8 minutes).
 	Timeout time.Duration
+	// Root is the module's root (test/tools builds the simulated
+	// cluster's programs for the PostgreSQL part).
+	Root string
 }
 
 // Report is what Run measured, one line per datastore part.
@@ -67,7 +70,7 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Profile: profile, Versions: Versions()}
-	var zk []string
+	var zk, pg []string
 	redisJob := ""
 	for _, o := range r.Out.Objects {
 		switch x := o.Object.(type) {
@@ -76,7 +79,8 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 			case "zookeeper":
 				zk = append(zk, x.Name)
 			case "postgres":
-				rep.Skipped = append(rep.Skipped, fmt.Sprintf("StatefulSet %s (Patroni + PostgreSQL + PgBouncer: not built yet)", x.Name))
+				pg = append(pg, x.Name)
+				rep.Skipped = append(rep.Skipped, fmt.Sprintf("the PgBouncer pooler in front of StatefulSet %s (not built yet)", x.Name))
 			}
 		case *batchv1.Job:
 			if x.Spec.Template.Labels["app.kubernetes.io/name"] == "redis" && x.Spec.Template.Labels["app.kubernetes.io/component"] == "cluster-create" {
@@ -116,13 +120,25 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 			return rep, err
 		}
 	}
+	for _, name := range pg {
+		if err := part("PostgreSQL "+name, func(ctx context.Context, h *Harness) (fmt.Stringer, error) {
+			api, err := StartAPIServer(ctx, opts.Root, opts.Log)
+			if err != nil {
+				return nil, err
+			}
+			defer api.Stop()
+			return PatroniDrill(ctx, h, r, api, name)
+		}); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
 // Versions are the stand-ins' versions as the programs report them.
 func Versions() []string {
 	var v []string
-	for _, c := range [][]string{{"redis-server", "--version"}, {"dpkg-query", "-W", "-f", "zookeeper ${Version}", "zookeeper"}} {
+	for _, c := range [][]string{{"redis-server", "--version"}, {"dpkg-query", "-W", "-f", "zookeeper ${Version}", "zookeeper"}, {"dpkg-query", "-W", "-f", "patroni ${Version}", "patroni"}, {"dpkg-query", "-W", "-f", "postgresql-15 ${Version}", "postgresql-15"}} {
 		out, err := exec.Command(c[0], c[1:]...).Output()
 		if err == nil {
 			s := strings.TrimSpace(string(out))

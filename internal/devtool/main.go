@@ -198,8 +198,12 @@ func drillProfiles(ctx context.Context, profile string) error {
 	if err != nil {
 		return err
 	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
 	for _, n := range names {
-		rep, err := drill.Run(ctx, n, drill.Options{Log: os.Stdout, Values: docs, Sets: sets})
+		rep, err := drill.Run(ctx, n, drill.Options{Log: os.Stdout, Values: docs, Sets: sets, Root: root})
 		if rep != nil {
 			fmt.Print(rep)
 		}
