@@ -289,9 +289,12 @@ func TestPatroniRoleWithoutEndpoints(t *testing.T) {
 	t.Log(err)
 }
 
+// TestPatroniZoneLoss is the PostgreSQL part of the drill; DRILL_SETS
+// (space-separated PATH=VALUE values overrides, e.g.
+// postgres.tuning.synchronousCommit=on) measures another configuration.
 func TestPatroniZoneLoss(t *testing.T) {
 	needDrill(t, "/usr/bin/patroni", "/usr/lib/postgresql/15/bin/initdb", "/usr/bin/psql")
-	r, err := Render("minimal-3az")
+	r, err := Render("minimal-3az", strings.Fields(os.Getenv("DRILL_SETS"))...)
 	if err != nil {
 		t.Fatal(err)
 	}
