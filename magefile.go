@@ -194,7 +194,7 @@ func Sim(ctx context.Context, profile string) error {
 	return devtool("sim", profile)
 }
 
-// Drill runs the zone-loss drill with the data tier's real processes (Debian's ZooKeeper and Redis in network namespaces, as root): the rendered configuration, the first zone hard-killed, failover and data loss timed: `drill profile=minimal-3az`, `drill all`.
+// Drill runs the zone-loss drill with the data tier's real processes (Debian's ZooKeeper, Redis, Patroni and PostgreSQL in network namespaces, Patroni on a simulated cluster's API server; as root): the rendered configuration, a zone hard-killed, failover and data loss timed: `drill profile=minimal-3az`, `drill all`.
 func Drill(ctx context.Context, profile string) error {
 	mg.Deps(Deps)
 	return devtool("drill", profile)

@@ -1,7 +1,7 @@
 // Package drill runs the zone-loss drill for real: the data tier's own
-// server processes (ZooKeeper and the Redis Cluster; Patroni with
-// PostgreSQL and PgBouncer are not drilled yet) started from exactly the
-// rendered configuration, each in a network namespace of its
+// server processes (ZooKeeper, the Redis Cluster, Patroni with PostgreSQL
+// on a simulated cluster's API server; PgBouncer is not drilled yet)
+// started from exactly the rendered configuration, each in a network namespace of its
 // own with a hosts file resolving the names the stack wires in, then one
 // zone's processes hard-killed and the survivors checked and timed.
 //
@@ -14,13 +14,15 @@
 // probe's own script.
 //
 // Where it differs: Debian's packages stand in for the images (ZooKeeper
-// 3.8 for 3.9.3; see zookeeper.go for the two bridges that needs);
+// 3.8 for 3.9.3, Redis 7.0 for Valkey 8.1, Patroni 3.0 and PostgreSQL 15
+// for Spilo 4.0, whose entrypoint is replaced by the nearest Patroni
+// configuration; see zookeeper.go, redis.go and patroni.go);
 // readOnlyRootFilesystem, capabilities, seccomp and resource limits are
 // not enforced; network policies are not enforced (one flat bridge); the
 // zone of a pod comes from its template (a Redis StatefulSet's zone pin)
 // or the StatefulSet's one-per-zone spread (ordinal i in the i-th zone)
-// rather than from the simulated cluster's scheduler, which is not started
-// yet: the zone is not drained on the simulated cluster.
+// rather than from the simulated cluster's scheduler: the simulated
+// cluster serves Patroni's DCS only, no zone is drained on it.
 package drill
 
 import (
