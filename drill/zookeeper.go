@@ -25,8 +25,9 @@ import (
 // differences, bridged by the drill and nothing else:
 //   - Debian's zkEnv.sh (a link to /etc/zookeeper/conf/environment) sets
 //     ZOOCFGDIR=/etc/zookeeper/conf and ZOO_LOG_DIR=/var/log/zookeeper
-//     unconditionally, where the upstream zkEnv.sh keeps them from the
-//     environment; the drill binds an environment file that keeps
+//     unconditionally, where the image relies on the environment (its
+//     Dockerfile sets ZOOCFGDIR for zkServer.sh; upstream's zkEnv.sh itself
+//     is not read here); the drill binds an environment file that keeps
 //     Debian's values as defaults only (zkEnvShim), so zkServer.sh reads
 //     the zoo.cfg start.sh wrote into the rendered $ZOOCFGDIR.
 //   - Debian does not package zookeeper-prometheus-metrics, so the
@@ -41,7 +42,7 @@ const (
 )
 
 // zkEnvShim is Debian's /etc/zookeeper/conf/environment with the
-// environment's ZOOCFGDIR and ZOO_LOG_DIR kept, as upstream's zkEnv.sh does.
+// environment's ZOOCFGDIR and ZOO_LOG_DIR kept, as the image expects.
 const zkEnvShim = `# iotstack drill: Debian's ZooKeeper environment, keeping ZOOCFGDIR and ZOO_LOG_DIR
 ZOOMAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
 ZOOCFGDIR="${ZOOCFGDIR:-/etc/zookeeper/conf}"
