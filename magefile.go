@@ -30,7 +30,7 @@ import (
 const distDir = "dist"
 
 // magefile targets, for folding key=value options into their argument.
-var targetNames = []string{"synth", "plan", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "preflight", "apply", "diff", "delete", "sim", "e2e", "bench"}
+var targetNames = []string{"synth", "plan", "deps", "test", "monitoringtools", "s3tools", "schemas", "validate", "preflight", "apply", "diff", "delete", "sim", "drill", "e2e", "bench"}
 
 func init() {
 	// Mage targets take a fixed number of arguments; fold the key=value
@@ -85,6 +85,9 @@ var testPackages = map[string]string{
 	// The dojot load test's certificate export (components/locust) runs
 	// with Python 3's redis module against redis-server.
 	"/usr/lib/python3/dist-packages/redis": "python3-redis",
+	// The zone-loss drill (package drill) runs Debian's ZooKeeper 3.8 in
+	// place of the zookeeper image.
+	"/usr/share/zookeeper/bin/zkServer.sh": "zookeeper",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module) when missing.
@@ -203,6 +206,12 @@ func Delete(ctx context.Context, profile string) error {
 // Sim runs a profile on a simulated cluster (real control plane, kwok nodes from the values' topology): placement, readiness, the zone-loss drill, re-apply, prune, delete and two stacks: `sim profile=minimal-3az`, `sim all`, `sim profile=minimal-3az values=envs/us-east-1.yaml`.
 func Sim(ctx context.Context, profile string) error {
 	return devtool("sim", profile)
+}
+
+// Drill runs the zone-loss drill with the data tier's real processes (Debian's ZooKeeper, Redis, Patroni and PostgreSQL in network namespaces, Patroni on a simulated cluster's API server; as root): the rendered configuration, a zone hard-killed, failover and data loss timed: `drill profile=minimal-3az`, `drill all`.
+func Drill(ctx context.Context, profile string) error {
+	mg.Deps(Deps)
+	return devtool("drill", profile)
 }
 
 // E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster): `e2e profile=minimal-3az`.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/iotstack/iotstack/cli/core"
+	"github.com/iotstack/iotstack/drill"
 	"github.com/iotstack/iotstack/e2e"
 	"github.com/iotstack/iotstack/internal/s3test"
 	montools "github.com/iotstack/iotstack/monitoring/tools"
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string) error {
 		return validateAll()
 	case target == "sim" && len(rest) == 1:
 		return simulate(ctx, rest[0])
+	case target == "drill" && len(rest) == 1:
+		return drillProfiles(ctx, rest[0])
 	case target == "e2e" && len(rest) == 1:
 		return endToEnd(ctx, rest[0])
 	case target == "monitoringtools" && len(rest) == 0:
@@ -50,7 +53,7 @@ func run(ctx context.Context, args []string) error {
 	case target == "s3tools" && len(rest) == 0:
 		return s3Tools()
 	}
-	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, monitoringtools, s3tools, sim ARG or e2e ARG", target, rest)
+	return fmt.Errorf("%s: unknown target or wrong arguments %q: want schemas, validate, monitoringtools, s3tools, sim ARG, drill ARG or e2e ARG", target, rest)
 }
 
 // monitoringTools builds promtool and amtool from test/tools/monitoring,
@@ -176,6 +179,37 @@ func simulate(ctx context.Context, profile string) error {
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("sim failed for %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// drillProfiles runs the zone-loss drill with the data tier's real
+// processes for a profile (or all).
+func drillProfiles(ctx context.Context, profile string) error {
+	m, err := core.ParseMageArg(profile)
+	if err != nil {
+		return err
+	}
+	names, err := profiles.Resolve(m.Target)
+	if err != nil {
+		return err
+	}
+	docs, sets, err := core.ValuesArgs(m.Args)
+	if err != nil {
+		return err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		rep, err := drill.Run(ctx, n, drill.Options{Log: os.Stdout, Values: docs, Sets: sets, Root: root})
+		if rep != nil {
+			fmt.Print(rep)
+		}
+		if err != nil {
+			return fmt.Errorf("drill %s: %w", n, err)
+		}
 	}
 	return nil
 }

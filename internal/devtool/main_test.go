@@ -17,6 +17,8 @@ func TestRunRefusesBadTargets(t *testing.T) {
 		{[]string{"validate", "extra"}, "validate: unknown target or wrong arguments"},
 		{[]string{"sim", "profile=nosuch"}, `unknown profile "nosuch"`},
 		{[]string{"e2e", "nosuch"}, `unknown profile "nosuch"`},
+		{[]string{"drill"}, "drill: unknown target or wrong arguments"},
+		{[]string{"drill", "profile=nosuch"}, `unknown profile "nosuch"`},
 	} {
 		err := run(context.Background(), tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
