@@ -85,15 +85,24 @@ var testPackages = map[string]string{
 	// The dojot load test's certificate export (components/locust) runs
 	// with Python 3's redis module against redis-server.
 	"/usr/lib/python3/dist-packages/redis": "python3-redis",
-	// The zone-loss drill (package drill) runs Debian's ZooKeeper 3.8 in
-	// place of the zookeeper image.
-	"/usr/share/zookeeper/bin/zkServer.sh": "zookeeper",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module) when missing.
-func Deps() error {
+func Deps() error { return installPackages("the tests", testPackages) }
+
+// drillPackages are the Debian packages the zone-loss drill runs beyond
+// testPackages: ZooKeeper 3.8 in place of the zookeeper image (with its
+// Java runtime, hence not installed for mage test while the drill is not
+// part of it).
+var drillPackages = map[string]string{
+	"/usr/share/zookeeper/bin/zkServer.sh": "zookeeper",
+}
+
+// installPackages installs the Debian packages of the programs (or paths)
+// that are missing, with sudo when not root; what names the user.
+func installPackages(what string, packages map[string]string) error {
 	var missing []string
-	for prog, pkg := range testPackages {
+	for prog, pkg := range packages {
 		if filepath.IsAbs(prog) {
 			if _, err := os.Stat(prog); err != nil {
 				missing = append(missing, pkg)
@@ -109,7 +118,7 @@ func Deps() error {
 	apt := []string{}
 	if os.Geteuid() != 0 {
 		if err := exec.Command("sudo", "-n", "true").Run(); err != nil {
-			return fmt.Errorf("the tests need the Debian packages %s; install them (apt-get install %s) or run as root", strings.Join(missing, ", "), strings.Join(missing, " "))
+			return fmt.Errorf("%s need the Debian packages %s; install them (apt-get install %s) or run as root", what, strings.Join(missing, ", "), strings.Join(missing, " "))
 		}
 		apt = append(apt, "sudo", "-n")
 	}
@@ -211,6 +220,9 @@ func Sim(ctx context.Context, profile string) error {
 // Drill runs the zone-loss drill with the data tier's real processes (Debian's ZooKeeper, Redis, Patroni and PostgreSQL in network namespaces, Patroni on a simulated cluster's API server; as root): the rendered configuration, a zone hard-killed, failover and data loss timed: `drill profile=minimal-3az`, `drill all`.
 func Drill(ctx context.Context, profile string) error {
 	mg.Deps(Deps)
+	if err := installPackages("the drill", drillPackages); err != nil {
+		return err
+	}
 	return devtool("drill", profile)
 }
 
