@@ -157,7 +157,14 @@ func Test() error {
 	// Every day-2 option on (envs/day2.yaml): PostgreSQL and Cassandra
 	// backups, whose backup, restore and drill CronJobs each start a Job
 	// whose pod must be scheduled beside everything else, and every UI.
-	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/day2.yaml")
+	if err := Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/day2.yaml"); err != nil {
+		return err
+	}
+	// dojot's other agents and its new GUI (envs/dojot-agents.yaml): small
+	// with Mosca, the LwM2M agent (its UDP NodePorts 30006-30010) and
+	// gui-v2 scheduled on its one worker, and a second stack beside it on
+	// NodePorts of its own.
+	return Sim(context.Background(), "profile=small"+core.MageArgSep+"values=envs/dojot-agents.yaml")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
