@@ -85,9 +85,12 @@ var testPackages = map[string]string{
 	// The dojot load test's certificate export (components/locust) runs
 	// with Python 3's redis module against redis-server.
 	"/usr/lib/python3/dist-packages/redis": "python3-redis",
+	// The e2e LwM2M client's CoAP messages (e2e/coap.go) against libcoap's
+	// coap-rd and coap-server, and coap-client's decoded, on loopback.
+	"/usr/bin/coap-rd-notls": "libcoap3-bin",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module, libcoap) when missing.
 func Deps() error {
 	var missing []string
 	for prog, pkg := range testPackages {
