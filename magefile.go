@@ -215,7 +215,7 @@ func Sim(ctx context.Context, profile string) error {
 	return devtool("sim", profile)
 }
 
-// E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster): `e2e profile=minimal-3az`.
+// E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster; AGENTS=vernemq+lwm2m with small adds an LwM2M registration over CoAP): `e2e profile=minimal-3az`.
 func E2E(ctx context.Context, profile string) error {
 	return devtool("e2e", profile)
 }

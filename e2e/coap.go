@@ -214,6 +214,10 @@ func DecodeCoAP(b []byte) (CoAPMessage, error) {
 	return m, nil
 }
 
+// ErrCoAPNoAnswer is CoAPExchange's error when the retransmissions end
+// without an acknowledgment or a reset.
+var ErrCoAPNoAnswer = errors.New("no answer")
+
 // RFC 7252 section 4.8: ACK_TIMEOUT 2 s, MAX_RETRANSMIT 4, the timeout
 // doubling at each retransmission.
 const (
@@ -329,7 +333,7 @@ func CoAPExchange(ctx context.Context, addr string, req CoAPMessage) (CoAPMessag
 			return CoAPMessage{}, fmt.Errorf("coap: %s acknowledged message %#04x but sent no response", addr, req.MessageID)
 		}
 		if attempt == coapMaxRetransmit {
-			return CoAPMessage{}, fmt.Errorf("coap: no answer from %s to message %#04x after %d retransmissions", addr, req.MessageID, coapMaxRetransmit)
+			return CoAPMessage{}, fmt.Errorf("coap: %w from %s to message %#04x after %d retransmissions", ErrCoAPNoAnswer, addr, req.MessageID, coapMaxRetransmit)
 		}
 		timeout *= 2
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -106,8 +107,7 @@ func TestCoAPEncoding(t *testing.T) {
 // takes a Register): 2.01 Created with the Location-Path rd/<id>.
 // Against coap-server, whose default resources include none at /rd: the
 // decoded code is 4.04 (or 4.05), not 2.01, and RegisterLwM2M says so;
-// and with nothing listening, the retransmissions end in an error within
-// the context's bound.
+// and with nothing listening, the retransmissions end with the context.
 func TestRegisterLwM2MWithLibcoap(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -136,12 +136,8 @@ func TestRegisterLwM2MWithLibcoap(t *testing.T) {
 
 	short, cancel2 := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel2()
-	start := time.Now()
-	if _, err := RegisterLwM2M(short, fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "x", 60, nil); err == nil {
-		t.Error("register with nothing listening succeeded")
-	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("register with nothing listening took %s; the context allowed 3 s", took)
+	if _, err := RegisterLwM2M(short, fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "x", 60, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("register with nothing listening: %v; want the context's deadline", err)
 	}
 }
 
