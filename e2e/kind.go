@@ -8,7 +8,12 @@
 // What is not checked: the dojot MQTTS check trusts the x509-identity-mgmt
 // API's answers as its v0.5.0 sources define them; here that client is
 // tested against a recorded shape only, as EJBCA cannot run without a
-// container engine.
+// container engine. The LwM2M registration (small with AGENTS=vernemq+lwm2m)
+// is proven here against libcoap's coap-rd and coap-server; the agent's
+// answer (Leshan's 2.01 Created with rd/<id>) is taken from its v0.5.0
+// sources. The Mosca agents are not smoke-checked here (their MQTT
+// topics and authorization differ from VerneMQ's): e2e refuses them, and
+// mage test schedules them on the simulated cluster.
 package e2e
 
 import (
