@@ -85,9 +85,12 @@ var testPackages = map[string]string{
 	// The dojot load test's certificate export (components/locust) runs
 	// with Python 3's redis module against redis-server.
 	"/usr/lib/python3/dist-packages/redis": "python3-redis",
+	// The e2e LwM2M client's CoAP messages (e2e/coap.go) against libcoap's
+	// coap-rd and coap-server, and coap-client's decoded, on loopback.
+	"/usr/bin/coap-rd-notls": "libcoap3-bin",
 }
 
-// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module) when missing.
+// Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module, libcoap) when missing.
 func Deps() error { return installPackages("the tests", testPackages) }
 
 // drillPackages are the Debian packages the zone-loss drill runs beyond
@@ -169,7 +172,14 @@ func Test() error {
 	// Every day-2 option on (envs/day2.yaml): PostgreSQL and Cassandra
 	// backups, whose backup, restore and drill CronJobs each start a Job
 	// whose pod must be scheduled beside everything else, and every UI.
-	return Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/day2.yaml")
+	if err := Sim(context.Background(), "profile=minimal-3az"+core.MageArgSep+"values=envs/day2.yaml"); err != nil {
+		return err
+	}
+	// dojot's other agents and its new GUI (envs/dojot-agents.yaml): small
+	// with Mosca, the LwM2M agent (its UDP NodePorts 30006-30010) and
+	// gui-v2 scheduled on its one worker, and a second stack beside it on
+	// NodePorts of its own.
+	return Sim(context.Background(), "profile=small"+core.MageArgSep+"values=envs/dojot-agents.yaml")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
@@ -226,7 +236,7 @@ func Drill(ctx context.Context, profile string) error {
 	return devtool("drill", profile)
 }
 
-// E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster): `e2e profile=minimal-3az`.
+// E2E runs a profile for real on kind (needs Docker, Podman or nerdctl): cluster, laptop variant, readiness, smoke test, delete (KEEP=1 keeps the cluster; AGENTS=vernemq+lwm2m with small adds an LwM2M registration over CoAP): `e2e profile=minimal-3az`.
 func E2E(ctx context.Context, profile string) error {
 	return devtool("e2e", profile)
 }

@@ -33,6 +33,13 @@ type Options struct {
 	Timeout time.Duration
 	// RequestScale is the laptop factor of requests; 0 means 0.1.
 	RequestScale float64
+	// Agents are dojot's IoT agents (profiles.DojotValues.Agents; "" is
+	// the profile's default, vernemq); profiles.Options has no such
+	// field. With vernemq+lwm2m (small only) the smoke checks also
+	// register an LwM2M client; the Mosca combinations are refused
+	// (checkAgents). mage e2e reads it from the AGENTS environment
+	// variable.
+	Agents string
 	// Log receives progress; nil discards it.
 	Log io.Writer
 }
@@ -53,6 +60,9 @@ func Run(ctx context.Context, profile string, opts Options) error {
 	if log == nil {
 		log = io.Discard
 	}
+	if err := checkAgents(profile, opts.Agents); err != nil {
+		return err
+	}
 	engine, err := Engine(ctx)
 	if err != nil {
 		return err
@@ -69,7 +79,7 @@ func Run(ctx context.Context, profile string, opts Options) error {
 		// after the first smoke check (upgradeThingsBoard).
 		popts.ThingsBoardVersion = UpgradeFromVersion
 	}
-	out, err := Synth(profile, popts)
+	out, err := SynthAgents(profile, popts, opts.Agents)
 	if err != nil {
 		return err
 	}
@@ -126,7 +136,7 @@ func Run(ctx context.Context, profile string, opts Options) error {
 		return err
 	}
 	fmt.Fprintf(log, "%s ready after %s\n", profile, res.Ready.Round(time.Second))
-	if err := smoke(ctx, cfg, profile, out.Namespace, ca, log); err != nil {
+	if err := smoke(ctx, cfg, profile, out.Namespace, CoAPNodePort(out), ca, log); err != nil {
 		return err
 	}
 	if profile == profiles.Minimal3AZ {
@@ -136,9 +146,11 @@ func Run(ctx context.Context, profile string, opts Options) error {
 }
 
 // smoke runs the profile's smoke checks through port-forwards, plain
-// MQTT and MQTTS. ca is the CA of tb-mqtt-transport's key pair
-// (minimal-3az); the dojot brokers' CA is fetched from x509-identity-mgmt.
-func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, ca *CA, log io.Writer) error {
+// MQTT and MQTTS, and, when coap (the LwM2M agent's CoAP NodePort) is not
+// 0, an LwM2M registration through it. ca is the CA of
+// tb-mqtt-transport's key pair (minimal-3az); the dojot brokers' CA is
+// fetched from x509-identity-mgmt.
+func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, coap int32, ca *CA, log io.Writer) error {
 	switch profile {
 	case "minimal-3az":
 		rest, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-core", 8080)
@@ -188,7 +200,13 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, ca *CA, lo
 			return err
 		}
 		fmt.Fprintf(log, "smoke: a value published to VerneMQ as %s:e2e0001 came back (through kafka-loopback: %t)\n", DojotTenant, loopback)
-		return smokeDojotMQTTS(ctx, cfg, ns, loopback, log)
+		if err := smokeDojotMQTTS(ctx, cfg, ns, loopback, log); err != nil {
+			return err
+		}
+		if coap != 0 {
+			return smokeLwM2M(ctx, coap, log)
+		}
+		return nil
 	}
 }
 

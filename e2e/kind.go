@@ -8,7 +8,12 @@
 // What is not checked: the dojot MQTTS check trusts the x509-identity-mgmt
 // API's answers as its v0.5.0 sources define them; here that client is
 // tested against a recorded shape only, as EJBCA cannot run without a
-// container engine.
+// container engine. The LwM2M registration (small with AGENTS=vernemq+lwm2m)
+// is proven here against libcoap's coap-rd and coap-server; the agent's
+// answer (Leshan's 2.01 Created with rd/<id>) is taken from its v0.5.0
+// sources. The Mosca agents are not smoke-checked here (their MQTT
+// topics and authorization differ from VerneMQ's): e2e refuses them, and
+// mage test schedules them on the simulated cluster.
 package e2e
 
 import (
@@ -74,6 +79,14 @@ func KindConfig(out *stack.Output) (*v1alpha4.Cluster, error) {
 		}
 		cfg.Nodes = append(cfg.Nodes, n)
 	}
+	// Port-forwards carry TCP only: the UDP NodePorts (the LwM2M agent's
+	// CoAP ones) are mapped from the control-plane node, whose kube-proxy
+	// forwards them like any node's, to the same ports on the host's
+	// loopback (the LwM2M smoke check sends there).
+	for _, port := range udpNodePorts(out) {
+		cfg.Nodes[0].ExtraPortMappings = append(cfg.Nodes[0].ExtraPortMappings, v1alpha4.PortMapping{
+			ContainerPort: port, HostPort: port, ListenAddress: "127.0.0.1", Protocol: v1alpha4.PortMappingProtocolUDP})
+	}
 	if w := len(cfg.Nodes) - 1; w > MaxWorkers {
 		return nil, fmt.Errorf("kind: the topology asks for %d workers; at most %d fit a laptop", w, MaxWorkers)
 	} else if w == 0 {
@@ -136,4 +149,22 @@ func usedPools(out *stack.Output) map[string]bool {
 		}
 	}
 	return used
+}
+
+// udpNodePorts are the UDP NodePorts of the output's Services, sorted.
+func udpNodePorts(out *stack.Output) []int32 {
+	var ports []int32
+	for _, o := range out.Objects {
+		svc, ok := o.Object.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.Protocol == corev1.ProtocolUDP && p.NodePort != 0 {
+				ports = append(ports, p.NodePort)
+			}
+		}
+	}
+	sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+	return ports
 }

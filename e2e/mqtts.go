@@ -41,6 +41,13 @@ const (
 // verify (minimal-3az: MQTTS with the Secret MQTTSSecret; dojot: domain
 // DojotDomain).
 func Synth(profile string, popts profiles.Options) (*stack.Output, error) {
+	return SynthAgents(profile, popts, "")
+}
+
+// SynthAgents is Synth with dojot's agents (DojotValues.Agents; "" keeps
+// the profile's default, vernemq): profiles.Options has no agents field,
+// so e2e sets the value itself, as it sets the domain.
+func SynthAgents(profile string, popts profiles.Options, agents string) (*stack.Output, error) {
 	p, err := profiles.Get(profile)
 	if err != nil {
 		return nil, err
@@ -54,6 +61,14 @@ func Synth(profile string, popts profiles.Options) (*stack.Output, error) {
 		v.ThingsBoard.MQTTS = thingsboard.MQTTS{Secret: MQTTSSecret}
 	case *profiles.DojotValues:
 		v.Domain = DojotDomain
+		if agents != "" {
+			v.Agents = agents
+		}
+	}
+	if agents != "" {
+		if _, ok := v.(*profiles.DojotValues); !ok {
+			return nil, fmt.Errorf("e2e: agents %q: profile %s has no dojot agents", agents, profile)
+		}
 	}
 	b, err := p.BuildValues(v)
 	if err != nil {

@@ -120,21 +120,11 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err := dojot.CheckPartitions(partitions, v.Bridges); err != nil {
 		return nil, fmt.Errorf("bridges: %w", err)
 	}
-	ports := v.NodePorts
-	if v.Monitoring.Enabled {
-		// Grafana serves the guide's metrics NodePort.
-		ports = ports.ServeMetrics()
+	if v.hasLwM2M() && name == Hundred {
+		// The guide fronts 100k with HAProxy, which forwards TCP only.
+		return nil, fmt.Errorf("agents: %q in %s: the LwM2M agent speaks CoAP over UDP, and %s's load balancer is HAProxy, which cannot carry UDP (the dojot v0.5.0 installation guide, p. 2, runs LwM2M behind NGINX in its small environment); choose vernemq or mosca here, or the small profile for LwM2M", v.Agents, name, name)
 	}
-	if v.hasLwM2M() {
-		if name == Hundred {
-			// The guide fronts 100k with HAProxy, which forwards TCP only.
-			return nil, fmt.Errorf("agents: %q in %s: the LwM2M agent speaks CoAP over UDP, and %s's load balancer is HAProxy, which cannot carry UDP (the dojot v0.5.0 installation guide, p. 2, runs LwM2M behind NGINX in its small environment); choose vernemq or mosca here, or the small profile for LwM2M", v.Agents, name, name)
-		}
-		ports = ports.ServeLwM2M()
-	}
-	if v.MutualTLS {
-		ports = ports.ServeAPIGatewayHTTPS()
-	}
+	ports := v.EffectiveNodePorts()
 	ns := v.Namespace
 	common := v.Common
 	if !v.NodeAffinity {

@@ -358,16 +358,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 			errs = append(errs, values.Errorf("groups."+g, g, "unknown group; allowed: dojot, kafka, vernemq, x509"))
 		}
 	}
-	ports := v.NodePorts
-	if v.hasLwM2M() {
-		ports = ports.ServeLwM2M()
-	}
-	if v.MutualTLS {
-		ports = ports.ServeAPIGatewayHTTPS()
-	}
-	if v.Monitoring.Enabled {
-		ports = ports.ServeMetrics()
-	}
+	ports := v.EffectiveNodePorts()
 	// nodePorts' own Validate (run by the values machinery) checks ranges
 	// and collisions; what runs decides which ports may be set.
 	if v.NodePorts.Validate() == nil {
@@ -415,6 +406,26 @@ func (v *DojotValues) hasVerneMQ() bool {
 // hasLwM2M says whether the agents include the LwM2M agent.
 func (v *DojotValues) hasLwM2M() bool {
 	return v.Agents == AgentsVerneMQLwM2M || v.Agents == AgentsMoscaLwM2M
+}
+
+// EffectiveNodePorts are the NodePorts the build renders: nodePorts as
+// set, with the guide's default filled in for every served port left 0
+// (Grafana's metrics port with the monitoring on, the LwM2M agent's five
+// with agents including lwm2m, Kong's HTTPS port with mutualTLS), each
+// marked served.
+func (v *DojotValues) EffectiveNodePorts() dojot.NodePorts {
+	ports := v.NodePorts
+	if v.Monitoring.Enabled {
+		// Grafana serves the guide's metrics NodePort.
+		ports = ports.ServeMetrics()
+	}
+	if v.hasLwM2M() {
+		ports = ports.ServeLwM2M()
+	}
+	if v.MutualTLS {
+		ports = ports.ServeAPIGatewayHTTPS()
+	}
+	return ports
 }
 
 // hasMosca says whether the agents include Mosca.

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/iotstack/iotstack/apply"
+	"github.com/iotstack/iotstack/components/dojot"
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/stack"
 )
@@ -405,20 +406,28 @@ func firstLine(s string) string {
 }
 
 // secondValues adapts the second stack's values (already in its own
-// namespace): for the dojot profiles, NodePorts 100 above the first
-// stack's (a NodePort is the cluster's, not the namespace's: the API
-// server refuses a second Service on the same one).
+// namespace): for the dojot profiles, every NodePort the first stack
+// renders moved 100 up (a NodePort is the cluster's, not the namespace's:
+// the API server refuses a second Service on the same one). The ports are
+// the effective ones, as the build fills them: a port left 0 in the values
+// but served (the LwM2M agent's 30006-30010, Kong's HTTPS 30002 with
+// mutual TLS, Grafana's 30003 with the monitoring) is rendered on its
+// default, so it moves too; a port nothing serves stays 0.
 func secondValues(v profiles.Values) {
 	d, ok := v.(*profiles.DojotValues)
 	if !ok {
 		return
 	}
-	np := &d.NodePorts
+	eff := d.EffectiveNodePorts()
+	np := dojot.NodePorts{APIGatewayHTTP: eff.APIGatewayHTTP, APIGatewayHTTPS: eff.APIGatewayHTTPS, Metrics: eff.Metrics,
+		MQTT: eff.MQTT, MQTTS: eff.MQTTS, CoAP: eff.CoAP, CoAPS: eff.CoAPS,
+		FileServer: eff.FileServer, FileServers: eff.FileServers, HTTPAgent: eff.HTTPAgent}
 	for _, p := range []*int32{&np.APIGatewayHTTP, &np.APIGatewayHTTPS, &np.Metrics, &np.MQTT, &np.MQTTS, &np.CoAP, &np.CoAPS, &np.FileServer, &np.FileServers, &np.HTTPAgent} {
 		if *p != 0 { // 0: not served, not rendered
 			*p += 100
 		}
 	}
+	d.NodePorts = np
 }
 
 // sharedObjects lists the cluster-scoped objects both outputs render.

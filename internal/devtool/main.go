@@ -214,14 +214,15 @@ func drillProfiles(ctx context.Context, profile string) error {
 	return nil
 }
 
-// endToEnd runs a profile (or all) for real on kind.
+// endToEnd runs a profile (or all) for real on kind; AGENTS chooses
+// dojot's agents (e2e.Options.Agents), KEEP=1 keeps the cluster.
 func endToEnd(ctx context.Context, profile string) error {
 	names, err := profiles.Resolve(profile)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		if err := e2e.Run(ctx, n, e2e.Options{Keep: os.Getenv("KEEP") == "1", Log: os.Stdout}); err != nil {
+		if err := e2e.Run(ctx, n, e2e.Options{Keep: os.Getenv("KEEP") == "1", Agents: os.Getenv("AGENTS"), Log: os.Stdout}); err != nil {
 			return fmt.Errorf("e2e %s: %w", n, err)
 		}
 		fmt.Printf("e2e %s passed\n", n)
