@@ -1,9 +1,7 @@
 package profiles
 
 import (
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +78,7 @@ func TestCassandraBackupRules(t *testing.T) {
 		return []map[string]string{{"severity": "warning", "component": "cassandra", "namespace": "thingsboard", "cronjob": cj}}
 	}
 	daily := "3600x288 90000x288 176400x24"
-	for _, c := range []ruleCase{
+	cases := []ruleCase{
 		{"no success for 27 hours", "CassandraBackupStale", map[string]string{created("cassandra-backup-a-0"): "0x600", ok: "3600x600"}, "28h", fire("cassandra-backup-a-0")},
 		{"never succeeded", "CassandraBackupStale", map[string]string{created("cassandra-backup-b-0"): "0x600"}, "27h", fire("cassandra-backup-b-0")},
 		{"daily successes", "CassandraBackupStale", map[string]string{created("cassandra-backup-a-0"): "0x600", ok: daily}, "50h", nil},
@@ -89,39 +87,6 @@ func TestCassandraBackupRules(t *testing.T) {
 		{"failed and never succeeded", "CassandraBackupFailed", job("cassandra-backup-a-0-100", "1x300", "600x300"), "1h", fire("cassandra-backup-a-0")},
 		{"a failure, then a success", "CassandraBackupFailed", merge(job("cassandra-backup-a-0-100", "1x300", "600x300"), ok, "3600x300"), "24h", nil},
 		{"a pod retried successfully", "CassandraBackupFailed", merge(job("cassandra-backup-a-0-100", "0x300", "600x300"), ok, "900x300"), "24h", nil},
-	} {
-		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
-			var series []map[string]string
-			for _, k := range slices.Sorted(maps.Keys(c.series)) {
-				series = append(series, map[string]string{"series": k, "values": c.series[k]})
-			}
-			exp := []map[string]any{}
-			for _, f := range c.fires {
-				exp = append(exp, map[string]any{"exp_labels": f})
-			}
-			until, err := time.ParseDuration(c.at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evals := []map[string]any{{"eval_time": c.at, "alertname": c.alert, "exp_alerts": exp}}
-			if len(c.fires) == 0 {
-				evals = nil
-				for at := 30 * time.Minute; at <= until; at += 30 * time.Minute {
-					evals = append(evals, map[string]any{"eval_time": stack.PromDuration(at), "alertname": c.alert, "exp_alerts": exp})
-				}
-			}
-			test := map[string]any{
-				"rule_files":          []string{"rules.yml"},
-				"evaluation_interval": "5m",
-				"tests":               []map[string]any{{"interval": "5m", "input_series": series, "alert_rule_test": evals}},
-			}
-			out, err := yaml.Marshal(test)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := strings.NewReplacer("/", "-", " ", "-", ",", "").Replace(c.alert + "-" + c.name + ".yml")
-			write(t, filepath.Join(dir, name), string(out))
-			run(t, tl.Promtool, "test", "rules", filepath.Join(dir, name))
-		})
 	}
+	runRuleCases(t, tl.Promtool, dir, "rules.yml", ruleTiming{interval: "5m", step: 30 * time.Minute}, cases)
 }

@@ -1,18 +1,13 @@
 package profiles
 
 import (
-	"maps"
 	"path/filepath"
-	"slices"
 	"sort"
-	"strings"
 	"testing"
-	"time"
 
 	"sigs.k8s.io/yaml"
 
 	montools "github.com/iotstack/iotstack/monitoring/tools"
-	"github.com/iotstack/iotstack/stack"
 )
 
 // ruleCase is one promtool unit test of an alert: input series (promtool's
@@ -241,48 +236,7 @@ func TestAlertRulesFireAndStaySilent(t *testing.T) {
 	}
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "rules.yml"), string(stripped))
-	for _, c := range cases {
-		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
-			var series []map[string]string
-			for _, k := range slices.Sorted(maps.Keys(c.series)) {
-				series = append(series, map[string]string{"series": k, "values": c.series[k]})
-			}
-			exp := []map[string]any{}
-			for _, f := range c.fires {
-				exp = append(exp, map[string]any{"exp_labels": f})
-			}
-			// A firing case is checked at its time; a silent one every
-			// minute up to it, so that an alert that fires and resolves
-			// during the event fails the test.
-			until, err := time.ParseDuration(c.at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evals := []map[string]any{{"eval_time": c.at, "alertname": c.alert, "exp_alerts": exp}}
-			if len(c.fires) == 0 {
-				evals = nil
-				for at := time.Minute; at <= until; at += time.Minute {
-					evals = append(evals, map[string]any{"eval_time": stack.PromDuration(at), "alertname": c.alert, "exp_alerts": exp})
-				}
-			}
-			test := map[string]any{
-				"rule_files":          []string{"rules.yml"},
-				"evaluation_interval": "30s",
-				"tests": []map[string]any{{
-					"interval":        "30s",
-					"input_series":    series,
-					"alert_rule_test": evals,
-				}},
-			}
-			b, err := yaml.Marshal(test)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := strings.NewReplacer("/", "-", " ", "-", "%", "pct").Replace(c.alert + "-" + c.name + ".yml")
-			write(t, filepath.Join(dir, name), string(b))
-			run(t, tl.Promtool, "test", "rules", filepath.Join(dir, name))
-		})
-	}
+	runRuleCases(t, tl.Promtool, dir, "rules.yml", every30s, cases)
 }
 
 func merge(m map[string]string, kv ...string) map[string]string {

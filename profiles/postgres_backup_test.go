@@ -8,17 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"sigs.k8s.io/yaml"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	montools "github.com/iotstack/iotstack/monitoring/tools"
-	"github.com/iotstack/iotstack/stack"
 )
 
 // pgBackupSets turn PostgreSQL backups on with a store, as a user would.
@@ -138,66 +133,13 @@ func TestPostgresBackupValuesErrors(t *testing.T) {
 // normal operation (promtool test rules).
 func TestPostgresBackupAlertRules(t *testing.T) {
 	tl := montools.ForTest(t)
-	p, err := Get(Minimal3AZ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := p.Load(nil, append(slices.Clone(pgBackupSets), "monitoring.enabled=true"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.BuildValues(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rules string
-	for _, part := range b.Parts {
-		if part.Dir != MonitoringDir {
-			continue
-		}
-		po, err := part.Stack.Synth()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range po.Objects {
-			if cm, ok := r.Object.(*corev1.ConfigMap); ok && cm.Data["thingsboard.rules.yml"] != "" {
-				rules = cm.Data["thingsboard.rules.yml"]
-			}
-		}
-	}
-	if rules == "" {
-		t.Fatal("no thingsboard.rules.yml in the monitoring part")
-	}
+	rules := monitoringRules(t, Minimal3AZ, nil, append(slices.Clone(pgBackupSets), "monitoring.enabled=true")...)
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "full.yml"), rules)
 	run(t, tl.Promtool, "check", "rules", filepath.Join(dir, "full.yml"))
-
-	// Keep the postgres group only, without annotations (promtool
-	// compares them verbatim).
-	var rf struct {
-		Groups []struct {
-			Name  string           `json:"name"`
-			Rules []map[string]any `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := yaml.Unmarshal([]byte(rules), &rf); err != nil {
-		t.Fatal(err)
-	}
-	var kept []any
-	for _, g := range rf.Groups {
-		if g.Name != "postgres" {
-			continue
-		}
-		for _, r := range g.Rules {
-			delete(r, "annotations")
-		}
-		kept = append(kept, g)
-	}
-	stripped, err := yaml.Marshal(map[string]any{"groups": kept})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(dir, "rules.yml"), string(stripped))
+	// The postgres group only, without annotations.
+	stripped := withoutAnnotations(t, rules, func(g string) bool { return g == "postgres" })
+	write(t, filepath.Join(dir, "rules.yml"), stripped)
 
 	pgSel := `job="postgres",namespace="thingsboard",pod="postgres-0"`
 	ksm := `job="kube-state-metrics",namespace="thingsboard"`
@@ -297,53 +239,12 @@ func TestPostgresBackupAlertRules(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"PostgresWALArchivingFailing", "PostgresWALArchiveStale", "PostgresRestoreDrillFailed", "PostgresRestoreDrillStale"} {
-		if !strings.Contains(string(stripped), "alert: "+name+"\n") {
+		if !strings.Contains(stripped, "alert: "+name+"\n") {
 			t.Errorf("alert %s is not in the rule file", name)
 		}
 		if !fires[name] || !silent[name] {
 			t.Errorf("alert %s lacks a firing or a silent case", name)
 		}
 	}
-	runPostgresBackupRuleCases(t, tl.Promtool, dir, "rules.yml", cases)
-}
-
-// runPostgresBackupRuleCases runs promtool test rules for each case against the rule
-// file name in dir (samples every 30 s): a firing case is checked at its
-// time, a silent one every minute up to it.
-func runPostgresBackupRuleCases(t *testing.T, promtool, dir, name string, cases []ruleCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
-			var series []map[string]string
-			for _, k := range slices.Sorted(maps.Keys(c.series)) {
-				series = append(series, map[string]string{"series": k, "values": c.series[k]})
-			}
-			exp := []map[string]any{}
-			for _, f := range c.fires {
-				exp = append(exp, map[string]any{"exp_labels": f})
-			}
-			until, err := time.ParseDuration(c.at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evals := []map[string]any{{"eval_time": c.at, "alertname": c.alert, "exp_alerts": exp}}
-			if len(c.fires) == 0 {
-				evals = nil
-				for at := time.Minute; at <= until; at += time.Minute {
-					evals = append(evals, map[string]any{"eval_time": stack.PromDuration(at), "alertname": c.alert, "exp_alerts": exp})
-				}
-			}
-			b, err := yaml.Marshal(map[string]any{
-				"rule_files":          []string{name},
-				"evaluation_interval": "30s",
-				"tests":               []map[string]any{{"interval": "30s", "input_series": series, "alert_rule_test": evals}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			file := strings.NewReplacer("/", "-", " ", "-", ",", "", ":", "").Replace(c.alert + "-" + c.name + ".yml")
-			write(t, filepath.Join(dir, file), string(b))
-			run(t, promtool, "test", "rules", filepath.Join(dir, file))
-		})
-	}
+	runRuleCases(t, tl.Promtool, dir, "rules.yml", every30s, cases)
 }
