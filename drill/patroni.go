@@ -185,10 +185,11 @@ func (pt *Patroni) config(i int, c *Container) ([]byte, error) {
 	return yaml.Marshal(cfg)
 }
 
-// StartPatroni creates in the simulated cluster the rendered
-// ServiceAccount, Role (edited by editRole when not nil), RoleBinding,
-// the Services and one Pod object per replica (Patroni patches its own
-// pod), requests a token for the ServiceAccount (TokenRequest), and runs
+// StartPatroni uses the rendered ServiceAccount, Role (edited by editRole
+// when not nil), RoleBinding, Services and the StatefulSet's pods on the
+// simulated cluster: those the apply made when the profile is deployed
+// there (DeployCluster), else it creates them (one Pod object per
+// replica, never scheduled: Patroni patches its own pod). It requests a token for the ServiceAccount (TokenRequest), and runs
 // Patroni for each replica in its pod with that token as its in-cluster
 // credentials.
 func StartPatroni(ctx context.Context, h *Harness, r *Rendered, api *APIServer, name string, editRole func(*rbacv1.Role)) (*Patroni, error) {
@@ -199,50 +200,33 @@ func StartPatroni(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	pt := &Patroni{h: h, r: r, api: api, sts: sts, sa: sts.Spec.Template.Spec.ServiceAccountName}
 	ns := sts.Namespace
 	cs := api.Client
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return nil, err
-	}
 	for _, o := range r.Out.Objects {
-		if o.Ref.Namespace != ns {
-			continue
-		}
-		switch x := o.Object.(type) {
-		case *corev1.ServiceAccount:
-			if x.Name == pt.sa {
-				if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{}); err != nil {
-					return nil, err
-				}
-			}
-		case *rbacv1.RoleBinding:
+		if x, ok := o.Object.(*rbacv1.RoleBinding); ok && x.Namespace == ns {
 			for _, s := range x.Subjects {
 				if s.Kind == "ServiceAccount" && s.Name == pt.sa {
-					if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{}); err != nil {
-						return nil, err
-					}
 					pt.role = x.RoleRef.Name
 				}
-			}
-		case *corev1.Service:
-			if x.Labels["app.kubernetes.io/name"] == sts.Spec.Template.Labels["app.kubernetes.io/name"] {
-				if _, err := cs.CoreV1().Services(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{}); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	for _, o := range r.Out.Objects {
-		if x, ok := o.Object.(*rbacv1.Role); ok && x.Name == pt.role && x.Namespace == ns {
-			role := x.DeepCopy()
-			if editRole != nil {
-				editRole(role)
-			}
-			if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-				return nil, err
 			}
 		}
 	}
 	if pt.role == "" {
 		return nil, fmt.Errorf("%s: no RoleBinding binds ServiceAccount %s", r.ref("StatefulSet", sts.Name), pt.sa)
+	}
+	if r.cluster != nil {
+		// The profile is applied on the cluster: the ServiceAccount, Role,
+		// RoleBinding, Services and the StatefulSet's pods are there.
+		if editRole != nil {
+			role, err := cs.RbacV1().Roles(ns).Get(ctx, pt.role, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			editRole(role)
+			if _, err := cs.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := pt.createObjects(ctx, editRole); err != nil {
+		return nil, err
 	}
 	exp := int64(3600)
 	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, pt.sa, &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
@@ -269,7 +253,8 @@ func StartPatroni(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	}
 	n := int(ptrOr(sts.Spec.Replicas, 1))
 	for i := 0; i < n; i++ {
-		p, err := h.AddPod(fmt.Sprintf("%s-%d", sts.Name, i), ns, r.ZoneOfOrdinal(i))
+		name := fmt.Sprintf("%s-%d", sts.Name, i)
+		p, err := h.AddPod(name, ns, r.PodZone(ns, name, r.ZoneOfOrdinal(i)))
 		if err != nil {
 			return nil, err
 		}
@@ -277,12 +262,14 @@ func StartPatroni(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		if err := h.SetName(PodFQDN(sts, i), p.Addr); err != nil {
 			return nil, err
 		}
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns, Labels: sts.Spec.Template.Labels},
-			Spec:       corev1.PodSpec{ServiceAccountName: pt.sa, Containers: []corev1.Container{{Name: "postgres", Image: sts.Spec.Template.Spec.Containers[0].Image}}, NodeSelector: map[string]string{"iotstack.io/drill": "no-such-node"}},
-		}
-		if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			return nil, err
+		if r.cluster == nil {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns, Labels: sts.Spec.Template.Labels},
+				Spec:       corev1.PodSpec{ServiceAccountName: pt.sa, Containers: []corev1.Container{{Name: "postgres", Image: sts.Spec.Template.Spec.Containers[0].Image}}, NodeSelector: map[string]string{"iotstack.io/drill": "no-such-node"}},
+			}
+			if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pt.conts = make([]*Container, n)
@@ -292,6 +279,48 @@ func StartPatroni(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		}
 	}
 	return pt, nil
+}
+
+// createObjects creates, on an API server the profile is not applied on,
+// what Patroni needs of it: the namespace, the ServiceAccount, its
+// RoleBinding and Role (edited by editRole) and the Services.
+func (pt *Patroni) createObjects(ctx context.Context, editRole func(*rbacv1.Role)) error {
+	ns, cs := pt.sts.Namespace, pt.api.Client
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	for _, o := range pt.r.Out.Objects {
+		if o.Ref.Namespace != ns {
+			continue
+		}
+		var err error
+		switch x := o.Object.(type) {
+		case *corev1.ServiceAccount:
+			if x.Name == pt.sa {
+				_, err = cs.CoreV1().ServiceAccounts(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{})
+			}
+		case *rbacv1.RoleBinding:
+			if x.RoleRef.Name == pt.role {
+				_, err = cs.RbacV1().RoleBindings(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{})
+			}
+		case *rbacv1.Role:
+			if x.Name == pt.role {
+				role := x.DeepCopy()
+				if editRole != nil {
+					editRole(role)
+				}
+				_, err = cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{})
+			}
+		case *corev1.Service:
+			if x.Labels["app.kubernetes.io/name"] == pt.sts.Spec.Template.Labels["app.kubernetes.io/name"] {
+				_, err = cs.CoreV1().Services(ns).Create(ctx, x.DeepCopy(), metav1.CreateOptions{})
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Start (re)starts Patroni of ordinal i on its pod's volumes.
@@ -535,6 +564,12 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		}
 		return res, nil
 	}
+	// The leader's zone is lost: drained on the simulated cluster (when
+	// the profile is deployed there), then every process of the leader's
+	// pod hard-killed.
+	if err := r.loseZone(ctx, res.Zone); err != nil {
+		return res, err
+	}
 	kill := time.Now()
 	if err := h.KillPod(pt.Pods[li]); err != nil {
 		return res, err
@@ -587,6 +622,9 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		if first >= 1 && first <= rows {
 			res.LossWindow = kill.Sub(acked[first])
 		}
+	}
+	if err := r.restoreZone(ctx, res.Zone); err != nil {
+		return res, err
 	}
 	back := time.Now()
 	if err := pt.Start(li); err != nil {

@@ -21,6 +21,12 @@ type Rendered struct {
 	Out *stack.Output
 	// Secrets are the generated Secrets' data by name and key.
 	Secrets map[string]map[string]string
+
+	// zones are the pods' zones as the simulated cluster placed them
+	// (namespace/name), cluster the cluster they run on; both nil until
+	// DeployCluster.
+	zones   map[string]string
+	cluster *Cluster
 }
 
 // ref names a rendered object as the messages say it: Kind/namespace/name

@@ -104,7 +104,8 @@ func StartRedis(ctx context.Context, h *Harness, r *Rendered, job string) (*Redi
 	for _, s := range sets {
 		zone := zoneOfTemplate(s.Spec.Template.Spec)
 		for i := 0; i < int(ptrOr(s.Spec.Replicas, 1)); i++ {
-			p, err := h.AddPod(fmt.Sprintf("%s-%d", s.Name, i), s.Namespace, zone)
+			name := fmt.Sprintf("%s-%d", s.Name, i)
+			p, err := h.AddPod(name, s.Namespace, r.PodZone(s.Namespace, name, zone))
 			if err != nil {
 				return nil, err
 			}
@@ -330,6 +331,9 @@ func RedisDrill(ctx context.Context, h *Harness, r *Rendered, job string) (*Redi
 		time.Sleep(300 * time.Millisecond)
 	}
 	res.SyncWait = time.Since(syncDeadline.Add(-time.Minute))
+	if err := r.loseZone(ctx, res.Zone); err != nil {
+		return res, err
+	}
 	kill := time.Now()
 	for _, n := range lost {
 		if err := n.proc.Kill(); err != nil {
@@ -376,6 +380,9 @@ func RedisDrill(ctx context.Context, h *Harness, r *Rendered, job string) (*Redi
 	fmt.Sscanf(lastLines(out, 1), "found %d", &found)
 	res.Lost = keys - found
 	// The zone comes back on its volumes (nodes.conf kept).
+	if err := r.restoreZone(ctx, res.Zone); err != nil {
+		return res, err
+	}
 	back := time.Now()
 	for _, n := range lost {
 		if err := rd.start(n); err != nil {

@@ -39,6 +39,9 @@ type Report struct {
 	// Skipped are the parts the profile renders that the drill does not
 	// run yet, with the reason.
 	Skipped []string
+	// Cluster is what happened on the simulated cluster: the apply, each
+	// zone drained and restored.
+	Cluster []string
 }
 
 // String is the report as printed by mage drill.
@@ -47,6 +50,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "drill %s (%s)\n", r.Profile, strings.Join(r.Versions, "; "))
 	for _, l := range r.Lines {
 		fmt.Fprintf(&b, "  %s\n", l)
+	}
+	for _, c := range r.Cluster {
+		fmt.Fprintf(&b, "  cluster: %s\n", c)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "  not drilled: %s\n", s)
@@ -106,6 +112,18 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 		fmt.Fprintln(opts.Log, res)
 		return nil
 	}
+	if len(zk)+len(pg) > 0 || redisJob != "" {
+		// One simulated cluster for the whole drill, with the profile
+		// applied as mage sim applies it.
+		dctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		cl, err := DeployCluster(dctx, opts.Root, r, opts.Log)
+		cancel()
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", profile, err)
+		}
+		defer cl.Stop()
+		defer func() { rep.Cluster = cl.Events }()
+	}
 	for _, name := range zk {
 		if err := part("ZooKeeper "+name, func(ctx context.Context, h *Harness) (fmt.Stringer, error) {
 			return ZooKeeperDrill(ctx, h, r, name)
@@ -122,12 +140,7 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	}
 	for _, name := range pg {
 		if err := part("PostgreSQL "+name, func(ctx context.Context, h *Harness) (fmt.Stringer, error) {
-			api, err := StartAPIServer(ctx, opts.Root, opts.Log)
-			if err != nil {
-				return nil, err
-			}
-			defer api.Stop()
-			return PatroniDrill(ctx, h, r, api, name)
+			return PatroniDrill(ctx, h, r, r.cluster.APIServer, name)
 		}); err != nil {
 			return rep, err
 		}

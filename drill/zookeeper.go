@@ -107,7 +107,8 @@ func StartZooKeeper(h *Harness, r *Rendered, name string, zoneOf func(int) strin
 	}
 	n := int(ptrOr(sts.Spec.Replicas, 1))
 	for i := 0; i < n; i++ {
-		p, err := h.AddPod(fmt.Sprintf("%s-%d", sts.Name, i), sts.Namespace, zoneOf(i))
+		name := fmt.Sprintf("%s-%d", sts.Name, i)
+		p, err := h.AddPod(name, sts.Namespace, r.PodZone(sts.Namespace, name, zoneOf(i)))
 		if err != nil {
 			return nil, err
 		}
@@ -452,6 +453,9 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 			survivors = append(survivors, i)
 		}
 	}
+	if err := r.loseZone(ctx, res.Zone); err != nil {
+		return res, err
+	}
 	kill := time.Now()
 	for _, i := range res.Killed {
 		if err := z.Kill(i); err != nil {
@@ -491,6 +495,9 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 		}
 	}
 	// The zone comes back: the same pods on the same volumes.
+	if err := r.restoreZone(ctx, res.Zone); err != nil {
+		return res, err
+	}
 	back := time.Now()
 	for _, i := range res.Killed {
 		if err := z.Start(i); err != nil {
@@ -525,9 +532,16 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 		return res, fmt.Errorf("%s: no leader after the rejoin", z.r.ref("StatefulSet", z.sts.Name))
 	}
 	res.LeaderZone = z.Pods[leader].Zone
-	kill = time.Now()
-	if err := z.Kill(leader); err != nil {
+	if err := r.loseZone(ctx, res.LeaderZone); err != nil {
 		return res, err
+	}
+	kill = time.Now()
+	for i := range z.Pods {
+		if z.Pods[i].Zone == res.LeaderZone {
+			if err := z.Kill(i); err != nil {
+				return res, err
+			}
+		}
 	}
 	for {
 		out, err := z.Cli(ctx, conn, "create", "/iotstack-drill/after-leader", "x")
@@ -544,8 +558,15 @@ func ZooKeeperDrill(ctx context.Context, h *Harness, r *Rendered, name string) (
 	if err != nil || !strings.Contains(out, "k0, k1, k2") {
 		return res, fmt.Errorf("acknowledged znodes missing after losing the leader: %v\n%s", err, lastLines(out, 5))
 	}
-	if err := z.Start(leader); err != nil {
+	if err := r.restoreZone(ctx, res.LeaderZone); err != nil {
 		return res, err
+	}
+	for i := range z.Pods {
+		if z.Pods[i].Zone == res.LeaderZone {
+			if err := z.Start(i); err != nil {
+				return res, err
+			}
+		}
 	}
 	if err := z.WaitReady(ctx, all, 3*time.Minute); err != nil {
 		return res, fmt.Errorf("rejoin of the old leader: %w", err)

@@ -157,22 +157,12 @@ func Run(ctx context.Context, profile string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	topo := out.Topology
-	for _, n := range Nodes(topo) {
-		if _, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.Name, err)
-		}
-	}
-	for _, pv := range Volumes(topo, out) {
-		if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("volume %s: %w", pv.Name, err)
-		}
-	}
-	if err := waitNodesReady(ctx, cs, len(Nodes(topo)), opts.Timeout); err != nil {
+	nodeCount, err := addTopology(ctx, cs, out, opts.Timeout)
+	if err != nil {
 		return nil, err
 	}
 	r.ClusterUp = time.Since(clusterStart)
-	fmt.Fprintf(log, "cluster %s up with %d nodes in %s\n", cl.Name, len(Nodes(topo)), r.ClusterUp.Round(time.Millisecond))
+	fmt.Fprintf(log, "cluster %s up with %d nodes in %s\n", cl.Name, nodeCount, r.ClusterUp.Round(time.Millisecond))
 
 	// Preflight, before anything is applied: a cluster with gaps, each
 	// reported; then with everything the profile needs, passing.
@@ -500,49 +490,10 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 		return nil
 	}
 	zone, other := topo.Zones[0], topo.Zones[1]
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: stack.ZoneLabel + "=" + zone})
-	if err != nil {
-		return err
-	}
 	drainStart := time.Now()
-	for _, n := range nodes.Items {
-		if err := setUnschedulable(ctx, cs, n.Name, true); err != nil {
-			return err
-		}
-	}
-	deadline := time.Now().Add(min(timeout, 90*time.Second))
-	for {
-		left := 0
-		blocked := []string{}
-		for _, n := range nodes.Items {
-			pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + n.Name})
-			if err != nil {
-				return err
-			}
-			for _, p := range pods.Items {
-				if p.DeletionTimestamp != nil || isDaemon(p) {
-					continue
-				}
-				left++
-				if err := evict(ctx, cs, p, false); err != nil {
-					if apierrors.IsTooManyRequests(err) {
-						blocked = append(blocked, p.Name)
-						continue
-					}
-					if !apierrors.IsNotFound(err) {
-						return fmt.Errorf("evict %s: %w", p.Name, err)
-					}
-				}
-			}
-		}
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			r.check(false, "drain of zone %s: evictions still refused by PDBs: %s", zone, strings.Join(blocked, ", "))
-			return nil
-		}
-		time.Sleep(500 * time.Millisecond)
+	if _, err := DrainZone(ctx, cs, zone, min(timeout, 90*time.Second)); err != nil {
+		r.check(false, "%v", err)
+		return nil
 	}
 	r.Drain = time.Since(drainStart)
 	fmt.Fprintf(log, "zone %s drained in %s\n", zone, r.Drain.Round(time.Millisecond))
@@ -629,20 +580,7 @@ func drill(ctx context.Context, cs kubernetes.Interface, eng *apply.Engine, out 
 	r.check(refused > 0 && len(allowedWrongly) == 0, "draining zone %s as well is blocked by the PDBs (%d evictions refused; allowed: %s)", other, refused, strings.Join(allowedWrongly, ", "))
 
 	recoverStart := time.Now()
-	for _, n := range nodes.Items {
-		if err := setUnschedulable(ctx, cs, n.Name, false); err != nil {
-			return err
-		}
-	}
-	var objs []*unstructured.Unstructured
-	for _, o := range outs {
-		oo, err := apply.Objects(o)
-		if err != nil {
-			return err
-		}
-		objs = append(objs, oo...)
-	}
-	if err := eng.Wait(ctx, objs); err != nil {
+	if err := RestoreZone(ctx, cs, eng, zone, outs...); err != nil {
 		r.check(false, "recovery after uncordon: %v", err)
 		return nil
 	}
