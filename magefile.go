@@ -88,18 +88,13 @@ var testPackages = map[string]string{
 	// The e2e LwM2M client's CoAP messages (e2e/coap.go) against libcoap's
 	// coap-rd and coap-server, and coap-client's decoded, on loopback.
 	"/usr/bin/coap-rd-notls": "libcoap3-bin",
+	// The zone-loss drill (mage drill, run by mage test) runs ZooKeeper
+	// 3.8 in place of the zookeeper image (with its Java runtime).
+	"/usr/share/zookeeper/bin/zkServer.sh": "zookeeper",
 }
 
 // Deps installs the Debian packages the tests run (Redis, PostgreSQL, PgBouncer, Patroni, NGINX, HAProxy, Mosquitto, Alertmanager, the Redis and PostgreSQL exporters, barman-cloud and boto3, rclone, ShellCheck, Python's redis module, libcoap) when missing.
 func Deps() error { return installPackages("the tests", testPackages) }
-
-// drillPackages are the Debian packages the zone-loss drill runs beyond
-// testPackages: ZooKeeper 3.8 in place of the zookeeper image (with its
-// Java runtime, hence not installed for mage test while the drill is not
-// part of it).
-var drillPackages = map[string]string{
-	"/usr/share/zookeeper/bin/zkServer.sh": "zookeeper",
-}
 
 // installPackages installs the Debian packages of the programs (or paths)
 // that are missing, with sudo when not root; what names the user.
@@ -189,7 +184,18 @@ func Test() error {
 			return err
 		}
 	}
-	return nil
+	// The zone-loss drill for real, every profile: the data tier's own
+	// servers (Debian's ZooKeeper, Redis, Patroni, PostgreSQL, PgBouncer)
+	// in network namespaces from the rendered configuration, the profile
+	// applied on a simulated cluster whose first zone is drained (as root:
+	// network and mount namespaces).
+	if err := Drill(context.Background(), "all"); err != nil {
+		return err
+	}
+	// Broken configurations make the drill fail naming the rendered
+	// object (a wrong ZooKeeper server name, a Patroni Role without its
+	// endpoints rule), and the harness removes all it made.
+	return runEnv([]string{"IOTSTACK_DRILL=1"}, "go", "test", "-count=1", "-timeout", "20m", "-run", "^(TestZooKeeperWrongServerName|TestPatroniRoleWithoutEndpoints|TestHarnessCleanup)$", "./drill/")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).
@@ -240,9 +246,6 @@ func Sim(ctx context.Context, profile string) error {
 // Drill runs the zone-loss drill with the data tier's real processes (Debian's ZooKeeper, Redis, Patroni and PostgreSQL in network namespaces, Patroni on a simulated cluster's API server; as root): the rendered configuration, a zone hard-killed, failover and data loss timed: `drill profile=minimal-3az`, `drill all`.
 func Drill(ctx context.Context, profile string) error {
 	mg.Deps(Deps)
-	if err := installPackages("the drill", drillPackages); err != nil {
-		return err
-	}
 	return devtool("drill", profile)
 }
 
@@ -262,9 +265,15 @@ func devtool(args ...string) error {
 }
 
 func run(name string, args ...string) error {
+	return runEnv(nil, name, args...)
+}
+
+// runEnv is run with env added to the environment.
+func runEnv(env []string, name string, args ...string) error {
 	shown := strings.ReplaceAll(strings.Join(args, " "), core.MageArgSep, " ")
 	fmt.Println("+", name, shown)
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, shown, err)

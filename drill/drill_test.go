@@ -13,9 +13,10 @@ import (
 )
 
 // needDrill skips unless IOTSTACK_DRILL is set (the drill runs real
-// servers in network namespaces as root for minutes, and is not yet part
-// of go tool mage test: go tool mage drill or IOTSTACK_DRILL=1 go test
-// ./drill/ run it), and skips (or, with IOTSTACK_REQUIRE_TOOLS set,
+// servers in network namespaces as root for minutes: go tool mage test
+// runs the whole drill through mage drill, and the broken-configuration
+// tests here with IOTSTACK_DRILL=1, so go test ./... does not run the
+// same parts twice), and skips (or, with IOTSTACK_REQUIRE_TOOLS set,
 // fails) when it cannot run here.
 func needDrill(t *testing.T, programs ...string) {
 	t.Helper()
