@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -495,6 +496,15 @@ type PatroniResult struct {
 	// LossWindow is the time between the first lost row's commit and the
 	// kill: commits younger than that were lost.
 	LossWindow time.Duration
+	// WALLost is how far the old leader's WAL, at the last commit before
+	// the kill, ran past the new timeline's switch point (bytes; 0 when
+	// the new leader has it all); MaxLag is the rendered
+	// maximum_lag_on_failover bounding it.
+	WALLost, MaxLag int64
+	// AtKill is the leader's WAL state right before the kill: its
+	// current and flushed positions and what each replica had been sent
+	// and had flushed (pg_stat_replication), to explain a loss.
+	AtKill string
 }
 
 // String is the result's line of the RTO/RPO table.
@@ -502,8 +512,69 @@ func (r *PatroniResult) String() string {
 	if r.Single {
 		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed)
 	}
-	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill), old leader back as a replica in %s",
-		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.Rejoin.Round(time.Millisecond))
+	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill; %d bytes of WAL past the new timeline's switch point, bound maximum_lag_on_failover %d), old leader back as a replica in %s",
+		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.WALLost, r.MaxLag, r.Rejoin.Round(time.Millisecond)) + map[bool]string{true: "; WAL at the kill: " + r.AtKill}[r.Missing > 0]
+}
+
+// maxLagOnFailover is bootstrap.dcs.maximum_lag_on_failover of the
+// rendered SPILO_CONFIGURATION, or Patroni's default (1048576 bytes,
+// patroni/dcs: maximum_lag_on_failover) when it is not set.
+func (pt *Patroni) maxLagOnFailover() (int64, error) {
+	for _, c := range pt.sts.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name != "SPILO_CONFIGURATION" {
+				continue
+			}
+			var spilo struct {
+				Bootstrap struct {
+					DCS struct {
+						MaxLag *int64 `json:"maximum_lag_on_failover"`
+					} `json:"dcs"`
+				} `json:"bootstrap"`
+			}
+			if err := yaml.Unmarshal([]byte(e.Value), &spilo); err != nil {
+				return 0, fmt.Errorf("%s env SPILO_CONFIGURATION: %w", pt.r.ref("StatefulSet", pt.sts.Name), err)
+			}
+			if spilo.Bootstrap.DCS.MaxLag != nil {
+				return *spilo.Bootstrap.DCS.MaxLag, nil
+			}
+		}
+	}
+	return 1048576, nil
+}
+
+// parseLSN reads a PostgreSQL WAL position (X/Y, hexadecimal halves).
+func parseLSN(s string) (uint64, error) {
+	hi, lo, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return 0, fmt.Errorf("WAL position %q: want X/Y", s)
+	}
+	h, err := strconv.ParseUint(hi, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("WAL position %q: %w", s, err)
+	}
+	l, err := strconv.ParseUint(lo, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("WAL position %q: %w", s, err)
+	}
+	return h<<32 | l, nil
+}
+
+func formatLSN(v uint64) string { return fmt.Sprintf("%X/%X", v>>32, v&0xffffffff) }
+
+// lastSwitchPoint is the switch point of the last line of a timeline
+// history file ("parentTLI<TAB>X/Y<TAB>reason" per line).
+func lastSwitchPoint(hist string) (uint64, error) {
+	var last string
+	for _, l := range strings.Split(hist, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && !strings.HasPrefix(l, "#") {
+			last = f[1]
+		}
+	}
+	if last == "" {
+		return 0, fmt.Errorf("no switch point in the timeline history %q", hist)
+	}
+	return parseLSN(last)
 }
 
 // PatroniDrill runs the rendered Patroni cluster with the simulated API
@@ -553,6 +624,15 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		acked[k] = time.Now()
 	}
 	res.Committed = rows
+	// The WAL position of every acknowledged commit: the loss is measured
+	// against it after the failover.
+	ackLSN, err := pt.psql(ctx, client, li, "select pg_current_wal_lsn()")
+	if err != nil {
+		return res, fmt.Errorf("WAL position on %s: %v %s", leader, err, ackLSN)
+	}
+	if res.MaxLag, err = pt.maxLagOnFailover(); err != nil {
+		return res, err
+	}
 	if len(pt.Pods) == 1 {
 		// One member: nothing to fail over to (the dojot v0.5.0
 		// installation guide runs one database); the drill stops at a
@@ -570,6 +650,7 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	if err := r.loseZone(ctx, res.Zone); err != nil {
 		return res, err
 	}
+	res.AtKill, _ = pt.psql(ctx, client, li, "select 'current ' || pg_current_wal_lsn() || ', flushed ' || pg_current_wal_flush_lsn() || coalesce((select string_agg(', ' || application_name || ' sent ' || sent_lsn || ' flushed ' || flush_lsn || ' replayed ' || replay_lsn, '' order by application_name) from pg_stat_replication), '')")
 	kill := time.Now()
 	if err := h.KillPod(pt.Pods[li]); err != nil {
 		return res, err
@@ -612,6 +693,38 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	var found int
 	fmt.Sscan(out, &found)
 	res.Missing = rows - found
+	// Asynchronous replication loses a suffix of the commits, never a
+	// row in the middle.
+	out, err = pt.psql(ctx, client, ni, "select coalesce(max(i), 0) from drill where i > 0")
+	if err != nil {
+		return res, fmt.Errorf("max on %s: %v %s", res.Elected, err, out)
+	}
+	var maxFound int
+	fmt.Sscan(out, &maxFound)
+	if maxFound != found {
+		return res, fmt.Errorf("the new leader %s has %d of the %d rows committed before the kill, but the highest is row %d: a commit in the middle was lost, which asynchronous replication cannot explain", res.Elected, found, rows, maxFound)
+	}
+	// How far the old leader's WAL ran past the new timeline's start
+	// (the last line of the newest .history file: parent timeline,
+	// switch point, reason).
+	hist, err := pt.psql(ctx, client, ni, "select pg_read_file('pg_wal/' || name) from pg_ls_waldir() where name like '%.history' order by name desc limit 1")
+	if err != nil {
+		return res, fmt.Errorf("timeline history on %s: %v %s", res.Elected, err, hist)
+	}
+	switchLSN, err := lastSwitchPoint(hist)
+	if err != nil {
+		return res, fmt.Errorf("timeline history on %s: %w", res.Elected, err)
+	}
+	ackPos, err := parseLSN(ackLSN)
+	if err != nil {
+		return res, err
+	}
+	if ackPos > switchLSN {
+		res.WALLost = int64(ackPos - switchLSN)
+	}
+	if res.WALLost > res.MaxLag {
+		return res, fmt.Errorf("the new leader %s started its timeline at %s, %d bytes of WAL before the old leader's last acknowledged commit (%s): more than maximum_lag_on_failover %d in %s", res.Elected, formatLSN(switchLSN), res.WALLost, ackLSN, res.MaxLag, pt.r.ref("StatefulSet", pt.sts.Name))
+	}
 	if res.Missing > 0 {
 		out, err := pt.psql(ctx, client, ni, "select coalesce(min(i), 0) from generate_series(1, 50) i where i not in (select i from drill)")
 		if err != nil {

@@ -76,3 +76,22 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+func TestLSN(t *testing.T) {
+	v, err := parseLSN("1A/3000060")
+	if err != nil || v != 0x1A<<32|0x3000060 || formatLSN(v) != "1A/3000060" {
+		t.Fatalf("parseLSN: %x %v", v, err)
+	}
+	for _, bad := range []string{"", "3000060", "x/1", "1/yy"} {
+		if _, err := parseLSN(bad); err == nil {
+			t.Errorf("parseLSN(%q) accepted", bad)
+		}
+	}
+	sp, err := lastSwitchPoint("1\t0/5000060\tno recovery target specified\n\n2\t0/7000A8\tno recovery target specified\n")
+	if err != nil || sp != 0x7000A8 {
+		t.Fatalf("lastSwitchPoint: %x %v", sp, err)
+	}
+	if _, err := lastSwitchPoint(""); err == nil {
+		t.Error("an empty history file gave a switch point")
+	}
+}
