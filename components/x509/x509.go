@@ -5,7 +5,10 @@
 // What it reproduces: ansible-dojot v0.5.0's Deployment (port 3000,
 // readiness GET /healthcheck, EJBCA's database in PostgreSQL "ejbca", the
 // certificate-to-device map in MongoDB, its volume at /mnt/persistent,
-// EJBCA_PERFORM_DOJOT_SETUP). Where it differs: the database password comes
+// EJBCA_PERFORM_DOJOT_SETUP, dojot_x509_identity_mgmt_replicas as
+// Config.Replicas over the shared volume, and with
+// dojot_x509_identity_mgmt_persistent_volumes false no claim, here an
+// emptyDir: Config.Ephemeral). Where it differs: the database password comes
 // from the database's declared Secret instead of a literal, the addresses
 // from handles, and it runs non-root with the original's fsGroup 10001.
 //
@@ -59,7 +62,9 @@ type Config struct {
 	// image's setup scripts keep two pods from configuring EJBCA at once
 	// (dojot/dojot v0.5.0 x509-identity-mgmt/ejbca/README.md, "Lock
 	// configuration to synchronize redundant containers";
-	// ejbca/bin/dojot-custom/exec.sh getLock). So more than one replica
+	// ejbca/bin/dojot-custom/exec.sh getLock; dojot/docs v0.5.0
+	// source/load-testing-dojot-platform.rst scales EJBCA pods over a
+	// shared persistent volume). So more than one replica
 	// needs that volume, ReadWriteMany, the same directory for every pod:
 	// refused with Ephemeral. With more than one, pods prefer distinct
 	// nodes, a PodDisruptionBudget allows one down at a time, and updates
