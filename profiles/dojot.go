@@ -168,7 +168,8 @@ func buildDojot(name string, vals Values) (*Built, error) {
 			{persistent(p.Kafka), dojot.LocalVolume{Name: "local-pv-kafka", Path: dir("kafka"), Size: size(v.Kafka.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-" + kafkaName(v) + "-0"}},
 			{persistent(p.ZooKeeper), dojot.LocalVolume{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: size(v.ZooKeeper.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"}},
 			{persistent(p.ZooKeeper), dojot.LocalVolume{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: size(v.ZooKeeper.Log.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"}},
-			{persistent(p.Postgres), dojot.LocalVolume{Name: "local-pv-postgres", Path: dir("postgres"), Size: size(v.Postgres.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"}},
+			// persistence.postgres is always on (validatePersistence).
+			{true, dojot.LocalVolume{Name: "local-pv-postgres", Path: dir("postgres"), Size: size(v.Postgres.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"}},
 			{persistent(p.MongoDB), dojot.LocalVolume{Name: "local-pv-mongo", Path: dir("mongodb"), Size: size(v.MongoDBSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"}},
 			{persistent(p.X509IdentityMgmt), dojot.LocalVolume{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: size(v.X509.Storage.Size), Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"}},
 			{persistent(p.MinIO) && contains(v.Services, "minio"), dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: size(v.MinIOSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"}},
@@ -220,11 +221,6 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	pg, err := postgres.New(s, pgc)
 	if err != nil {
 		return nil, err
-	}
-	if !persistent(v.Persistence.Postgres) {
-		if err := dojot.Ephemeral(pg.Component, "data"); err != nil {
-			return nil, err
-		}
 	}
 	xc := v.X509
 	xc.Pool = pools[dojot.GroupX509]

@@ -77,7 +77,6 @@ func TestDojotPersistenceSwitches(t *testing.T) {
 	}{
 		{Small, "persistence.zookeeper=false", "zookeeper", []claim{{"zookeeper", "data", "data-zookeeper-0", "1Gi"}, {"zookeeper", "datalog", "datalog-zookeeper-0", "1Gi"}}},
 		{Small, "persistence.kafka=false", "kafka", []claim{{"kafka-server", "data", "data-kafka-server-0", "2Gi"}}},
-		{Small, "persistence.postgres=false", "postgres", []claim{{"postgres", "data", "data-postgres-0", "2Gi"}}},
 		{Small, "persistence.mongodb=false", "mongodb", []claim{{"mongodb", "data", "data-mongodb-0", "2Gi"}}},
 		{Small, "persistence.minio=false", "minio", []claim{{"minio", "data", "data-minio-0", "2Gi"}}},
 		{Small, "persistence.x509IdentityMgmt=false", "x509-identity-mgmt", []claim{{"x509-identity-mgmt", "persistent", "x509-identity-mgmt", "10Mi"}}},
@@ -129,17 +128,24 @@ func TestDojotPersistenceSwitches(t *testing.T) {
 	}
 }
 
-// TestDojotPersistenceAllOff: every switch off renders and the stack
-// claims nothing at all (the monitoring's claims are its own).
+// TestDojotPersistenceAllOff: every switch PostgreSQL allows off renders,
+// and the stack then claims PostgreSQL's volume only (the monitoring's
+// claims are its own); PostgreSQL off is refused, naming why.
 func TestDojotPersistenceAllOff(t *testing.T) {
 	var sets []string
-	for _, s := range []string{"zookeeper", "postgres", "x509IdentityMgmt", "mongodb", "minio", "kafka", "kafkaWS", "apigw"} {
+	for _, s := range []string{"zookeeper", "x509IdentityMgmt", "mongodb", "minio", "kafka", "kafkaWS", "apigw"} {
 		sets = append(sets, "persistence."+s+"=false")
 	}
 	_, out := render(t, Small, nil, sets...)
 	st := storage(out)
-	if len(st.templates) != 0 || len(st.claims) != 0 || len(st.pvClaims) != 0 {
-		t.Errorf("claims left: templates %v, claims %v, local volumes for %v", st.templates, st.claims, st.pvClaims)
+	if len(st.templates) != 1 || len(st.templates["postgres"]) != 1 || len(st.claims) != 0 || !slices.Equal(st.pvClaims, []string{"data-postgres-0"}) {
+		t.Errorf("claims: templates %v, claims %v, local volumes for %v; want PostgreSQL's only", st.templates, st.claims, st.pvClaims)
+	}
+	for _, name := range []string{Small, Hundred} {
+		_, _, err := renderValues(name, nil, "persistence.postgres=false")
+		if err == nil || !strings.Contains(err.Error(), "persistence.postgres: false; PostgreSQL runs under Patroni") || !strings.Contains(err.Error(), "postgres-config") {
+			t.Errorf("%s: postgres off: %v", name, err)
+		}
 	}
 }
 
@@ -165,8 +171,8 @@ func TestDojotPersistenceTLSVolumes(t *testing.T) {
 	}
 }
 
-// TestDojotPersistenceBackups: a backup or restore of a store without
-// persistence is refused, naming both values paths.
+// TestDojotPersistenceBackups: a backup of a store without persistence is
+// refused, naming both values paths.
 func TestDojotPersistenceBackups(t *testing.T) {
 	store := []string{"backup.store.bucket=dojot-backups", "backup.store.endpoint=http://192.0.2.1:9000"}
 	for _, tc := range []struct {
@@ -175,7 +181,6 @@ func TestDojotPersistenceBackups(t *testing.T) {
 	}{
 		{[]string{"persistence.mongodb=false", "mongodb.backup.enabled=true"}, "persistence.mongodb: false; mongodb.backup.enabled is true"},
 		{[]string{"persistence.minio=false", "minio.backup.enabled=true"}, "persistence.minio: false; minio.backup.enabled is true"},
-		{[]string{"persistence.postgres=false", "postgres.backup.enabled=true"}, "persistence.postgres: false; postgres.backup.enabled is true"},
 	} {
 		_, _, err := renderValues(Small, nil, append(store, tc.set...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -158,14 +158,17 @@ type DojotValues struct {
 // grow by it): no claim, no local PersistentVolume, no directory in
 // prepare-node.sh; the data is lost whenever the pod is deleted or moves
 // (a restart of the container keeps it). A backup of a store without
-// persistence is refused.
+// persistence is refused, and so is PostgreSQL without it (see Postgres).
 type DojotPersistence struct {
 	// ZooKeeper keeps ZooKeeper's data and transaction log
 	// (local-pv-zk-data, local-pv-zk-log).
 	ZooKeeper *bool `json:"zookeeper"`
 	// Postgres keeps PostgreSQL's data (local-pv-postgres): Kong's,
 	// auth's, device-manager's and EJBCA's databases, including the CA
-	// keys.
+	// keys. Off is refused: PostgreSQL runs under Patroni here, which
+	// keeps the cluster's initialization in the Kubernetes API, so a pod
+	// without its data would wait for a leader forever instead of
+	// initializing again (the guide's plain PostgreSQL started empty).
 	Postgres *bool `json:"postgres"`
 	// X509IdentityMgmt keeps x509-identity-mgmt's shared directory
 	// /mnt/persistent (local-pv-x509-identity-mgmt): the lock file its
@@ -547,7 +550,7 @@ func (v *DojotValues) dojotServices() []string {
 }
 
 // validatePersistence refuses what a store without its volume cannot do:
-// a backup or restore of it, the TLS switches whose certificates the
+// PostgreSQL under Patroni at all, a backup of MongoDB or MinIO, the TLS switches whose certificates the
 // guide kept on the Kong and kafka-ws volumes, more than one
 // x509-identity-mgmt without the shared volume; and more than one
 // x509-identity-mgmt on local volumes spread over several nodes (each
@@ -562,14 +565,15 @@ func (v *DojotValues) validatePersistence() []values.FieldError {
 		on    bool
 		what  string
 	}{
-		{"postgres.backup.enabled", p.Postgres, v.Postgres.Backup.Enabled, "persistence.postgres"},
-		{"postgres.restore.enabled", p.Postgres, v.Postgres.Restore.Enabled, "persistence.postgres"},
 		{"mongodb.backup.enabled", p.MongoDB, v.MongoDB.Backup.Enabled, "persistence.mongodb"},
 		{"minio.backup.enabled", p.MinIO, v.MinIO.Backup.Enabled, "persistence.minio"},
 	} {
 		if c.on && !persistent(c.store) {
 			errs = append(errs, values.Errorf(c.what, false, "%s is true: a store without persistence loses its data with its pod, and a restore into it would be lost the same way; keep %s true (the default) or turn %s off", c.path, c.what, c.path))
 		}
+	}
+	if !persistent(p.Postgres) {
+		errs = append(errs, values.Errorf("persistence.postgres", false, "PostgreSQL runs under Patroni, which records the cluster's initialization in the Kubernetes API (its %s-config object): a member that lost its data directory waits for a leader to copy from instead of initializing again (Patroni's docs/replica_bootstrap.rst: bootstrap only while there is no initialize key), so without its volume PostgreSQL would not come back once its pod is deleted; keep persistence.postgres true", postgresName(v)))
 	}
 	if v.MutualTLS && !persistent(p.APIGW) {
 		errs = append(errs, values.Errorf("persistence.apigw", false, "mutualTLS is true: Kong reads its certificates at /certs, the guide's Kong volume (here the Secret %s); with the volume off nothing provides them; keep persistence.apigw true or turn mutualTLS off", dojot.KongTLSSecret))
@@ -597,4 +601,12 @@ func (v *DojotValues) pool(name string) (Pool, bool) {
 		}
 	}
 	return Pool{}, false
+}
+
+// postgresName is the PostgreSQL cluster's name (Patroni's scope).
+func postgresName(v *DojotValues) string {
+	if v.Postgres.Name != "" {
+		return v.Postgres.Name
+	}
+	return "postgres"
 }
