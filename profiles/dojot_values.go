@@ -164,8 +164,7 @@ type DojotPersistence struct {
 	// (local-pv-zk-data, local-pv-zk-log).
 	ZooKeeper *bool `json:"zookeeper"`
 	// Postgres keeps PostgreSQL's data (local-pv-postgres): Kong's,
-	// auth's, device-manager's and EJBCA's databases, including the CA
-	// keys. Off is refused: PostgreSQL runs under Patroni here, which
+	// auth's, device-manager's and EJBCA's databases. Off is refused: PostgreSQL runs under Patroni here, which
 	// keeps the cluster's initialization in the Kubernetes API, so a pod
 	// without its data would wait for a leader forever instead of
 	// initializing again (the guide's plain PostgreSQL started empty).

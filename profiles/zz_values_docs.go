@@ -54,7 +54,7 @@ func init() {
 				"KafkaWS":          "KafkaWS is the guide's kafka-ws volume (local-pv-kafka-ws, mounted\nat /opt/kafka-ws/certs): it held only kafka-ws's TLS certificates,\nwhich here come from the Secret kafka-ws-tls, mounted at the same path.\nOff, nothing provides them, so kafkaWSTLS is refused; with kafkaWSTLS\noff both settings render the same.",
 				"MinIO":            "MinIO keeps MinIO's data (local-pv-minio): image-manager's files.",
 				"MongoDB":          "MongoDB keeps MongoDB's data (local-pv-mongo): device history and the\ncertificate-to-device map.",
-				"Postgres":         "Postgres keeps PostgreSQL's data (local-pv-postgres): Kong's, auth's,\ndevice-manager's and EJBCA's databases, including the CA keys. Off is\nrefused: PostgreSQL runs under Patroni here, which keeps the cluster's\ninitialization in the Kubernetes API, so a pod without its data would\nwait for a leader forever instead of initializing again (the guide's\nplain PostgreSQL started empty).",
+				"Postgres":         "Postgres keeps PostgreSQL's data (local-pv-postgres): Kong's, auth's,\ndevice-manager's and EJBCA's databases. Off is refused: PostgreSQL\nruns under Patroni here, which keeps the cluster's initialization in\nthe Kubernetes API, so a pod without its data would wait for a leader\nforever instead of initializing again (the guide's plain PostgreSQL\nstarted empty).",
 				"X509IdentityMgmt": "X509IdentityMgmt keeps x509-identity-mgmt's shared directory\n/mnt/persistent (local-pv-x509-identity-mgmt): the lock file its setup\nscripts take so that replicas never configure EJBCA at the same time.\nOff, x509.replicas must be 1.",
 				"ZooKeeper":        "ZooKeeper keeps ZooKeeper's data and transaction log (local-pv-zk-data,\nlocal-pv-zk-log).",
 			},
