@@ -35,9 +35,9 @@ type Options struct {
 	RequestScale float64
 	// Agents are dojot's IoT agents (profiles.DojotValues.Agents; "" is
 	// the profile's default, vernemq); profiles.Options has no such
-	// field. With vernemq+lwm2m (small only) the smoke checks also
-	// register an LwM2M client; the Mosca combinations are refused
-	// (checkAgents). mage e2e reads it from the AGENTS environment
+	// field. With lwm2m (small only) the smoke checks also register an
+	// LwM2M client; with mosca (small only) they publish through Mosca
+	// and read the values back from history (checkAgents, BrokerOf). mage e2e reads it from the AGENTS environment
 	// variable.
 	Agents string
 	// Log receives progress; nil discards it.
@@ -136,7 +136,7 @@ func Run(ctx context.Context, profile string, opts Options) error {
 		return err
 	}
 	fmt.Fprintf(log, "%s ready after %s\n", profile, res.Ready.Round(time.Second))
-	if err := smoke(ctx, cfg, profile, out.Namespace, CoAPNodePort(out), ca, log); err != nil {
+	if err := smoke(ctx, cfg, profile, out.Namespace, BrokerOf(out), CoAPNodePort(out), ca, log); err != nil {
 		return err
 	}
 	if profile == profiles.Minimal3AZ {
@@ -146,11 +146,12 @@ func Run(ctx context.Context, profile string, opts Options) error {
 }
 
 // smoke runs the profile's smoke checks through port-forwards, plain
-// MQTT and MQTTS, and, when coap (the LwM2M agent's CoAP NodePort) is not
+// MQTT and MQTTS (dojot: to VerneMQ, or to Mosca when broker says so,
+// smokeDojotMosca), and, when coap (the LwM2M agent's CoAP NodePort) is not
 // 0, an LwM2M registration through it. ca is the CA of
 // tb-mqtt-transport's key pair (minimal-3az); the dojot brokers' CA is
 // fetched from x509-identity-mgmt.
-func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, coap int32, ca *CA, log io.Writer) error {
+func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, broker Broker, coap int32, ca *CA, log io.Writer) error {
 	switch profile {
 	case "minimal-3az":
 		rest, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/component=tb-core", 8080)
@@ -190,6 +191,15 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, coap int32
 		fmt.Fprintf(log, "smoke: telemetry published over MQTTS (8883, certificate verified for %s against e2e's CA) read back over REST\n", name)
 		return nil
 	default:
+		if broker.Mosca {
+			if err := smokeDojotMosca(ctx, cfg, ns, broker.PlainMQTT, log); err != nil {
+				return err
+			}
+			if coap != 0 {
+				return smokeLwM2M(ctx, coap, log)
+			}
+			return nil
+		}
 		broker, stop, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=vernemq", 1883)
 		if err != nil {
 			return err

@@ -39,26 +39,51 @@ func CoAPNodePort(out *stack.Output) int32 {
 	return 0
 }
 
-// checkAgents says which dojot agents e2e can check: its MQTT smoke
-// checks speak to VerneMQ (plain MQTT and MQTTS with an
-// x509-identity-mgmt certificate), so the agents must include VerneMQ;
-// the LwM2M agent beside it is checked by a registration
-// (smokeLwM2M). Mosca's topics and authorization are not modelled by
-// those checks: its combinations run on the simulated cluster only
-// (envs/dojot-agents.yaml in mage test).
+// checkAgents says which dojot agents e2e can check: every choice the
+// small profile takes. VerneMQ is checked by the MQTT round trips of
+// SmokeDojot (plain and MQTTS), Mosca by SmokeMosca's (the value read
+// back from history), the LwM2M agent beside either by a registration
+// (smokeLwM2M). 100k takes VerneMQ only: its HAProxy cannot carry the
+// LwM2M agent's UDP, and its services (the guide's 100k set) have no
+// device-manager, which Mosca asks whether a device exists, nor the
+// history the Mosca check reads.
 func checkAgents(profile, agents string) error {
 	switch agents {
 	case "", profiles.AgentsVerneMQ:
 		return nil
-	case profiles.AgentsVerneMQLwM2M:
+	case profiles.AgentsVerneMQLwM2M, profiles.AgentsMosca, profiles.AgentsMoscaLwM2M:
 		if profile != profiles.Small {
-			return fmt.Errorf("e2e: agents %q in %s: the LwM2M agent runs in the small profile only (100k's HAProxy cannot carry UDP)", agents, profile)
+			return fmt.Errorf("e2e: agents %q in %s: allowed there: %s (the LwM2M agent needs NGINX's UDP, Mosca device-manager and history: the small profile runs them)", agents, profile, profiles.AgentsVerneMQ)
 		}
 		return nil
-	case profiles.AgentsMosca, profiles.AgentsMoscaLwM2M:
-		return fmt.Errorf("e2e: agents %q: the MQTT smoke checks speak to VerneMQ, and Mosca's are not written; allowed: %s, %s (Mosca runs on the simulated cluster: go tool mage sim profile=small values=envs/dojot-agents.yaml)", agents, profiles.AgentsVerneMQ, profiles.AgentsVerneMQLwM2M)
 	}
-	return fmt.Errorf("e2e: agents %q; allowed: %s, %s", agents, profiles.AgentsVerneMQ, profiles.AgentsVerneMQLwM2M)
+	return fmt.Errorf("e2e: agents %q; allowed: %s, %s, %s, %s", agents, profiles.AgentsVerneMQ, profiles.AgentsVerneMQLwM2M, profiles.AgentsMoscaLwM2M, profiles.AgentsMosca)
+}
+
+// Broker is the MQTT agent a rendered dojot stack runs, as the smoke
+// checks need it: VerneMQ or Mosca (its Service iotagent-mosca), and
+// whether it serves plain MQTT on 1883 (insecure MQTT).
+type Broker struct {
+	Mosca, PlainMQTT bool
+}
+
+// BrokerOf finds the MQTT agent of a rendered dojot stack: Mosca when the
+// output has its Service (it then serves 1883 exactly when the Service
+// has that port), VerneMQ otherwise (the smoke checks always speak plain
+// MQTT to VerneMQ through a port-forward).
+func BrokerOf(out *stack.Output) Broker {
+	for _, o := range out.Objects {
+		svc, ok := o.Object.(*corev1.Service)
+		if !ok || svc.Name != dojot.IoTAgentMosca {
+			continue
+		}
+		b := Broker{Mosca: true}
+		for _, p := range svc.Spec.Ports {
+			b.PlainMQTT = b.PlainMQTT || p.Port == 1883
+		}
+		return b
+	}
+	return Broker{PlainMQTT: true}
 }
 
 // smokeLwM2M registers an LwM2M client with the agent through the CoAP

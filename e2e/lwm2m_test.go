@@ -64,23 +64,24 @@ func TestKindConfigMapsCoAP(t *testing.T) {
 }
 
 // TestRunAgents: the agents e2e cannot check are refused before anything
-// starts, naming the value and what is allowed; vernemq+lwm2m on small
-// gets as far as the container engine.
+// starts, naming the value and what is allowed; every other choice on
+// small (the LwM2M agent, Mosca) gets as far as the container engine.
 func TestRunAgents(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	for _, c := range []struct{ profile, agents, want string }{
-		{"small", "mosca+lwm2m", `agents "mosca+lwm2m": the MQTT smoke checks speak to VerneMQ`},
-		{"small", "mosca", `agents "mosca"`},
-		{"small", "lwm2m", `agents "lwm2m"; allowed: vernemq, vernemq+lwm2m`},
-		{"100k", "vernemq+lwm2m", "small profile only"},
+		{"small", "lwm2m", `agents "lwm2m"; allowed: vernemq, vernemq+lwm2m, mosca+lwm2m, mosca`},
+		{"100k", "vernemq+lwm2m", `agents "vernemq+lwm2m" in 100k: allowed there: vernemq`},
+		{"100k", "mosca", `agents "mosca" in 100k: allowed there: vernemq (the LwM2M agent needs NGINX's UDP, Mosca device-manager and history`},
 	} {
 		err := Run(context.Background(), c.profile, Options{Agents: c.agents})
 		if err == nil || errors.Is(err, ErrNoEngine) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s with %s: %v; want %q", c.profile, c.agents, err, c.want)
 		}
 	}
-	if err := Run(context.Background(), "small", Options{Agents: "vernemq+lwm2m"}); !errors.Is(err, ErrNoEngine) {
-		t.Errorf("small with vernemq+lwm2m: %v; want ErrNoEngine here", err)
+	for _, agents := range []string{"vernemq+lwm2m", "mosca", "mosca+lwm2m"} {
+		if err := Run(context.Background(), "small", Options{Agents: agents}); !errors.Is(err, ErrNoEngine) {
+			t.Errorf("small with %s: %v; want ErrNoEngine here", agents, err)
+		}
 	}
 }
 

@@ -103,7 +103,7 @@ func upgradeThingsBoard(ctx context.Context, cfg *rest.Config, eng *apply.Engine
 		return err
 	}
 	fmt.Fprintf(log, "upgrade: the Job upgraded from %s; %d pods found the schema of %s in place\n", from, len(waits), to)
-	return smoke(ctx, cfg, profiles.Minimal3AZ, out.Namespace, 0, ca, log)
+	return smoke(ctx, cfg, profiles.Minimal3AZ, out.Namespace, Broker{}, 0, ca, log)
 }
 
 // containerLogs are the logs of container in the pods matching selector.

@@ -69,12 +69,23 @@ func (d *DojotAPI) call(ctx context.Context, method, path string, want int, in, 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %s (want %d): %s", method, path, resp.Status, want, strings.TrimSpace(string(b)))
+		return &statusError{method: method, path: path, status: resp.Status, code: resp.StatusCode, want: want, body: strings.TrimSpace(string(b))}
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// statusError is an answer with a status other than the one wanted.
+type statusError struct {
+	method, path, status string
+	code, want           int
+	body                 string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: %s (want %d): %s", e.method, e.path, e.status, e.want, e.body)
 }
 
 // Login authenticates with dojot's auth and keeps the JWT: POST /auth

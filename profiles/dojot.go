@@ -156,16 +156,27 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		// same nodes never share a directory.
 		dir := func(p string) string { return "/mnt/data/" + ns + "/" + p }
 		size := func(q resource.Quantity) string { return q.String() }
-		volumes := []dojot.LocalVolume{
-			{Name: "local-pv-kafka", Path: dir("kafka"), Size: size(v.Kafka.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-" + kafkaName(v) + "-0"},
-			{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: size(v.ZooKeeper.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"},
-			{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: size(v.ZooKeeper.Log.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"},
-			{Name: "local-pv-postgres", Path: dir("postgres"), Size: size(v.Postgres.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"},
-			{Name: "local-pv-mongo", Path: dir("mongodb"), Size: size(v.MongoDBSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"},
-			{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: size(v.X509.Storage.Size), Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"},
-		}
-		if contains(v.Services, "minio") {
-			volumes = append(volumes, dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: size(v.MinIOSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"})
+		// A store whose persistence is off claims nothing, so no volume
+		// is reserved for it (and prepare-node.sh, which follows the
+		// rendered volumes, makes no directory for it).
+		p := v.Persistence
+		var volumes []dojot.LocalVolume
+		for _, lv := range []struct {
+			on bool
+			dojot.LocalVolume
+		}{
+			{persistent(p.Kafka), dojot.LocalVolume{Name: "local-pv-kafka", Path: dir("kafka"), Size: size(v.Kafka.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-" + kafkaName(v) + "-0"}},
+			{persistent(p.ZooKeeper), dojot.LocalVolume{Name: "local-pv-zk-data", Path: dir("zookeeper/data"), Size: size(v.ZooKeeper.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "data-zookeeper-0"}},
+			{persistent(p.ZooKeeper), dojot.LocalVolume{Name: "local-pv-zk-log", Path: dir("zookeeper/log"), Size: size(v.ZooKeeper.Log.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupKafka), Claim: "datalog-zookeeper-0"}},
+			// persistence.postgres is always on (validatePersistence).
+			{true, dojot.LocalVolume{Name: "local-pv-postgres", Path: dir("postgres"), Size: size(v.Postgres.Data.Size), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-postgres-0"}},
+			{persistent(p.MongoDB), dojot.LocalVolume{Name: "local-pv-mongo", Path: dir("mongodb"), Size: size(v.MongoDBSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-mongodb-0"}},
+			{persistent(p.X509IdentityMgmt), dojot.LocalVolume{Name: "local-pv-x509-identity-mgmt", Path: dir("ejbca"), Size: size(v.X509.Storage.Size), Mode: corev1.ReadWriteMany, NodeLabels: group(dojot.GroupX509), Claim: "x509-identity-mgmt"}},
+			{persistent(p.MinIO) && contains(v.Services, "minio"), dojot.LocalVolume{Name: "local-pv-minio", Path: dir("minio"), Size: size(v.MinIOSize), Mode: corev1.ReadWriteOnce, NodeLabels: group(dojot.GroupDojot), Claim: "data-minio-0"}},
+		} {
+			if lv.on {
+				volumes = append(volumes, lv.LocalVolume)
+			}
 		}
 		if err := dojot.AddLocalStorage(s, volumes); err != nil {
 			return nil, err
@@ -187,12 +198,22 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !persistent(v.Persistence.ZooKeeper) {
+		if err := dojot.Ephemeral(zk.Component, "data", "datalog"); err != nil {
+			return nil, err
+		}
+	}
 	kfc := v.Kafka
 	kfc.Pool, kfc.NumPartitions = pools[dojot.GroupKafka], partitions
 	kfc.Data = withClass(kfc.Data)
 	kf, err := kafka.New(s, kfc)
 	if err != nil {
 		return nil, err
+	}
+	if !persistent(v.Persistence.Kafka) {
+		if err := dojot.Ephemeral(kf.Component, "data"); err != nil {
+			return nil, err
+		}
 	}
 	pgc := postgresBackup(&v.Common, v.Postgres)
 	pgc.Pool = pools[dojot.GroupDojot]
@@ -204,6 +225,7 @@ func buildDojot(name string, vals Values) (*Built, error) {
 	xc := v.X509
 	xc.Pool = pools[dojot.GroupX509]
 	xc.Storage = withClass(xc.Storage)
+	xc.Ephemeral = !persistent(v.Persistence.X509IdentityMgmt)
 	if xc.Image == "" {
 		xc.Image = "dojot/x509-identity-mgmt:" + v.Version
 	}
@@ -240,6 +262,16 @@ func buildDojot(name string, vals Values) (*Built, error) {
 		InsecureMQTT: v.InsecureMQTT, Email: v.AuthEmail, MutualTLS: v.MutualTLS, KafkaWSTLS: v.KafkaWSTLS,
 	}); err != nil {
 		return nil, err
+	}
+	for _, st := range []struct {
+		name string
+		on   bool
+	}{{"mongodb", persistent(v.Persistence.MongoDB)}, {"minio", persistent(v.Persistence.MinIO)}} {
+		if c := s.ComponentByName(st.name); c != nil && !st.on {
+			if err := dojot.Ephemeral(c, "data"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if mosca := s.ComponentByName(dojot.IoTAgentMosca); mosca != nil {
 		mosca.DependsOn(ca.Component) // its certificate is signed at start (initialConf.py)

@@ -135,7 +135,68 @@ type DojotValues struct {
 	// LoadTest is dojot's Locust MQTT load test (dist/<profile>/loadtest/),
 	// on by default in 100k.
 	LoadTest DojotLoadTest `json:"loadTest"`
+	// Persistence switches each store's volume, the guide's
+	// dojot_<service>_persistent_volumes (both guide environments set
+	// them all true; ansible-dojot's example inventory sets them false).
+	Persistence DojotPersistence `json:"persistence"`
 }
+
+// DojotPersistence is the guide's dojot_{zk,psql,x509_identity_mgmt,
+// mongodb,minio,kafka,kafka_ws,apigw}_persistent_volumes, each true (or
+// null) by default. A store switched off keeps its data where ansible-dojot
+// v0.5.0 kept it with the variable false: in the pod, not on a volume
+// (its role templates then mount nothing: roles/zookeeper/templates/
+// zk_statefulset.yaml.j2, roles/databases/postgresql/templates/
+// postgres_statefulset.yaml.j2, roles/kafka/templates/
+// kafka_statefulset.yaml.j2, roles/databases/mongodb/templates/
+// mongodb_statefulset.yaml.j2, roles/minio/templates/
+// minio_statefulset.yaml.j2 leave out the volumeClaimTemplates and the
+// mount; roles/x509-identity-mgmt/templates/
+// x509_identity_mgmt_deployment.yaml.j2 the claim x509-identity-mgmt).
+// Here the data directory becomes an emptyDir of the volume's size
+// (sizeLimit, and the container's ephemeral-storage request and limit
+// grow by it): no claim, no local PersistentVolume, no directory in
+// prepare-node.sh; the data is lost whenever the pod is deleted or moves
+// (a restart of the container keeps it). A backup of a store without
+// persistence is refused, and so is PostgreSQL without it (see Postgres).
+type DojotPersistence struct {
+	// ZooKeeper keeps ZooKeeper's data and transaction log
+	// (local-pv-zk-data, local-pv-zk-log).
+	ZooKeeper *bool `json:"zookeeper"`
+	// Postgres keeps PostgreSQL's data (local-pv-postgres): Kong's,
+	// auth's, device-manager's and EJBCA's databases. Off is refused: PostgreSQL runs under Patroni here, which
+	// keeps the cluster's initialization in the Kubernetes API, so a pod
+	// without its data would wait for a leader forever instead of
+	// initializing again (the guide's plain PostgreSQL started empty).
+	Postgres *bool `json:"postgres"`
+	// X509IdentityMgmt keeps x509-identity-mgmt's shared directory
+	// /mnt/persistent (local-pv-x509-identity-mgmt): the lock file its
+	// setup scripts take so that replicas never configure EJBCA at the
+	// same time. Off, x509.replicas must be 1.
+	X509IdentityMgmt *bool `json:"x509IdentityMgmt"`
+	// MongoDB keeps MongoDB's data (local-pv-mongo): device history and
+	// the certificate-to-device map.
+	MongoDB *bool `json:"mongodb"`
+	// MinIO keeps MinIO's data (local-pv-minio): image-manager's files.
+	MinIO *bool `json:"minio"`
+	// Kafka keeps Kafka's log (local-pv-kafka).
+	Kafka *bool `json:"kafka"`
+	// KafkaWS is the guide's kafka-ws volume (local-pv-kafka-ws, mounted
+	// at /opt/kafka-ws/certs): it held only kafka-ws's TLS certificates,
+	// which here come from the Secret kafka-ws-tls, mounted at the same
+	// path. Off, nothing provides them, so kafkaWSTLS is refused; with
+	// kafkaWSTLS off both settings render the same.
+	KafkaWS *bool `json:"kafkaWS"`
+	// APIGW is the guide's Kong volume (local-pv-kong, mounted at
+	// /certs): it held only Kong's TLS certificates, which here come from
+	// the Secret kong-tls, mounted at the same path. Off, nothing provides
+	// them, so mutualTLS is refused; with mutualTLS off both settings
+	// render the same.
+	APIGW *bool `json:"apigw"`
+}
+
+// persistent reads a persistence switch: null is the default, on.
+func persistent(b *bool) bool { return b == nil || *b }
 
 // dojotMonitoring is the monitoring sized as ansible-dojot v0.5.0 sizes
 // its own (roles/metrics/templates/prometheus-servicelprometheus.yaml.j2:
@@ -210,7 +271,9 @@ func dojotDefaults(hundred bool) *DojotValues {
 	v.Postgres = postgres.Config{Instances: 1, PoolerReplicas: 1, Resources: res("1", "1Gi"), PoolerResources: res("200m", "128Mi"), PoolSize: 10,
 		Tuning: postgres.Tuning{MaxConnections: 100, SharedBuffers: "128MB", WorkMem: "4MB", MaintenanceWorkMem: "64MB", EffectiveCacheSize: "512MB"}}
 	v.Postgres.Data.Size = q("2Gi")
-	v.X509 = x509.Config{Resources: res("1", "1536Mi")}
+	v.X509 = x509.Config{Resources: res("1", "1536Mi"), Replicas: 1}
+	t := true
+	v.Persistence = DojotPersistence{ZooKeeper: &t, Postgres: &t, X509IdentityMgmt: &t, MongoDB: &t, MinIO: &t, Kafka: &t, KafkaWS: &t, APIGW: &t}
 	v.X509.Storage.Size = q("10Mi")
 	v.VerneMQ = vernemq.Config{Replicas: 1, Resources: res("2", "1Gi")}
 	if hundred {
@@ -376,6 +439,7 @@ func (v *DojotValues) Validate() []values.FieldError {
 	errs = append(errs, v.UI.validate(v.Topology)...)
 	errs = append(errs, v.validateBackups()...)
 	errs = append(errs, v.LoadTest.validate(v)...)
+	errs = append(errs, v.validatePersistence()...)
 	if !v.NodeAffinity {
 		if n := len(v.Topology.Pools); n != 1 {
 			errs = append(errs, values.Errorf("nodeAffinity", false, "needs a single pool (topology.pools has %d): with node groups every workload must be pinned to its group's nodes; set nodeAffinity: true and label the nodes %s=<group>", n, DojotGroupLabel))
@@ -482,4 +546,66 @@ func (v *DojotValues) dojotServices() []string {
 		out = append(out, "gui-v2")
 	}
 	return out
+}
+
+// validatePersistence refuses what a store without its volume cannot do:
+// PostgreSQL under Patroni at all, a backup of MongoDB or MinIO, the TLS switches whose certificates the
+// guide kept on the Kong and kafka-ws volumes, more than one
+// x509-identity-mgmt without the shared volume; and more than one
+// x509-identity-mgmt on local volumes spread over several nodes (each
+// node's directory is another volume, so the replicas would not share
+// the setup lock).
+func (v *DojotValues) validatePersistence() []values.FieldError {
+	var errs []values.FieldError
+	p := v.Persistence
+	for _, c := range []struct {
+		path  string
+		store *bool
+		on    bool
+		what  string
+	}{
+		{"mongodb.backup.enabled", p.MongoDB, v.MongoDB.Backup.Enabled, "persistence.mongodb"},
+		{"minio.backup.enabled", p.MinIO, v.MinIO.Backup.Enabled, "persistence.minio"},
+	} {
+		if c.on && !persistent(c.store) {
+			errs = append(errs, values.Errorf(c.what, false, "%s is true: a store without persistence loses its data with its pod, and a restore into it would be lost the same way; keep %s true (the default) or turn %s off", c.path, c.what, c.path))
+		}
+	}
+	if !persistent(p.Postgres) {
+		errs = append(errs, values.Errorf("persistence.postgres", false, "PostgreSQL runs under Patroni, which records the cluster's initialization in the Kubernetes API (its %s-config object): a member that lost its data directory waits for a leader to copy from instead of initializing again (Patroni's docs/replica_bootstrap.rst: bootstrap only while there is no initialize key), so without its volume PostgreSQL would not come back once its pod is deleted; keep persistence.postgres true", postgresName(v)))
+	}
+	if v.MutualTLS && !persistent(p.APIGW) {
+		errs = append(errs, values.Errorf("persistence.apigw", false, "mutualTLS is true: Kong reads its certificates at /certs, the guide's Kong volume (here the Secret %s); with the volume off nothing provides them; keep persistence.apigw true or turn mutualTLS off", dojot.KongTLSSecret))
+	}
+	if v.KafkaWSTLS && !persistent(p.KafkaWS) {
+		errs = append(errs, values.Errorf("persistence.kafkaWS", false, "kafkaWSTLS is true: kafka-ws reads its certificates at /opt/kafka-ws/certs, the guide's kafka-ws volume (here the Secret %s); with the volume off nothing provides them; keep persistence.kafkaWS true or turn kafkaWSTLS off", dojot.KafkaWSTLSSecret))
+	}
+	if r := v.X509.Replicas; r > 1 {
+		if !persistent(p.X509IdentityMgmt) {
+			errs = append(errs, values.Errorf("x509.replicas", r, "needs persistence.x509IdentityMgmt true: the replicas take x509-identity-mgmt's setup lock in /mnt/persistent, one volume they all share; use 1 replica without the volume"))
+		} else if sc := v.Topology.StorageClass; sc.Create && sc.Provisioner == localProvisioner {
+			if pool, ok := v.pool(v.Groups["x509"]); ok && pool.NodesPerZone*len(v.Topology.Zones) > 1 {
+				errs = append(errs, values.Errorf("x509.replicas", r, "the x509 group's pool %s has %d nodes, and a local volume is a directory per node: replicas on different nodes would not share the setup lock in /mnt/persistent; give the x509 pool one node, or a ReadWriteMany topology.storageClass", pool.Name, pool.NodesPerZone*len(v.Topology.Zones)))
+			}
+		}
+	}
+	return errs
+}
+
+// pool is the topology's pool named name.
+func (v *DojotValues) pool(name string) (Pool, bool) {
+	for _, p := range v.Topology.Pools {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Pool{}, false
+}
+
+// postgresName is the PostgreSQL cluster's name (Patroni's scope).
+func postgresName(v *DojotValues) string {
+	if v.Postgres.Name != "" {
+		return v.Postgres.Name
+	}
+	return "postgres"
 }

@@ -48,6 +48,12 @@
 // NGINX task never installed coap_http.conf, so the guide's own NGINX did
 // not forward 5896; here it does, untested against a device.
 //
+// A store whose persistence is off (the guide's
+// dojot_<service>_persistent_volumes false, which mounts no volume) keeps
+// its data in a sized emptyDir instead of its claim: Ephemeral rewrites a
+// component's claim templates so, and the profiles reserve no local
+// volume for it.
+//
 // gui-v2 (Config.Services) is routed by Kong at /v2. The guide's
 // switches: the API gateway's mutual TLS (Config.MutualTLS, Kong's 8443
 // and the HTTPS NodePort only then) and kafka-ws's TLS

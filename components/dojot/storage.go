@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/iotstack/iotstack/components/internal/sts"
 	"github.com/iotstack/iotstack/stack"
 )
 
@@ -120,3 +122,47 @@ func AddLocalVolumes(c *stack.Component, volumes []LocalVolume) error {
 // PVName is the name of the PersistentVolume of the local volume name in
 // the stack's namespace: "<namespace>-<name>", unique per stack.
 func PVName(namespace, name string) string { return namespace + "-" + name }
+
+// Ephemeral turns the volumeClaimTemplates named claims of c's
+// StatefulSets into emptyDir volumes of the same name, for a store whose
+// persistence is off (ansible-dojot v0.5.0 with a
+// dojot_<service>_persistent_volumes false renders no claim and no mount,
+// so the data stays in the pod). Each emptyDir's sizeLimit is the claim's
+// request, and the first container that mounts it has its
+// ephemeral-storage request and limit raised by that much, so that the
+// scheduler reserves the node's disk for it and the kubelet does not
+// evict the pod for using what the volume held. An error names a claim
+// that no StatefulSet of c has (a renamed claim must not pass silently).
+func Ephemeral(c *stack.Component, claims ...string) error {
+	if c == nil {
+		return fmt.Errorf("dojot: ephemeral: component is nil")
+	}
+	found := map[string]bool{}
+	for _, o := range c.Objects() {
+		set, ok := o.(*appsv1.StatefulSet)
+		if !ok {
+			continue
+		}
+		var keep []corev1.PersistentVolumeClaim
+		for _, t := range set.Spec.VolumeClaimTemplates {
+			if !slices.Contains(claims, t.Name) {
+				keep = append(keep, t)
+				continue
+			}
+			found[t.Name] = true
+			size := t.Spec.Resources.Requests[corev1.ResourceStorage]
+			sts.EphemeralVolume(&set.Spec.Template.Spec, t.Name, size)
+		}
+		set.Spec.VolumeClaimTemplates = keep
+		if len(keep) == 0 {
+			// Nothing left to retain.
+			set.Spec.PersistentVolumeClaimRetentionPolicy = nil
+		}
+	}
+	for _, name := range claims {
+		if !found[name] {
+			return fmt.Errorf("dojot: ephemeral: %s has no volumeClaimTemplate %q", c.Name(), name)
+		}
+	}
+	return nil
+}

@@ -5,7 +5,10 @@
 // What it reproduces: ansible-dojot v0.5.0's Deployment (port 3000,
 // readiness GET /healthcheck, EJBCA's database in PostgreSQL "ejbca", the
 // certificate-to-device map in MongoDB, its volume at /mnt/persistent,
-// EJBCA_PERFORM_DOJOT_SETUP). Where it differs: the database password comes
+// EJBCA_PERFORM_DOJOT_SETUP, dojot_x509_identity_mgmt_replicas as
+// Config.Replicas over the shared volume, and with
+// dojot_x509_identity_mgmt_persistent_volumes false no claim, here an
+// emptyDir: Config.Ephemeral). Where it differs: the database password comes
 // from the database's declared Secret instead of a literal, the addresses
 // from handles, and it runs non-root with the original's fsGroup 10001.
 //
@@ -51,6 +54,27 @@ type Config struct {
 	// MongoURI is the MongoDB database URI (required), without
 	// credentials: they come from MongoUser and a generated Secret.
 	MongoURI string
+	// Replicas is the number of pods (the guide's
+	// dojot_x509_identity_mgmt_replicas, 1); 0 means 1. The replicas share
+	// what they keep: EJBCA's CAs, profiles and end entities are in its
+	// PostgreSQL database and the certificate-to-device map in MongoDB;
+	// the volume at /mnt/persistent holds the lock file with which the
+	// image's setup scripts keep two pods from configuring EJBCA at once
+	// (dojot/dojot v0.5.0 x509-identity-mgmt/ejbca/README.md, "Lock
+	// configuration to synchronize redundant containers";
+	// ejbca/bin/dojot-custom/exec.sh getLock; dojot/docs v0.5.0
+	// source/load-testing-dojot-platform.rst scales EJBCA pods over a
+	// shared persistent volume). So more than one replica
+	// needs that volume, ReadWriteMany, the same directory for every pod:
+	// refused with Ephemeral. With more than one, pods prefer distinct
+	// nodes, a PodDisruptionBudget allows one down at a time, and updates
+	// replace one pod at a time without a surge.
+	Replicas int32 `json:"replicas" min:"1" max:"20"`
+	// Ephemeral keeps /mnt/persistent in an emptyDir of Storage's size
+	// instead of the claim (the guide's
+	// dojot_x509_identity_mgmt_persistent_volumes false mounts nothing);
+	// set by the profiles from persistence.x509IdentityMgmt.
+	Ephemeral bool `json:"-"`
 }
 
 // MongoUser is the MongoDB user the CA logs in as (authSource admin), and
@@ -106,6 +130,15 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 	if err := cfg.Storage.Validate("x509.storage"); err != nil {
 		return nil, err
 	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Replicas < 1 || cfg.Replicas > 20 {
+		return nil, fmt.Errorf("x509: replicas %d; allowed 1 to 20", cfg.Replicas)
+	}
+	if cfg.Replicas > 1 && cfg.Ephemeral {
+		return nil, fmt.Errorf("x509: replicas %d without a volume (ephemeral): the replicas take the setup lock in /mnt/persistent, which must be one shared ReadWriteMany volume; use 1 replica or keep the volume", cfg.Replicas)
+	}
 	db, err := pg.Database(postgres.DatabaseSpec{Name: "ejbca"})
 	if err != nil {
 		return nil, fmt.Errorf("x509: %w", err)
@@ -154,23 +187,50 @@ func New(s *stack.Stack, pg *postgres.Handle, cfg Config) (*Handle, error) {
 			SecurityContext: stack.RestrictedContainerSecurityContext(false), // EJBCA writes into its application server
 			VolumeMounts:    []corev1.VolumeMount{{Name: "persistent", MountPath: "/mnt/persistent"}},
 		}},
-		Volumes: []corev1.Volume{{Name: "persistent", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.Name}}}},
+	}
+	if cfg.Ephemeral {
+		// The pod keeps /mnt/persistent, as the guide's pod with the
+		// volume off kept it in its container.
+		sts.EphemeralVolume(&pod, "persistent", cfg.Storage.Size)
+	} else {
+		pod.Volumes = []corev1.Volume{{Name: "persistent", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.Name}}}}
 	}
 	if err := s.Topology().Place(&pod, sel, stack.Placement{Pool: cfg.Pool}); err != nil {
 		return nil, fmt.Errorf("x509: %w", err)
 	}
+	// One pod owns the volume: stop the old one before the new one starts.
+	strategy := appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	if cfg.Replicas > 1 {
+		// Replicas share the volume and take turns at the setup lock:
+		// replace one at a time, with no pod beyond replicas on the
+		// group's nodes.
+		strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+			MaxUnavailable: ptr.To(intstr.FromInt32(1)), MaxSurge: ptr.To(intstr.FromInt32(0))}}
+		if pod.Affinity == nil {
+			pod.Affinity = &corev1.Affinity{}
+		}
+		// As dojot's bridges: prefer distinct nodes, never require them
+		// (a local volume pins every replica to its one node).
+		pod.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: stack.HostnameLabel}}}}
+	}
 	deploy := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "x509-identity-mgmt"},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(int32(1)),
+			Replicas: ptr.To(cfg.Replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
-			// One pod owns the volume: stop the old one before the new one starts.
-			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Strategy: strategy,
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: pod},
 		},
 	}
 	svc := sts.Client("x509-identity-mgmt", sel, []corev1.ServicePort{{Name: "http", Port: Port, TargetPort: intstr.FromString("http")}})
-	c.Add(pvc, svc, deploy)
+	if !cfg.Ephemeral {
+		c.Add(pvc)
+	}
+	c.Add(svc, deploy)
+	if cfg.Replicas > 1 {
+		c.Add(stack.PDB("x509-identity-mgmt", sel, 1))
+	}
 	return &Handle{Component: c, Address: fmt.Sprintf("%s:%d", s.ServiceHost("x509-identity-mgmt"), Port),
 		MongoUser: MongoUser, MongoDatabase: MongoDatabase, MongoPassword: mongoPassword}, nil
 }

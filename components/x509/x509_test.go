@@ -95,3 +95,57 @@ func FuzzConfig(f *testing.F) {
 		})
 	})
 }
+
+// TestReplicasAndEphemeral: Ephemeral renders no claim and an emptyDir at
+// /mnt/persistent; more than one replica shares the claim with a budget,
+// and is refused without it (the setup lock lives there).
+func TestReplicasAndEphemeral(t *testing.T) {
+	kinds := func(cfg Config) (map[string]int, *appsv1.Deployment) {
+		var d *appsv1.Deployment
+		got := map[string]int{}
+		_, out := stacktest.Build(t, func(s *stack.Stack) error {
+			pg, err := postgres.New(s, postgres.Config{Instances: 1})
+			if err != nil {
+				return err
+			}
+			_, err = New(s, pg, cfg)
+			return err
+		})
+		for _, o := range out.Objects {
+			if o.Component != "x509-identity-mgmt" {
+				continue
+			}
+			got[o.Object.GetObjectKind().GroupVersionKind().Kind]++
+			if x, ok := o.Object.(*appsv1.Deployment); ok {
+				d = x
+			}
+		}
+		return got, d
+	}
+	base := Config{Image: "dojot/x509-identity-mgmt:v0.5.0", MongoURI: "mongodb://mongodb:27017/x509-identity-mgmt"}
+	eph := base
+	eph.Ephemeral = true
+	got, d := kinds(eph)
+	if got["PersistentVolumeClaim"] != 0 {
+		t.Errorf("ephemeral: %d claims", got["PersistentVolumeClaim"])
+	}
+	if v := d.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].EmptyDir == nil || v[0].EmptyDir.SizeLimit.String() != "10Mi" {
+		t.Errorf("ephemeral: volumes %+v; want one 10Mi emptyDir", v)
+	}
+	two := base
+	two.Replicas = 2
+	got, d = kinds(two)
+	if got["PersistentVolumeClaim"] != 1 || got["PodDisruptionBudget"] != 1 || *d.Spec.Replicas != 2 {
+		t.Errorf("2 replicas: objects %v, replicas %d; want the claim, a budget and 2", got, *d.Spec.Replicas)
+	}
+	s := stacktest.NewStack(t, stacktest.ThreeZones())
+	pg, _ := postgres.New(s, postgres.Config{Instances: 1})
+	two.Ephemeral = true
+	if _, err := New(s, pg, two); err == nil || !strings.Contains(err.Error(), "x509: replicas 2 without a volume") {
+		t.Errorf("2 ephemeral replicas: %v", err)
+	}
+	two.Ephemeral, two.Replicas = false, 21
+	if _, err := New(s, pg, two); err == nil || !strings.Contains(err.Error(), "x509: replicas 21; allowed 1 to 20") {
+		t.Errorf("21 replicas: %v", err)
+	}
+}

@@ -9,9 +9,11 @@ func init() {
 		"Config": {
 			Doc: "Config configures the CA.",
 			Fields: map[string]string{
+				"Ephemeral": "Ephemeral keeps /mnt/persistent in an emptyDir of Storage's size instead\nof the claim (the guide's dojot_x509_identity_mgmt_persistent_volumes\nfalse mounts nothing); set by the profiles from\npersistence.x509IdentityMgmt.",
 				"Image":     "Image is dojot/x509-identity-mgmt at the dojot version (required).",
 				"MongoURI":  "MongoURI is the MongoDB database URI (required), without credentials:\nthey come from MongoUser and a generated Secret.",
 				"Pool":      "Pool is the node pool.",
+				"Replicas":  "Replicas is the number of pods (the guide's\ndojot_x509_identity_mgmt_replicas, 1); 0 means 1. The replicas share\nwhat they keep: EJBCA's CAs, profiles and end entities are in its\nPostgreSQL database and the certificate-to-device map in MongoDB;\nthe volume at /mnt/persistent holds the lock file with which the image's\nsetup scripts keep two pods from configuring EJBCA at once (dojot/dojot\nv0.5.0 x509-identity-mgmt/ejbca/README.md, \"Lock configuration to\nsynchronize redundant containers\"; ejbca/bin/dojot-custom/exec.sh\ngetLock; dojot/docs v0.5.0 source/load-testing-dojot-platform.rst scales\nEJBCA pods over a shared persistent volume). So more than one replica\nneeds that volume, ReadWriteMany, the same directory for every pod:\nrefused with Ephemeral. With more than one, pods prefer distinct nodes,\na PodDisruptionBudget allows one down at a time, and updates replace one\npod at a time without a surge.",
 				"Resources": "Resources default to 1 CPU / 1536 MiB limits (EJBCA is a Java\napplication server).",
 				"Storage":   "Storage is the persistent volume at /mnt/persistent; default 10Mi\nReadWriteMany, as the guide's local volume.",
 			},

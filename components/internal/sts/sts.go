@@ -8,10 +8,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -264,4 +266,28 @@ func CheckName(component, name string, max int) error {
 		return fmt.Errorf("%s: name %q must be a DNS-1035 label of at most %d characters", component, name, max)
 	}
 	return nil
+}
+
+// EphemeralVolume adds the emptyDir volume name of size to pod (sizeLimit
+// size), for data a store keeps in the pod instead of on a claim, and
+// raises the ephemeral-storage request and limit of the first container
+// mounting it by size: the scheduler then reserves the node's disk for
+// it, and the kubelet does not evict the pod for using what the volume
+// may hold.
+func EphemeralVolume(pod *corev1.PodSpec, name string, size resource.Quantity) {
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(size)}}})
+	for i := range pod.Containers {
+		ct := &pod.Containers[i]
+		if !slices.ContainsFunc(ct.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == name }) {
+			continue
+		}
+		for _, l := range []corev1.ResourceList{ct.Resources.Requests, ct.Resources.Limits} {
+			if l != nil {
+				q := l[corev1.ResourceEphemeralStorage]
+				q.Add(size)
+				l[corev1.ResourceEphemeralStorage] = q
+			}
+		}
+		return
+	}
 }
