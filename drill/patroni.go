@@ -650,7 +650,17 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	if err := r.loseZone(ctx, res.Zone); err != nil {
 		return res, err
 	}
+	replicaLogs := ""
+	for i, p := range pt.Pods {
+		if i != li {
+			b, _ := os.ReadFile(filepath.Join(p.Dir, "log-patroni.txt"))
+			replicaLogs += "\n" + p.Name + ":\n" + lastLines(string(b), 15)
+		}
+	}
 	res.AtKill, _ = pt.psql(ctx, client, li, "select 'current ' || pg_current_wal_lsn() || ', flushed ' || pg_current_wal_flush_lsn() || coalesce((select string_agg(', ' || application_name || ' sent ' || sent_lsn || ' flushed ' || flush_lsn || ' replayed ' || replay_lsn, '' order by application_name) from pg_stat_replication), '')")
+	if !strings.Contains(res.AtKill, " sent ") {
+		res.AtKill += "; no replica connected; the replicas' logs:" + replicaLogs
+	}
 	kill := time.Now()
 	if err := h.KillPod(pt.Pods[li]); err != nil {
 		return res, err
