@@ -43,7 +43,9 @@ type Harness struct {
 	pods     []*Pod
 	names    map[string]netip.Addr // hosts file entries, name -> address
 	procs    []*Proc
-	madeDirs []string // mount points created on the host (empty directories)
+	madeDirs []string       // mount points created on the host (empty directories)
+	closers  []func() error // run first by Close, last registered first (AddCloser)
+	vips     int            // Service addresses given out on the bridge (ProxyService)
 	closed   bool
 }
 
@@ -537,10 +539,15 @@ func (h *Harness) Exec(ctx context.Context, p *Pod, opts StartOptions) (string, 
 func (h *Harness) Close() error {
 	h.mu.Lock()
 	h.closed = true
-	procs, pods, made := h.procs, h.pods, h.madeDirs
-	h.procs, h.pods, h.madeDirs = nil, nil, nil
+	procs, pods, made, closers := h.procs, h.pods, h.madeDirs, h.closers
+	h.procs, h.pods, h.madeDirs, h.closers = nil, nil, nil, nil
 	h.mu.Unlock()
 	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, pr := range procs {
 		if err := pr.Kill(); err != nil {
 			errs = append(errs, err)
