@@ -466,6 +466,13 @@ type PatroniResult struct {
 	// LossWindow is the time between the first lost row's commit and the
 	// kill: commits younger than that were lost.
 	LossWindow time.Duration
+	// Pooler is the pooler Service written through ("" when the profile
+	// renders no pooler), PoolerLost its pods lost with the zone, and
+	// WritesViaPooler the time from the kill to the first write committed
+	// through it.
+	Pooler          string
+	PoolerLost      []string
+	WritesViaPooler time.Duration
 }
 
 // String is the result's line of the RTO/RPO table.
@@ -474,7 +481,7 @@ func (r *PatroniResult) String() string {
 		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed)
 	}
 	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill), old leader back as a replica in %s",
-		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.Rejoin.Round(time.Millisecond))
+		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.Rejoin.Round(time.Millisecond)) + r.poolerLine()
 }
 
 // PatroniDrill runs the rendered Patroni cluster with the simulated API
@@ -512,6 +519,15 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		}
 		time.Sleep(time.Second)
 	}
+	// The pooler in front of the read-write Service, and writes through it
+	// (pgbouncer.go; nil without a pooler rendered).
+	pool, err := StartPooler(ctx, h, r, api.Client, pt.sts.Namespace, client)
+	if err != nil {
+		return res, err
+	}
+	if err := pool.Write(ctx, 10); err != nil {
+		return res, err
+	}
 	if out, err := pt.psql(ctx, client, li, "create table drill (i int primary key)"); err != nil {
 		return res, fmt.Errorf("create table on %s: %v %s", leader, err, out)
 	}
@@ -539,6 +555,7 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	if err := h.KillPod(pt.Pods[li]); err != nil {
 		return res, err
 	}
+	probe := pool.ProbeAfterKill(ctx, kill, res.Zone)
 	ttl := 30 * time.Second
 	if res.Elected, err = pt.WaitLeader(ctx, leader, 3*time.Minute); err != nil {
 		return res, err
@@ -567,6 +584,9 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.WritesBack = time.Since(kill)
+	if res.Pooler, res.WritesViaPooler, res.PoolerLost, err = probe.Wait(); err != nil {
+		return res, err
+	}
 	if res.Failover > 2*ttl {
 		return res, fmt.Errorf("failover took %s, over twice the TTL %s", res.Failover, ttl)
 	}

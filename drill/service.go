@@ -269,6 +269,9 @@ func (h *Harness) ProxyService(svc *corev1.Service, backends func(corev1.Service
 // writes for a single-port Service.
 func EndpointsBackends(cs kubernetes.Interface, namespace, name string, port corev1.ServicePort) Backends {
 	return func(ctx context.Context) ([]netip.AddrPort, error) {
+		if cs == nil {
+			return nil, fmt.Errorf("Endpoints %s/%s: no API server to read them from", namespace, name)
+		}
 		ep, err := cs.CoreV1().Endpoints(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, err

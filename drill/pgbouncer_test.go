@@ -1,0 +1,50 @@
+package drill
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A pooler whose [databases] entry names a Service that is not rendered
+// (here the read-write Service misspelt) fails as soon as its pods have
+// written their configuration, with a message naming the rendered
+// ConfigMap, the Deployment and the Service it should name. It needs no
+// database: the check reads the pgbouncer.ini the rendered script wrote
+// in the running pods, before any connection (the Endpoints client is
+// never used, hence nil).
+func TestPoolerWrongServiceHost(t *testing.T) {
+	needDrill(t, "/usr/sbin/pgbouncer")
+	r, err := Render("minimal-3az")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceConfigMap(t, r, "postgres-databases", func(d map[string]string) {
+		good := "* = host=postgres.thingsboard.svc.cluster.local port=5432"
+		if !strings.Contains(d["pooler.sh"], good) {
+			t.Fatalf("pooler.sh has no %q:\n%s", good, d["pooler.sh"])
+		}
+		d["pooler.sh"] = strings.Replace(d["pooler.sh"], good, "* = host=postgres-rw.thingsboard.svc.cluster.local port=5432", 1)
+	})
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, err := h.AddPod("postgres-client", "thingsboard", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = StartPooler(ctx, h, r, nil, "thingsboard", client)
+	if err == nil {
+		t.Fatal("the pooler started with a [databases] host that names no Service")
+	}
+	t.Log(err)
+	for _, want := range []string{
+		"ConfigMap/thingsboard/postgres-databases (dist/minimal-3az/06-postgres.yaml) (run by Deployment/thingsboard/postgres-pooler (dist/minimal-3az/06-postgres.yaml)) pooler.sh: /tmp/pgbouncer.ini of postgres-pooler-0",
+		"host postgres-rw.thingsboard.svc.cluster.local names no rendered Service; want the read-write Service postgres.thingsboard.svc.cluster.local (Service/thingsboard/postgres (dist/minimal-3az/06-postgres.yaml))",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
