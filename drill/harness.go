@@ -250,7 +250,9 @@ func (h *Harness) HostAddr() (netip.Addr, error) {
 	a[3] = 1
 	addr := netip.AddrFrom4(a)
 	err := ipCmd("addr", "add", netip.PrefixFrom(addr, h.Subnet.Bits()).String(), "dev", h.bridge)
-	if err != nil && !strings.Contains(err.Error(), "File exists") {
+	// Already there: "File exists", or "Address already assigned" (the
+	// kernel's extended ack, Linux 6.x here); a second call is a no-op.
+	if err != nil && !strings.Contains(err.Error(), "File exists") && !strings.Contains(err.Error(), "already assigned") {
 		return addr, err
 	}
 	return addr, nil

@@ -7,11 +7,17 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // echoServer answers every line with its name, a colon and the line, on
@@ -216,5 +222,93 @@ func TestServiceProxySwitchesBackends(t *testing.T) {
 	if n > base {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// The proxy on the bridge: a pod resolves the Service's names to the
+// virtual address and reaches the backend pod the endpoints name, after
+// the host has its own bridge address already (as StartPatroni gives it).
+func TestServiceProxyBetweenPods(t *testing.T) {
+	needDrill(t, "/usr/bin/python3", "/usr/bin/curl")
+	h := newHarness(t)
+	if _, err := h.HostAddr(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, err := h.AddPod("client", "ns", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := map[string]*Pod{}
+	for _, name := range []string{"web-a", "web-b"} {
+		p, err := h.AddPod(name, "ns", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p.Dir, "index.html"), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Start(p, StartOptions{Name: "http", Argv: []string{"/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", p.Dir}}); err != nil {
+			t.Fatal(err)
+		}
+		pods[name] = p
+	}
+	get := func(url string) (string, error) {
+		return h.Exec(ctx, client, StartOptions{Argv: []string{"curl", "-sS", "--max-time", "5", url}, Env: []string{"PATH=/usr/bin:/bin"}})
+	}
+	for name, p := range pods { // the servers are up
+		for i := 0; ; i++ {
+			out, err := get("http://" + p.Addr.String() + ":8080/")
+			if err == nil && out == name {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("%s not serving: %v %s", name, err, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var mu sync.Mutex
+	current := "web-a"
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	sp, err := h.ProxyService(svc, func(p corev1.ServicePort) Backends {
+		return func(context.Context) ([]netip.AddrPort, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if current == "" {
+				return nil, nil
+			}
+			return []netip.AddrPort{netip.AddrPortFrom(pods[current].Addr, uint16(p.TargetPort.IntValue()))}, nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"web-a", "web-b", ""} {
+		mu.Lock()
+		current = want
+		mu.Unlock()
+		for _, name := range ServiceNames("web", "ns") {
+			out, err := get("http://" + name + "/")
+			switch {
+			case want == "" && err == nil:
+				t.Errorf("%s without endpoints answered %q", name, out)
+			case want != "" && (err != nil || out != want):
+				t.Errorf("%s with endpoint %s: %v %q", name, want, err, out)
+			}
+		}
+	}
+	// The proxy ends its side of a connection as the server closes it,
+	// asynchronously to curl's exit: poll, bounded.
+	n := 0
+	for i := 0; i < 100; i++ {
+		if n = sp.Open(); n == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n != 0 {
+		t.Errorf("%d connections open after the clients ended", n)
 	}
 }
