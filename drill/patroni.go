@@ -478,7 +478,7 @@ type PatroniResult struct {
 // String is the result's line of the RTO/RPO table.
 func (r *PatroniResult) String() string {
 	if r.Single {
-		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed)
+		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed) + r.poolerLine()
 	}
 	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill), old leader back as a replica in %s",
 		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.Rejoin.Round(time.Millisecond)) + r.poolerLine()
@@ -528,6 +528,7 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	if err := pool.Write(ctx, 10); err != nil {
 		return res, err
 	}
+	res.Pooler = pool.Service()
 	if out, err := pt.psql(ctx, client, li, "create table drill (i int primary key)"); err != nil {
 		return res, fmt.Errorf("create table on %s: %v %s", leader, err, out)
 	}
@@ -584,7 +585,7 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.WritesBack = time.Since(kill)
-	if res.Pooler, res.WritesViaPooler, res.PoolerLost, err = probe.Wait(); err != nil {
+	if res.WritesViaPooler, res.PoolerLost, err = probe.Wait(); err != nil {
 		return res, err
 	}
 	if res.Failover > 2*ttl {

@@ -47,11 +47,6 @@ import (
 // (pgbouncer-exporter) is not run.
 const poolerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// poolerUser is the application user whose writes go through the pooler
-// (the rendered pooler's user list holds it, with the password of its
-// Secret, in the container's environment as PASSWORD_THINGSBOARD).
-const poolerUser = "thingsboard"
-
 // Pooler is the rendered PgBouncer Deployment running in front of the
 // read-write Service: one pod per replica, each in its own network
 // namespace, behind a proxy of the pooler Service, and the read-write
@@ -62,13 +57,19 @@ type Pooler struct {
 	dep *appsv1.Deployment
 	svc *corev1.Service
 	// Pods are the pooler's pods by replica index.
-	Pods    []*Pod
-	procs   []*Proc
-	client  *Pod
-	port    int    // the pooler Service's port
-	cm      string // the ConfigMap holding pooler.sh
-	pass    string
-	offsets []int64 // the pods' log sizes when the probe started
+	Pods   []*Pod
+	procs  []*Proc
+	client *Pod
+	port   int    // the pooler Service's port
+	target int    // its target port on the pods
+	cm     string // the ConfigMap holding pooler.sh
+	// user and pass are the application user the drill writes as: the
+	// first of the pooler's user list that is not a stats user (thingsboard
+	// in minimal-3az), with the password the script put there (from the
+	// user's Secret); its database has the user's name (the databases Job
+	// creates one per user).
+	user, pass string
+	offsets    []int64 // the pods' log sizes when the probe started
 }
 
 // Deployment finds a rendered Deployment by name.
@@ -107,103 +108,18 @@ func (r *Rendered) poolerDeployment(ns string) *appsv1.Deployment {
 // pooler pods that run. client is the pod the drill's writes come from.
 // Without a pooler Deployment it returns nil and no error.
 func StartPooler(ctx context.Context, h *Harness, r *Rendered, cs kubernetes.Interface, ns string, client *Pod) (*Pooler, error) {
-	dep := r.poolerDeployment(ns)
-	if dep == nil {
-		return nil, nil
+	pl, rw, err := newPooler(h, r, ns, client)
+	if pl == nil || err != nil {
+		return nil, err
 	}
-	pl := &Pooler{h: h, r: r, dep: dep, client: client}
-	ref := r.ref("Deployment", dep.Name)
-	app := dep.Spec.Template.Labels["app.kubernetes.io/name"]
-	tmpl := labels.Set(dep.Spec.Template.Labels)
-	for _, o := range r.Out.Objects {
-		s, ok := o.Object.(*corev1.Service)
-		if !ok || s.Namespace != ns {
-			continue
-		}
-		switch {
-		case len(s.Spec.Selector) == 0 && s.Labels["app.kubernetes.io/name"] == app:
-			if _, err := h.ProxyService(s, func(p corev1.ServicePort) Backends {
-				return EndpointsBackends(cs, s.Namespace, s.Name, p)
-			}); err != nil {
-				return nil, err
-			}
-		case len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(tmpl):
-			if pl.svc != nil {
-				return nil, fmt.Errorf("%s: Services %s and %s both select the pooler's pods", ref, pl.svc.Name, s.Name)
-			}
-			pl.svc = s
-		}
-	}
-	if pl.svc == nil {
-		return nil, fmt.Errorf("%s: no rendered Service selects the pooler's pods", ref)
-	}
-	if len(pl.svc.Spec.Ports) != 1 {
-		return nil, fmt.Errorf("%s: the drill writes through a pooler Service with one port, it has %d", r.ref("Service", pl.svc.Name), len(pl.svc.Spec.Ports))
-	}
-	pl.port = int(pl.svc.Spec.Ports[0].Port)
-	target, err := containerPort(dep.Spec.Template.Spec, pl.svc.Spec.Ports[0])
-	if err != nil {
-		return nil, fmt.Errorf("%s port %s: %w", r.ref("Service", pl.svc.Name), portString(pl.svc.Spec.Ports[0]), err)
-	}
-	n := int(ptrOr(dep.Spec.Replicas, 1))
-	for i := 0; i < n; i++ {
-		// A Deployment's pods are named <name>-<hash>-<suffix>; the
-		// drill names them by index. The pods spread one per zone
-		// (the template's topology spread, maxSkew 1), in zone order.
-		p, err := h.AddPod(fmt.Sprintf("%s-%d", dep.Name, i), ns, r.ZoneOfOrdinal(i))
-		if err != nil {
+	for _, s := range rw {
+		if _, err := h.ProxyService(s, func(p corev1.ServicePort) Backends {
+			return EndpointsBackends(cs, s.Namespace, s.Name, p)
+		}); err != nil {
 			return nil, err
 		}
-		pl.Pods = append(pl.Pods, p)
 	}
-	var mounts []Mount // the first pod's (the same script runs in every pod)
-	for _, p := range pl.Pods {
-		c, err := r.prepare(p, "Deployment", dep.Name, dep.Spec.Template.Spec, nil, "pgbouncer")
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range dep.Spec.Template.Spec.Volumes {
-			if v.ConfigMap != nil && pl.cm == "" {
-				pl.cm = v.ConfigMap.Name
-			}
-		}
-		for _, e := range c.Start.Env {
-			if v, ok := strings.CutPrefix(e, "PASSWORD_"+strings.ToUpper(poolerUser)+"="); ok {
-				pl.pass = v
-			}
-		}
-		if mounts == nil {
-			mounts = c.Start.Mounts
-		}
-		c.Start.Env = append(c.Start.Env, "PATH="+poolerPath)
-		pr, err := h.Start(p, c.Start)
-		if err != nil {
-			return nil, err
-		}
-		pl.procs = append(pl.procs, pr)
-	}
-	if pl.pass == "" {
-		return nil, fmt.Errorf("%s container pgbouncer: no PASSWORD_%s in its environment: the drill cannot write as %s", ref, strings.ToUpper(poolerUser), poolerUser)
-	}
-	// The rendered readiness probe: a TCP connect to the pgbouncer port.
-	deadline := time.Now().Add(time.Minute)
-	for i, p := range pl.Pods {
-		for {
-			if pl.procs[i].Exited() {
-				return nil, fmt.Errorf("%s: pgbouncer in pod %s exited (script pooler.sh of %s):\n%s", ref, p.Name, r.ref("ConfigMap", pl.cm), pl.procs[i].Tail(15))
-			}
-			c, err := net.DialTimeout("tcp", netip.AddrPortFrom(p.Addr, uint16(target)).String(), 2*time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return nil, fmt.Errorf("%s: pod %s not ready within 1m (the readiness probe's TCP connect to port %d: %v):\n%s", ref, p.Name, target, err, pl.procs[i].Tail(15))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	if err := pl.checkDatabases(mounts); err != nil {
+	if err := pl.startPods(ctx); err != nil {
 		return nil, err
 	}
 	if err := pl.runDatabasesJob(ctx, ns); err != nil {
@@ -215,7 +131,7 @@ func StartPooler(ctx context.Context, h *Harness, r *Rendered, cs kubernetes.Int
 			var out []netip.AddrPort
 			for i, p := range pl.Pods {
 				if !pl.procs[i].Exited() {
-					out = append(out, netip.AddrPortFrom(p.Addr, uint16(target)))
+					out = append(out, netip.AddrPortFrom(p.Addr, uint16(pl.target)))
 				}
 			}
 			return out, nil
@@ -226,11 +142,119 @@ func StartPooler(ctx context.Context, h *Harness, r *Rendered, cs kubernetes.Int
 	return pl, nil
 }
 
+// newPooler finds the pooler Deployment of namespace ns (nil without
+// one), the Service selecting its pods and the read-write Services it is
+// put in front of (the application's Services without a selector).
+func newPooler(h *Harness, r *Rendered, ns string, client *Pod) (*Pooler, []*corev1.Service, error) {
+	dep := r.poolerDeployment(ns)
+	if dep == nil {
+		return nil, nil, nil
+	}
+	pl := &Pooler{h: h, r: r, dep: dep, client: client}
+	var rw []*corev1.Service
+	ref := r.ref("Deployment", dep.Name)
+	app := dep.Spec.Template.Labels["app.kubernetes.io/name"]
+	tmpl := labels.Set(dep.Spec.Template.Labels)
+	for _, o := range r.Out.Objects {
+		s, ok := o.Object.(*corev1.Service)
+		if !ok || s.Namespace != ns {
+			continue
+		}
+		switch {
+		case len(s.Spec.Selector) == 0 && s.Labels["app.kubernetes.io/name"] == app:
+			rw = append(rw, s)
+		case len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(tmpl):
+			if pl.svc != nil {
+				return nil, nil, fmt.Errorf("%s: Services %s and %s both select the pooler's pods", ref, pl.svc.Name, s.Name)
+			}
+			pl.svc = s
+		}
+	}
+	if pl.svc == nil {
+		return nil, nil, fmt.Errorf("%s: no rendered Service selects the pooler's pods", ref)
+	}
+	if len(pl.svc.Spec.Ports) != 1 {
+		return nil, nil, fmt.Errorf("%s: the drill writes through a pooler Service with one port, it has %d", r.ref("Service", pl.svc.Name), len(pl.svc.Spec.Ports))
+	}
+	pl.port = int(pl.svc.Spec.Ports[0].Port)
+	var err error
+	if pl.target, err = containerPort(dep.Spec.Template.Spec, pl.svc.Spec.Ports[0]); err != nil {
+		return nil, nil, fmt.Errorf("%s port %s: %w", r.ref("Service", pl.svc.Name), portString(pl.svc.Spec.Ports[0]), err)
+	}
+	for _, v := range dep.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && pl.cm == "" {
+			pl.cm = v.ConfigMap.Name
+		}
+	}
+	return pl, rw, nil
+}
+
+// startPods starts one pod per replica of the pooler Deployment, waits
+// for the rendered readiness probe and checks the configuration the
+// script wrote (checkDatabases).
+func (pl *Pooler) startPods(ctx context.Context) error {
+	h, r, dep, target := pl.h, pl.r, pl.dep, pl.target
+	ref := r.ref("Deployment", dep.Name)
+	// The readiness probe dials from the host: without the host's address
+	// on the bridge there is no route to the pods, and the machine's
+	// default route may answer for them.
+	if _, err := h.HostAddr(); err != nil {
+		return err
+	}
+	n := int(ptrOr(dep.Spec.Replicas, 1))
+	for i := 0; i < n; i++ {
+		// A Deployment's pods are named <name>-<hash>-<suffix>; the
+		// drill names them by index. The pods spread one per zone
+		// (the template's topology spread, maxSkew 1), in zone order.
+		p, err := h.AddPod(fmt.Sprintf("%s-%d", dep.Name, i), dep.Namespace, r.ZoneOfOrdinal(i))
+		if err != nil {
+			return err
+		}
+		pl.Pods = append(pl.Pods, p)
+	}
+	var mounts []Mount // the first pod's (the same script runs in every pod)
+	for _, p := range pl.Pods {
+		c, err := r.prepare(p, "Deployment", dep.Name, dep.Spec.Template.Spec, nil, "pgbouncer")
+		if err != nil {
+			return err
+		}
+		if mounts == nil {
+			mounts = c.Start.Mounts
+		}
+		c.Start.Env = append(c.Start.Env, "PATH="+poolerPath)
+		pr, err := h.Start(p, c.Start)
+		if err != nil {
+			return err
+		}
+		pl.procs = append(pl.procs, pr)
+	}
+	// The rendered readiness probe: a TCP connect to the pgbouncer port.
+	deadline := time.Now().Add(time.Minute)
+	for i, p := range pl.Pods {
+		for {
+			if pl.procs[i].Exited() {
+				return fmt.Errorf("%s: pgbouncer in pod %s exited (script pooler.sh of %s):\n%s", ref, p.Name, r.ref("ConfigMap", pl.cm), pl.procs[i].Tail(15))
+			}
+			c, err := net.DialTimeout("tcp", netip.AddrPortFrom(p.Addr, uint16(target)).String(), 2*time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s: pod %s not ready within 1m (the readiness probe's TCP connect to port %d: %v):\n%s", ref, p.Name, target, err, pl.procs[i].Tail(15))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return pl.checkDatabases(mounts)
+}
+
 // checkDatabases reads the pgbouncer.ini the rendered script wrote (the
 // path after `exec pgbouncer`, through the pod's mounts) and checks that
 // every host of its [databases] section is the name of a rendered
 // Service: a wrong name fails here, naming the ConfigMap, rather than
-// as writes that never resume.
+// as writes that never resume. It takes the drill's user from the
+// auth_file.
 func (pl *Pooler) checkDatabases(mounts []Mount) error {
 	cm, err := pl.r.ConfigMap(pl.cm)
 	if err != nil {
@@ -248,19 +272,24 @@ func (pl *Pooler) checkDatabases(mounts []Mount) error {
 	if ini == "" {
 		return fmt.Errorf("%s: no script runs `exec pgbouncer FILE`; the drill cannot read the pooler's configuration", where)
 	}
-	path := ""
-	for _, m := range mounts {
-		if rel, ok := strings.CutPrefix(ini, m.Target+"/"); ok {
-			path = m.Source + "/" + rel
+	read := func(file string) (string, error) {
+		for _, m := range mounts {
+			if rel, ok := strings.CutPrefix(file, m.Target+"/"); ok {
+				b, err := os.ReadFile(m.Source + "/" + rel)
+				if err != nil {
+					return "", fmt.Errorf("%s %s: %w", where, script, err)
+				}
+				return string(b), nil
+			}
 		}
+		return "", fmt.Errorf("%s %s: %s is on no volume of the pod; the drill cannot read it", where, script, file)
 	}
-	if path == "" {
-		return fmt.Errorf("%s %s: %s is on no volume of the pod; the drill cannot read it", where, script, ini)
-	}
-	data, err := os.ReadFile(path)
+	data, err := read(ini)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", where, script, err)
+		return err
 	}
+	var authFile string
+	stats := map[string]bool{}
 	known := map[string]bool{}
 	for _, o := range pl.r.Out.Objects {
 		if s, ok := o.Object.(*corev1.Service); ok {
@@ -270,13 +299,27 @@ func (pl *Pooler) checkDatabases(mounts []Mount) error {
 		}
 	}
 	section := ""
-	for _, l := range strings.Split(string(data), "\n") {
+	for _, l := range strings.Split(data, "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, "[") {
 			section = l
 			continue
 		}
-		if section != "[databases]" || l == "" || strings.HasPrefix(l, ";") || strings.HasPrefix(l, "#") {
+		if l == "" || strings.HasPrefix(l, ";") || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if section == "[pgbouncer]" {
+			k, v, _ := strings.Cut(l, "=")
+			switch strings.TrimSpace(k) {
+			case "auth_file":
+				authFile = strings.TrimSpace(v)
+			case "stats_users":
+				for _, u := range strings.Split(v, ",") {
+					stats[strings.TrimSpace(u)] = true
+				}
+			}
+		}
+		if section != "[databases]" {
 			continue
 		}
 		for _, f := range strings.Fields(l) {
@@ -284,6 +327,24 @@ func (pl *Pooler) checkDatabases(mounts []Mount) error {
 				return fmt.Errorf("%s %s: %s of %s: [databases] %q: host %s names no rendered Service; want the read-write Service %s", where, script, ini, pl.Pods[0].Name, l, host, pl.rwService())
 			}
 		}
+	}
+	if authFile == "" {
+		return fmt.Errorf("%s %s: %s sets no auth_file; the drill finds no user to write as", where, script, ini)
+	}
+	users, err := read(authFile)
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(users, "\n") {
+		// "user" "password", as the script writes them.
+		f := strings.Fields(l)
+		if len(f) == 2 && !stats[strings.Trim(f[0], `"`)] {
+			pl.user, pl.pass = strings.Trim(f[0], `"`), strings.Trim(f[1], `"`)
+			break
+		}
+	}
+	if pl.user == "" || pl.pass == "" {
+		return fmt.Errorf("%s %s: %s holds no application user with a password; the drill has no user to write as", where, script, authFile)
 	}
 	return nil
 }
@@ -299,7 +360,7 @@ func (pl *Pooler) runDatabasesJob(ctx context.Context, ns string) error {
 		}
 	}
 	if j == nil {
-		return fmt.Errorf("%s: stack %s renders no databases Job in namespace %s to create the pooler's user %s", pl.r.ref("Deployment", pl.dep.Name), pl.r.Out.Stack, ns, poolerUser)
+		return fmt.Errorf("%s: stack %s renders no databases Job in namespace %s to create the pooler's user %s", pl.r.ref("Deployment", pl.dep.Name), pl.r.Out.Stack, ns, pl.user)
 	}
 	jp, err := pl.h.AddPod(j.Name, ns, "")
 	if err != nil {
@@ -328,7 +389,7 @@ func (pl *Pooler) psql(ctx context.Context, sql string) (string, error) {
 	defer cancel()
 	host := ServiceNames(pl.svc.Name, pl.svc.Namespace)[3]
 	out, err := pl.h.Exec(ctx, pl.client, StartOptions{
-		Argv: []string{"psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", fmt.Sprint(pl.port), "-U", poolerUser, "-d", poolerUser, "-c", sql},
+		Argv: []string{"psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", fmt.Sprint(pl.port), "-U", pl.user, "-d", pl.user, "-c", sql},
 		Env:  []string{"PATH=/usr/bin:/bin", "PGPASSWORD=" + pl.pass, "PGCONNECT_TIMEOUT=5"},
 	})
 	return strings.TrimSpace(out), err
@@ -342,11 +403,11 @@ func (pl *Pooler) Write(ctx context.Context, n int) error {
 		return nil
 	}
 	if out, err := pl.psql(ctx, "create table if not exists drill_pooler (i serial primary key, phase text not null)"); err != nil {
-		return fmt.Errorf("create table through the pooler Service %s as %s: %v %s; %s\n%s", pl.svc.Name, poolerUser, err, out, pl.where(), pl.serverLog(15))
+		return fmt.Errorf("create table through the pooler Service %s as %s: %v %s; %s\n%s", pl.svc.Name, pl.user, err, out, pl.where(), pl.serverLog(15))
 	}
 	for k := 0; k < n; k++ {
 		if out, err := pl.psql(ctx, "insert into drill_pooler (phase) values ('before')"); err != nil {
-			return fmt.Errorf("write through the pooler Service %s as %s: %v %s; %s\n%s", pl.svc.Name, poolerUser, err, out, pl.where(), pl.serverLog(15))
+			return fmt.Errorf("write through the pooler Service %s as %s: %v %s; %s\n%s", pl.svc.Name, pl.user, err, out, pl.where(), pl.serverLog(15))
 		}
 	}
 	return nil
@@ -430,18 +491,26 @@ func (pl *Pooler) ProbeAfterKill(ctx context.Context, kill time.Time, zone strin
 	return pr
 }
 
-// Wait waits for the probe and returns the pooler Service's name, the
-// time from the kill to the first write committed through it and the
-// pooler pods lost with the zone; a nil probe returns zero values.
-func (pr *PoolerProbe) Wait() (svc string, took time.Duration, lost []string, err error) {
+// Wait waits for the probe and returns the time from the kill to the
+// first write committed through the pooler Service and the pooler pods
+// lost with the zone; a nil probe returns zero values.
+func (pr *PoolerProbe) Wait() (took time.Duration, lost []string, err error) {
 	if pr == nil {
-		return "", 0, nil, nil
+		return 0, nil, nil
 	}
 	<-pr.done
 	if pr.err == nil {
 		fmt.Fprintf(pr.pl.h.log, "PgBouncer's server connections from the kill to the first pooled write (%d attempts):\n%s\n", pr.attempts, pr.pl.serverLog(30))
 	}
-	return pr.pl.svc.Name, pr.took, pr.lost, pr.err
+	return pr.took, pr.lost, pr.err
+}
+
+// Service is the pooler Service's name ("" on a nil Pooler).
+func (pl *Pooler) Service() string {
+	if pl == nil {
+		return ""
+	}
+	return pl.svc.Name
 }
 
 // where says what the pooler runs (for messages).
@@ -498,6 +567,9 @@ func (pl *Pooler) serverLog(n int) string {
 func (r *PatroniResult) poolerLine() string {
 	if r.Pooler == "" {
 		return ""
+	}
+	if r.Single {
+		return fmt.Sprintf("; PgBouncer: writes through the pooler Service %s committed", r.Pooler)
 	}
 	lost := "none of its pods in the lost zone"
 	if len(r.PoolerLost) > 0 {

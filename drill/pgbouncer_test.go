@@ -12,8 +12,7 @@ import (
 // written their configuration, with a message naming the rendered
 // ConfigMap, the Deployment and the Service it should name. It needs no
 // database: the check reads the pgbouncer.ini the rendered script wrote
-// in the running pods, before any connection (the Endpoints client is
-// never used, hence nil).
+// in the running pods, before any connection.
 func TestPoolerWrongServiceHost(t *testing.T) {
 	needDrill(t, "/usr/sbin/pgbouncer")
 	r, err := Render("minimal-3az")
@@ -34,6 +33,8 @@ func TestPoolerWrongServiceHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// StartPooler would go on to the databases Job and the read-write
+	// Service's Endpoints; with no API server (nil), it must stop before.
 	_, err = StartPooler(ctx, h, r, nil, "thingsboard", client)
 	if err == nil {
 		t.Fatal("the pooler started with a [databases] host that names no Service")
@@ -46,5 +47,35 @@ func TestPoolerWrongServiceHost(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
+	}
+}
+
+// The pooler pods run the rendered script with the generated Secrets:
+// the user list they write holds the application user (the first that
+// is not a stats user) with exactly the password of its Secret, which is
+// who the drill writes as.
+func TestPoolerUserFromRenderedScript(t *testing.T) {
+	needDrill(t, "/usr/sbin/pgbouncer")
+	for _, c := range []struct{ profile, ns, user string }{{"minimal-3az", "thingsboard", "thingsboard"}, {"small", "dojot", "ejbca"}} {
+		t.Run(c.profile, func(t *testing.T) {
+			r, err := Render(c.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			pl, _, err := newPooler(h, r, c.ns, nil)
+			if err != nil || pl == nil {
+				t.Fatalf("no pooler: %v", err)
+			}
+			if err := pl.startPods(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := r.Secrets["postgres-user-"+c.user]["password"]
+			if pl.user != c.user || want == "" || pl.pass != want {
+				t.Errorf("the drill would write as %q (password from its Secret: %v); want %s with the password of Secret postgres-user-%s", pl.user, pl.pass == want && want != "", c.user, c.user)
+			}
+		})
 	}
 }
