@@ -534,7 +534,8 @@ func (h *Harness) Exec(ctx context.Context, p *Pod, opts StartOptions) (string, 
 	return string(out), err
 }
 
-// Close kills every process (SIGKILL, bounded wait), deletes every network
+// Close runs the registered closers (AddCloser: the Service proxies),
+// kills every process (SIGKILL, bounded wait), deletes every network
 // namespace, veth and the bridge, removes the mount points it created on
 // the host and the harness's directory. It returns the first failure and
 // carries on with the rest.

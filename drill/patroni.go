@@ -491,7 +491,9 @@ func (r *PatroniResult) String() string {
 // has no selector, Patroni writes them), the first write on it and counts
 // the rows lost; then restarts the old leader on its volume and waits for
 // it to stream as a replica (pg_rewind, use_pg_rewind in
-// SPILO_CONFIGURATION).
+// SPILO_CONFIGURATION). With a pooler rendered, it writes through the
+// pooler Service before the kill and times the first write through it
+// after (pgbouncer.go).
 func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, name string) (*PatroniResult, error) {
 	pt, err := StartPatroni(ctx, h, r, api, name, nil)
 	if err != nil {

@@ -40,8 +40,10 @@ import (
 // without TLS and server_tls_sslmode = prefer falls back to plain). The
 // settings that time a failover are the same in both: server_login_retry
 // 15 s (after a failed server login the pool refuses new server
-// connections for that long; 1.24 returns the original error to the
-// waiting clients, 1.18 "pgbouncer cannot connect to server"),
+// connections for that long and refuses clients at once: 1.18 with
+// "server login has been failing, try again later (server_login_retry)",
+// as the drill's log shows, 1.24 and later with the server's original
+// error),
 // server_connect_timeout 15 s, query_wait_timeout 120 s, dns_max_ttl 15 s,
 // server_check_delay 30 s. The exporter container
 // (pgbouncer-exporter) is not run.
@@ -431,7 +433,6 @@ func (pl *Pooler) loseZone(zone string) (lost []string, err error) {
 // kill.
 type PoolerProbe struct {
 	pl       *Pooler
-	kill     time.Time
 	stop     context.CancelFunc
 	done     chan struct{}
 	took     time.Duration
@@ -454,7 +455,7 @@ func (pl *Pooler) ProbeAfterKill(ctx context.Context, kill time.Time, zone strin
 		return nil
 	}
 	ctx, stop := context.WithCancel(ctx)
-	pr := &PoolerProbe{pl: pl, kill: kill, stop: stop, done: make(chan struct{})}
+	pr := &PoolerProbe{pl: pl, stop: stop, done: make(chan struct{})}
 	pl.offsets = make([]int64, len(pl.Pods))
 	for i, proc := range pl.procs {
 		if st, err := os.Stat(proc.LogPath); err == nil {
@@ -533,7 +534,8 @@ func (pl *Pooler) rwService() string {
 
 // serverLog is what the pooler pods logged about their server
 // connections (lines naming a server connection, S-0x..., or the
-// server), since the probe started when it has, at most n lines a pod.
+// server) since the probe started when it has, at most n lines a pod;
+// clients refused during server_login_retry are counted, not listed.
 func (pl *Pooler) serverLog(n int) string {
 	var b strings.Builder
 	for i, p := range pl.Pods {
@@ -546,13 +548,30 @@ func (pl *Pooler) serverLog(n int) string {
 			data = data[pl.offsets[i]:]
 		}
 		var keep []string
+		refused, first, last := 0, "", ""
 		for _, l := range strings.Split(string(data), "\n") {
-			if strings.Contains(l, " S-0x") || (strings.Contains(strings.ToLower(l), "server") && !strings.Contains(l, "stats:")) {
+			switch {
+			case strings.Contains(l, "(server_login_retry)"):
+				// A LOG "closing because" and a WARNING "pooler
+				// error" per refused client: the WARNING counts.
+				if strings.Contains(l, "WARNING") {
+					refused++
+					if len(l) >= 23 {
+						if first == "" {
+							first = l[:23]
+						}
+						last = l[:23]
+					}
+				}
+			case strings.Contains(l, " S-0x") || (strings.Contains(strings.ToLower(l), "server") && !strings.Contains(l, "stats:")):
 				keep = append(keep, l)
 			}
 		}
 		if len(keep) > n {
 			keep = append([]string{fmt.Sprintf("(%d lines before)", len(keep)-n)}, keep[len(keep)-n:]...)
+		}
+		if refused > 0 {
+			keep = append(keep, fmt.Sprintf("%d clients refused with \"server login has been failing, try again later (server_login_retry)\" from %s to %s", refused, first, last))
 		}
 		state := "running"
 		if pl.procs[i].Exited() {

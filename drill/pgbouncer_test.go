@@ -2,6 +2,8 @@ package drill
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,38 @@ func TestPoolerUserFromRenderedScript(t *testing.T) {
 				t.Errorf("the drill would write as %q (password from its Secret: %v); want %s with the password of Secret postgres-user-%s", pl.user, pl.pass == want && want != "", c.user, c.user)
 			}
 		})
+	}
+}
+
+// serverLog keeps what PgBouncer logged about its server connections
+// since the probe started and counts the clients refused during
+// server_login_retry (lines as PgBouncer 1.18 wrote them in a drill).
+func TestPoolerServerLog(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "log-pgbouncer.txt")
+	before := "2026-12-01 16:38:00.000 UTC [1] LOG S-0x1: thingsboard/thingsboard@10.213.87.2:5432 new connection to server (from 10.213.87.15:33000)\n"
+	after := `2026-12-01 16:38:26.700 UTC [1] LOG S-0x2: thingsboard/thingsboard@10.213.87.2:5432 closing because: server conn crashed? (age=0s)
+2026-12-01 16:38:53.578 UTC [1] LOG C-0x3: thingsboard/thingsboard@10.213.87.1:41016 closing because: server login has been failing, try again later (server_login_retry) (age=0s)
+2026-12-01 16:38:53.578 UTC [1] WARNING C-0x3: thingsboard/thingsboard@10.213.87.1:41016 pooler error: server login has been failing, try again later (server_login_retry)
+2026-12-01 16:38:53.859 UTC [1] LOG C-0x3: thingsboard/thingsboard@10.213.87.1:41026 closing because: server login has been failing, try again later (server_login_retry) (age=0s)
+2026-12-01 16:38:53.859 UTC [1] WARNING C-0x3: thingsboard/thingsboard@10.213.87.1:41026 pooler error: server login has been failing, try again later (server_login_retry)
+2026-12-01 16:38:57.245 UTC [1] LOG S-0x4: thingsboard/thingsboard@10.213.87.2:5432 new connection to server (from 10.213.87.15:33328)
+2026-12-01 16:38:58.000 UTC [1] LOG stats: 1 xacts/s, 1 queries/s, in 100 B/s, out 100 B/s, xact 1000 us, query 1000 us, wait 0 us
+`
+	if err := os.WriteFile(logPath, []byte(before+after), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pl := &Pooler{
+		Pods:    []*Pod{{Name: "postgres-pooler-0", Zone: "eu-west-1a"}},
+		procs:   []*Proc{{LogPath: logPath}},
+		offsets: []int64{int64(len(before))},
+	}
+	got := pl.serverLog(30)
+	want := `postgres-pooler-0 (eu-west-1a, running):
+2026-12-01 16:38:26.700 UTC [1] LOG S-0x2: thingsboard/thingsboard@10.213.87.2:5432 closing because: server conn crashed? (age=0s)
+2026-12-01 16:38:57.245 UTC [1] LOG S-0x4: thingsboard/thingsboard@10.213.87.2:5432 new connection to server (from 10.213.87.15:33328)
+2 clients refused with "server login has been failing, try again later (server_login_retry)" from 2026-12-01 16:38:53.578 to 2026-12-01 16:38:53.859`
+	if got != want {
+		t.Errorf("serverLog:\n%s\nwant:\n%s", got, want)
 	}
 }
