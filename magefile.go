@@ -195,7 +195,7 @@ func Test() error {
 	// Broken configurations make the drill fail naming the rendered
 	// object (a wrong ZooKeeper server name, a Patroni Role without its
 	// endpoints rule), and the harness removes all it made.
-	return runEnv([]string{"IOTSTACK_DRILL=1"}, "go", "test", "-count=1", "-timeout", "20m", "-run", "^(TestZooKeeperWrongServerName|TestPatroniRoleWithoutEndpoints|TestHarnessCleanup)$", "./drill/")
+	return runEnv([]string{"IOTSTACK_DRILL=1"}, "go", "test", "-count=1", "-timeout", "20m", "-run", "^(TestZooKeeperWrongServerName|TestPatroniRoleWithoutEndpoints|TestPoolerWrongServiceHost|TestServiceProxyBetweenPods|TestHarnessCleanup)$", "./drill/")
 }
 
 // MonitoringTools builds promtool, amtool and prometheus from test/tools/monitoring (once, into the user cache directory; about three minutes cold).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/iotstack/iotstack/apply"
 	"github.com/iotstack/iotstack/sim"
@@ -78,9 +79,11 @@ func DeployCluster(ctx context.Context, root string, r *Rendered, log io.Writer)
 		return nil, err
 	}
 	zones := map[string]string{}
+	r.podLabels = map[string]map[string]string{}
 	for _, p := range pods.Items {
 		if z := zoneOfNode[p.Spec.NodeName]; z != "" {
 			zones[ns+"/"+p.Name] = z
+			r.podLabels[ns+"/"+p.Name] = p.Labels
 		}
 	}
 	r.Secrets, r.zones, r.cluster = secrets, zones, c
@@ -131,6 +134,31 @@ func (r *Rendered) PodZone(namespace, pod, fallback string) string {
 		return z
 	}
 	return fallback
+}
+
+// zonesOf are the zones of the scheduled pods a selector picks (a
+// Deployment's, whose pod names the drill cannot know), in the order of
+// the pods' names; nil without a cluster.
+func (r *Rendered) zonesOf(namespace string, sel *metav1.LabelSelector) []string {
+	if r.cluster == nil || sel == nil {
+		return nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for k, l := range r.podLabels {
+		if ns, _, _ := strings.Cut(k, "/"); ns == namespace && s.Matches(labels.Set(l)) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	zones := make([]string, len(names))
+	for i, n := range names {
+		zones[i] = r.zones[n]
+	}
+	return zones
 }
 
 // loseZone drains zone on the cluster the profile is deployed on, if any.

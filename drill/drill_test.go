@@ -314,4 +314,7 @@ func TestPatroniZoneLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(res)
+	if res.Pooler != "postgres-pooler" || res.WritesViaPooler <= 0 {
+		t.Errorf("no write through the pooler Service measured: %+v", res)
+	}
 }

@@ -43,7 +43,9 @@ type Harness struct {
 	pods     []*Pod
 	names    map[string]netip.Addr // hosts file entries, name -> address
 	procs    []*Proc
-	madeDirs []string // mount points created on the host (empty directories)
+	madeDirs []string       // mount points created on the host (empty directories)
+	closers  []func() error // run first by Close, last registered first (AddCloser)
+	vips     int            // Service addresses given out on the bridge (ProxyService)
 	closed   bool
 }
 
@@ -248,7 +250,9 @@ func (h *Harness) HostAddr() (netip.Addr, error) {
 	a[3] = 1
 	addr := netip.AddrFrom4(a)
 	err := ipCmd("addr", "add", netip.PrefixFrom(addr, h.Subnet.Bits()).String(), "dev", h.bridge)
-	if err != nil && !strings.Contains(err.Error(), "File exists") {
+	// Already there: "File exists", or "Address already assigned" (the
+	// kernel's extended ack, Linux 6.x here); a second call is a no-op.
+	if err != nil && !strings.Contains(err.Error(), "File exists") && !strings.Contains(err.Error(), "already assigned") {
 		return addr, err
 	}
 	return addr, nil
@@ -530,17 +534,23 @@ func (h *Harness) Exec(ctx context.Context, p *Pod, opts StartOptions) (string, 
 	return string(out), err
 }
 
-// Close kills every process (SIGKILL, bounded wait), deletes every network
+// Close runs the registered closers (AddCloser: the Service proxies),
+// kills every process (SIGKILL, bounded wait), deletes every network
 // namespace, veth and the bridge, removes the mount points it created on
 // the host and the harness's directory. It returns the first failure and
 // carries on with the rest.
 func (h *Harness) Close() error {
 	h.mu.Lock()
 	h.closed = true
-	procs, pods, made := h.procs, h.pods, h.madeDirs
-	h.procs, h.pods, h.madeDirs = nil, nil, nil
+	procs, pods, made, closers := h.procs, h.pods, h.madeDirs, h.closers
+	h.procs, h.pods, h.madeDirs, h.closers = nil, nil, nil, nil
 	h.mu.Unlock()
 	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, pr := range procs {
 		if err := pr.Kill(); err != nil {
 			errs = append(errs, err)

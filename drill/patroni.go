@@ -505,15 +505,22 @@ type PatroniResult struct {
 	// current and flushed positions and what each replica had been sent
 	// and had flushed (pg_stat_replication), to explain a loss.
 	AtKill string
+	// Pooler is the pooler Service written through ("" when the profile
+	// renders no pooler), PoolerLost its pods lost with the zone, and
+	// WritesViaPooler the time from the kill to the first write committed
+	// through it.
+	Pooler          string
+	PoolerLost      []string
+	WritesViaPooler time.Duration
 }
 
 // String is the result's line of the RTO/RPO table.
 func (r *PatroniResult) String() string {
 	if r.Single {
-		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed)
+		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed) + r.poolerLine()
 	}
 	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill; %d bytes of WAL past the new timeline's switch point, bound maximum_lag_on_failover %d), old leader back as a replica in %s",
-		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.WALLost, r.MaxLag, r.Rejoin.Round(time.Millisecond)) + map[bool]string{true: "; WAL at the kill: " + r.AtKill}[r.Missing > 0]
+		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.WALLost, r.MaxLag, r.Rejoin.Round(time.Millisecond)) + map[bool]string{true: "; WAL at the kill: " + r.AtKill}[r.Missing > 0] + r.poolerLine()
 }
 
 // maxLagOnFailover is bootstrap.dcs.maximum_lag_on_failover of the
@@ -584,7 +591,9 @@ func lastSwitchPoint(hist string) (uint64, error) {
 // has no selector, Patroni writes them), the first write on it and counts
 // the rows lost; then restarts the old leader on its volume and waits for
 // it to stream as a replica (pg_rewind, use_pg_rewind in
-// SPILO_CONFIGURATION).
+// SPILO_CONFIGURATION). With a pooler rendered, it writes through the
+// pooler Service before the kill and times the first write through it
+// after (pgbouncer.go).
 func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, name string) (*PatroniResult, error) {
 	pt, err := StartPatroni(ctx, h, r, api, name, nil)
 	if err != nil {
@@ -612,6 +621,16 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		}
 		time.Sleep(time.Second)
 	}
+	// The pooler in front of the read-write Service, and writes through it
+	// (pgbouncer.go; nil without a pooler rendered).
+	pool, err := StartPooler(ctx, h, r, api.Client, pt.sts.Namespace, client)
+	if err != nil {
+		return res, err
+	}
+	if err := pool.Write(ctx, 10); err != nil {
+		return res, err
+	}
+	res.Pooler = pool.Service()
 	if out, err := pt.psql(ctx, client, li, "create table drill (i int primary key)"); err != nil {
 		return res, fmt.Errorf("create table on %s: %v %s", leader, err, out)
 	}
@@ -665,6 +684,7 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 	if err := h.KillPod(pt.Pods[li]); err != nil {
 		return res, err
 	}
+	probe := pool.ProbeAfterKill(ctx, kill, res.Zone)
 	ttl := 30 * time.Second
 	if res.Elected, err = pt.WaitLeader(ctx, leader, 3*time.Minute); err != nil {
 		return res, err
@@ -693,6 +713,9 @@ func PatroniDrill(ctx context.Context, h *Harness, r *Rendered, api *APIServer, 
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.WritesBack = time.Since(kill)
+	if res.WritesViaPooler, res.PoolerLost, err = probe.Wait(); err != nil {
+		return res, err
+	}
 	if res.Failover > 2*ttl {
 		return res, fmt.Errorf("failover took %s, over twice the TTL %s", res.Failover, ttl)
 	}

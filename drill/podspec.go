@@ -25,8 +25,9 @@ type Rendered struct {
 	// zones are the pods' zones as the simulated cluster placed them
 	// (namespace/name), cluster the cluster they run on; both nil until
 	// DeployCluster.
-	zones   map[string]string
-	cluster *Cluster
+	zones     map[string]string
+	podLabels map[string]map[string]string
+	cluster   *Cluster
 }
 
 // ref names a rendered object as the messages say it: Kind/namespace/name
