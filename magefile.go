@@ -178,11 +178,15 @@ func Test() error {
 		return err
 	}
 	// The guide's two other agent choices: VerneMQ with the LwM2M agent,
-	// and Mosca alone (VerneMQ alone is small's default, run above).
-	for _, agents := range []string{"vernemq+lwm2m", "mosca"} {
-		if err := Sim(context.Background(), "profile=small"+core.MageArgSep+"set=agents="+agents); err != nil {
-			return err
-		}
+	// and Mosca alone (VerneMQ alone is small's default, run above), the
+	// latter with the guide's other switches on (envs/dojot-switches.yaml:
+	// mutual TLS, kafka-ws TLS, auth's e-mail, two x509-identity-mgmt
+	// replicas).
+	if err := Sim(context.Background(), "profile=small"+core.MageArgSep+"set=agents=vernemq+lwm2m"); err != nil {
+		return err
+	}
+	if err := Sim(context.Background(), "profile=small"+core.MageArgSep+"values=envs/dojot-switches.yaml"); err != nil {
+		return err
 	}
 	// The zone-loss drill for real, every profile: the data tier's own
 	// servers (Debian's ZooKeeper, Redis, Patroni, PostgreSQL, PgBouncer)

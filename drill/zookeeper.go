@@ -2,7 +2,9 @@ package drill
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -251,6 +253,23 @@ func (z *ZooKeeper) CheckServerList() error {
 		f, err := os.Open(cfg)
 		if err != nil {
 			return fmt.Errorf("%s: server %s wrote no zoo.cfg: %w", z.r.ref("ConfigMap", z.cm), z.Pods[i].Name, err)
+		}
+		defer f.Close()
+		// start.sh may still be writing it: a file that is empty or
+		// changes within 300 ms counts as not written yet (the caller
+		// retries), so a half-written line is never judged.
+		first, err := os.ReadFile(cfg)
+		if err == nil && len(first) > 0 {
+			time.Sleep(300 * time.Millisecond)
+			var again []byte
+			if again, err = os.ReadFile(cfg); err == nil && !bytes.Equal(first, again) {
+				err = errors.New("still being written")
+			}
+		} else if err == nil {
+			err = errors.New("empty")
+		}
+		if err != nil {
+			return fmt.Errorf("%s: server %s wrote no zoo.cfg yet: %w", z.r.ref("ConfigMap", z.cm), z.Pods[i].Name, err)
 		}
 		sc := bufio.NewScanner(f)
 		seen := 0
