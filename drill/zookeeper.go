@@ -254,7 +254,6 @@ func (z *ZooKeeper) CheckServerList() error {
 		if err != nil {
 			return fmt.Errorf("%s: server %s wrote no zoo.cfg: %w", z.r.ref("ConfigMap", z.cm), z.Pods[i].Name, err)
 		}
-		defer f.Close()
 		// start.sh may still be writing it: a file that is empty or
 		// changes within 300 ms counts as not written yet (the caller
 		// retries), so a half-written line is never judged.
@@ -269,6 +268,7 @@ func (z *ZooKeeper) CheckServerList() error {
 			err = errors.New("empty")
 		}
 		if err != nil {
+			f.Close()
 			return fmt.Errorf("%s: server %s wrote no zoo.cfg yet: %w", z.r.ref("ConfigMap", z.cm), z.Pods[i].Name, err)
 		}
 		sc := bufio.NewScanner(f)
