@@ -20,6 +20,7 @@ import (
 	"github.com/iotstack/iotstack/profiles"
 	"github.com/iotstack/iotstack/sim"
 	"github.com/iotstack/iotstack/validate"
+	"github.com/iotstack/iotstack/values"
 )
 
 func main() {
@@ -148,21 +149,27 @@ func validateAll() error {
 	return nil
 }
 
+// profileRun reads a mage argument (profile=NAME or all, values=FILE,
+// PATH=VALUE): the profiles it names, the values documents and sets, and
+// the module's root (the working directory).
+func profileRun(arg string) (names []string, docs []values.Doc, sets []string, root string, err error) {
+	m, err := core.ParseMageArg(arg)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if names, err = profiles.Resolve(m.Target); err != nil {
+		return nil, nil, nil, "", err
+	}
+	if docs, sets, err = core.ValuesArgs(m.Args); err != nil {
+		return nil, nil, nil, "", err
+	}
+	root, err = os.Getwd()
+	return names, docs, sets, root, err
+}
+
 // simulate runs a profile (or all) on the simulated cluster.
 func simulate(ctx context.Context, profile string) error {
-	m, err := core.ParseMageArg(profile)
-	if err != nil {
-		return err
-	}
-	names, err := profiles.Resolve(m.Target)
-	if err != nil {
-		return err
-	}
-	docs, sets, err := core.ValuesArgs(m.Args)
-	if err != nil {
-		return err
-	}
-	root, err := os.Getwd()
+	names, docs, sets, root, err := profileRun(profile)
 	if err != nil {
 		return err
 	}
@@ -186,19 +193,7 @@ func simulate(ctx context.Context, profile string) error {
 // drillProfiles runs the zone-loss drill with the data tier's real
 // processes for a profile (or all).
 func drillProfiles(ctx context.Context, profile string) error {
-	m, err := core.ParseMageArg(profile)
-	if err != nil {
-		return err
-	}
-	names, err := profiles.Resolve(m.Target)
-	if err != nil {
-		return err
-	}
-	docs, sets, err := core.ValuesArgs(m.Args)
-	if err != nil {
-		return err
-	}
-	root, err := os.Getwd()
+	names, docs, sets, root, err := profileRun(profile)
 	if err != nil {
 		return err
 	}
