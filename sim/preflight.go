@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -313,15 +311,11 @@ func provideClusterParts(ctx context.Context, cfg *rest.Config, cs kubernetes.In
 // preflight DIR -o json` against the simulated cluster: exit code 0 and
 // no failed check.
 func cliPreflight(p profiles.Profile, v profiles.Values, kubeconfig string, r *Report, log io.Writer) error {
-	dir, err := os.MkdirTemp("", "iotstack-sim-")
+	target, cleanup, err := renderDir(p, v)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	target := filepath.Join(dir, p.Name)
-	if _, err := profiles.WriteDirs(profiles.DirJob{Dir: target, Profile: p, Values: v}); err != nil {
-		return err
-	}
+	defer cleanup()
 	var out, errb bytes.Buffer
 	cmd := cli.Command(&out, &errb)
 	cmd.SetArgs([]string{"preflight", target, "--kubeconfig", kubeconfig, "-o", "json"})

@@ -682,19 +682,30 @@ func pruneCheck(ctx context.Context, eng *apply.Engine, out *stack.Output, drop 
 	return nil
 }
 
+// renderDir renders the values into a temporary directory as `iotstack
+// synth` does (with its record); cleanup removes it.
+func renderDir(p profiles.Profile, v profiles.Values) (target string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "iotstack-sim-")
+	if err != nil {
+		return "", nil, err
+	}
+	target = filepath.Join(dir, p.Name)
+	if _, err := profiles.WriteDirs(profiles.DirJob{Dir: target, Profile: p, Values: v}); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return target, func() { os.RemoveAll(dir) }, nil
+}
+
 // cliDiff renders the values into a directory (with its record) and runs
 // `iotstack diff DIR` against the simulated cluster: the CLI re-renders
 // from the recorded values and must find nothing to change.
 func cliDiff(p profiles.Profile, v profiles.Values, kubeconfig string, r *Report) error {
-	dir, err := os.MkdirTemp("", "iotstack-sim-")
+	target, cleanup, err := renderDir(p, v)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	target := filepath.Join(dir, p.Name)
-	if _, err := profiles.WriteDirs(profiles.DirJob{Dir: target, Profile: p, Values: v}); err != nil {
-		return err
-	}
+	defer cleanup()
 	var buf bytes.Buffer
 	cmd := cli.Command(&buf, &buf)
 	cmd.SetArgs([]string{"diff", target, "--kubeconfig", kubeconfig})
