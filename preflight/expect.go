@@ -157,7 +157,7 @@ func Expectations(profile string, b *profiles.Built, v profiles.Values) (*Expect
 			}
 			switch o.Object.(type) {
 			case *batchv1.Job, *batchv1.CronJob:
-				spec := podSpec(o.Object)
+				spec := stack.PodSpecs(o.Object)[0]
 				cpu, mem := stack.PodRequests(spec)
 				tr := Transient{Name: o.GVK.Kind + "/" + o.Ref.Name, Requests: plan.Amount{CPUMilli: cpu.MilliValue(), MemoryBytes: mem.Value()}}
 				for _, h := range out.Topology.Hosts() {
@@ -167,7 +167,10 @@ func Expectations(profile string, b *profiles.Built, v profiles.Values) (*Expect
 				}
 				e.Transient = append(e.Transient, tr)
 			}
-			if spec := podSpec(o.Object); spec != nil && spec.SecurityContext != nil {
+			for _, spec := range stack.PodSpecs(o.Object) {
+				if spec.SecurityContext == nil {
+					continue
+				}
 				for _, sc := range spec.SecurityContext.Sysctls {
 					podSysctls[fmt.Sprintf("%s (%s/%s)", sc.Name, o.Ref.Kind, o.Ref.Name)] = true
 				}
@@ -203,26 +206,6 @@ func (e *Expect) stackNamespaces() map[string]bool {
 		ns[w.Namespace] = true
 	}
 	return ns
-}
-
-func podSpec(obj stack.Object) *corev1.PodSpec {
-	switch x := obj.(type) {
-	case *appsv1.Deployment:
-		return &x.Spec.Template.Spec
-	case *appsv1.StatefulSet:
-		return &x.Spec.Template.Spec
-	case *appsv1.DaemonSet:
-		return &x.Spec.Template.Spec
-	case *appsv1.ReplicaSet:
-		return &x.Spec.Template.Spec
-	case *batchv1.Job:
-		return &x.Spec.Template.Spec
-	case *batchv1.CronJob:
-		return &x.Spec.JobTemplate.Spec.Template.Spec
-	case *corev1.Pod:
-		return &x.Spec
-	}
-	return nil
 }
 
 func deref(s *string) string {

@@ -6,9 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -43,18 +40,16 @@ func checkLoadTest(ctx context.Context, cs kubernetes.Interface, eng *apply.Engi
 	r.check(true, "loadtest: every object accepted and ready (Jobs complete): %d objects", len(lt.Objects))
 	pools := map[string]bool{}
 	for _, o := range lt.Objects {
-		t := podSpecOf(o.Object)
-		if t == nil {
-			continue // not a workload
-		}
-		if t.Affinity == nil || t.Affinity.NodeAffinity == nil || t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-			r.check(false, "loadtest: %s has no required node affinity", o.Ref)
-			continue
-		}
-		for _, term := range t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-			for _, e := range term.MatchExpressions {
-				for _, v := range e.Values {
-					pools[v] = true
+		for _, t := range stack.PodSpecs(o.Object) {
+			if t.Affinity == nil || t.Affinity.NodeAffinity == nil || t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+				r.check(false, "loadtest: %s has no required node affinity", o.Ref)
+				continue
+			}
+			for _, term := range t.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+				for _, e := range term.MatchExpressions {
+					for _, v := range e.Values {
+						pools[v] = true
+					}
 				}
 			}
 		}
@@ -93,19 +88,6 @@ func checkLoadTest(ctx context.Context, cs kubernetes.Interface, eng *apply.Engi
 	r.check(len(intruders) == 0, "loadtest: no other pod runs on pool %s (%v)", strings.Join(names, ","), intruders)
 	if _, err := eng.Delete(ctx, lt); err != nil {
 		return fmt.Errorf("loadtest: delete: %w", err)
-	}
-	return nil
-}
-
-// podSpecOf is the pod spec of a workload, nil for other objects.
-func podSpecOf(o stack.Object) *corev1.PodSpec {
-	switch x := o.(type) {
-	case *appsv1.Deployment:
-		return &x.Spec.Template.Spec
-	case *appsv1.StatefulSet:
-		return &x.Spec.Template.Spec
-	case *batchv1.Job:
-		return &x.Spec.Template.Spec
 	}
 	return nil
 }
