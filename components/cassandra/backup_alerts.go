@@ -5,32 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/iotstack/iotstack/components/backup"
 	"github.com/iotstack/iotstack/stack"
 )
-
-// longestGap is the longest time between two consecutive runs of a cron
-// schedule over a year (from a fixed date, so that the result is the same
-// on every run): a daily schedule gives 24h, "0 2 * * 0" 168h.
-func longestGap(schedule string) (time.Duration, error) {
-	s, err := cron.ParseStandard(schedule)
-	if err != nil {
-		return 0, err
-	}
-	t := s.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	end := t.AddDate(1, 0, 0)
-	var gap time.Duration
-	for t.Before(end) {
-		n := s.Next(t)
-		if n.IsZero() {
-			break
-		}
-		gap = max(gap, n.Sub(t))
-		t = n
-	}
-	return gap, nil
-}
 
 // backupAlerts are the backup rules, on kube-state-metrics' CronJob and
 // Job series (v2.20.0, docs/metrics/workload/cronjob-metrics.md and
@@ -52,7 +29,7 @@ func backupAlerts(c *stack.Component, jobs []BackupJob, b Backup) []stack.AlertR
 	}
 	ns := c.NamespaceSelector()
 	match := fmt.Sprintf(`%s,cronjob=~%q`, ns, strings.Join(names, "|"))
-	gap, err := longestGap(jobs[0].Backup.Spec.Schedule)
+	gap, err := backup.MaxInterval(jobs[0].Backup.Spec.Schedule)
 	if err != nil {
 		gap = 24 * time.Hour // unreachable: the schedule was validated
 	}
