@@ -79,13 +79,17 @@ func TestZooKeeperZoneLoss(t *testing.T) {
 	}
 }
 
-// replaceConfigMap swaps a rendered ConfigMap for a copy edited by edit.
-func replaceConfigMap(t *testing.T, r *Rendered, name string, edit func(data map[string]string)) {
+// replaceInConfigMap swaps a rendered ConfigMap for a copy whose file key
+// has old (which must be there) replaced by new, once.
+func replaceInConfigMap(t *testing.T, r *Rendered, name, key, old, new string) {
 	t.Helper()
 	for i, o := range r.Out.Objects {
 		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Name == name {
 			c := cm.DeepCopy()
-			edit(c.Data)
+			if !strings.Contains(c.Data[key], old) {
+				t.Fatalf("ConfigMap %s %s has no %q:\n%s", name, key, old, c.Data[key])
+			}
+			c.Data[key] = strings.Replace(c.Data[key], old, new, 1)
 			r.Out.Objects[i].Object = c
 			return
 		}
@@ -102,13 +106,7 @@ func TestZooKeeperWrongServerName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replaceConfigMap(t, r, "zookeeper-scripts", func(d map[string]string) {
-		good := "server.3=zookeeper-2.zookeeper-headless."
-		if !strings.Contains(d["start.sh"], good) {
-			t.Fatalf("start.sh has no %q:\n%s", good, d["start.sh"])
-		}
-		d["start.sh"] = strings.Replace(d["start.sh"], good, "server.3=zookeeper-2.zookeeper-hedless.", 1)
-	})
+	replaceInConfigMap(t, r, "zookeeper-scripts", "start.sh", "server.3=zookeeper-2.zookeeper-headless.", "server.3=zookeeper-2.zookeeper-hedless.")
 	h := newHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
