@@ -520,7 +520,15 @@ func (r *PatroniResult) String() string {
 		return fmt.Sprintf("Patroni + PostgreSQL: 1 member, leader %s elected through the Role, %d rows committed and read back; no zone-loss drill: one member has no survivor by configuration", r.Lost, r.Committed) + r.poolerLine()
 	}
 	return fmt.Sprintf("Patroni + PostgreSQL: %d members, the leader's zone %s lost (%s): %s elected, leader Endpoints on its address %s after the kill, first write committed %s after the kill, %d of %d committed rows missing (commits of the last %s before the kill; %d bytes of WAL past the new timeline's switch point, bound maximum_lag_on_failover %d), old leader back as a replica in %s",
-		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.WALLost, r.MaxLag, r.Rejoin.Round(time.Millisecond)) + map[bool]string{true: "; WAL at the kill: " + r.AtKill}[r.Missing > 0] + r.poolerLine()
+		r.Members, r.Zone, r.Lost, r.Elected, r.Failover.Round(time.Millisecond), r.WritesBack.Round(time.Millisecond), r.Missing, r.Committed, r.LossWindow.Round(time.Millisecond), r.WALLost, r.MaxLag, r.Rejoin.Round(time.Millisecond)) + r.lossDetail() + r.poolerLine()
+}
+
+// lossDetail is the leader's WAL state at the kill, when rows were lost.
+func (r *PatroniResult) lossDetail() string {
+	if r.Missing == 0 {
+		return ""
+	}
+	return "; WAL at the kill: " + r.AtKill
 }
 
 // maxLagOnFailover is bootstrap.dcs.maximum_lag_on_failover of the
