@@ -220,6 +220,24 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, broker Bro
 	}
 }
 
+// dojotAdmin forwards Kong's proxy port (8000) and logs in as dojot's
+// default administrator: auth v0.5.0 creates admin/admin of tenant admin
+// on first start, in group admin with permission all_all (path "/(.*)",
+// any method), which pepkong's PDP check of /x509 grants (dojot/auth
+// v0.5.0 auth/initialConf.py). stop ends the forward.
+func dojotAdmin(ctx context.Context, cfg *rest.Config, ns string) (api *DojotAPI, stop func(), err error) {
+	gw, stop, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=kong", 8000)
+	if err != nil {
+		return nil, nil, err
+	}
+	api = &DojotAPI{Base: "http://" + gw}
+	if err := api.Login(ctx, "admin", "admin"); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return api, stop, nil
+}
+
 // smokeDojotMQTTS is dojot's MQTTS check: log in through Kong as dojot's
 // default administrator, fetch the CA from x509-identity-mgmt, have it
 // sign a device certificate, and run the smoke round trip over MQTTS on
@@ -237,19 +255,11 @@ func smoke(ctx context.Context, cfg *rest.Config, profile, ns string, broker Bro
 // certificate (components/vernemq brokerSettings) and Kong's proxy on
 // 8000 (components/dojot, KONG_PROXY_LISTEN).
 func smokeDojotMQTTS(ctx context.Context, cfg *rest.Config, ns string, loopback bool, log io.Writer) error {
-	gw, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=kong", 8000)
+	api, stop1, err := dojotAdmin(ctx, cfg, ns)
 	if err != nil {
 		return err
 	}
 	defer stop1()
-	api := &DojotAPI{Base: "http://" + gw}
-	// auth v0.5.0 creates the administrator admin/admin of tenant admin
-	// on first start, in group admin with permission all_all (path
-	// "/(.*)", any method), which pepkong's PDP check of /x509 grants
-	// (dojot/auth v0.5.0 auth/initialConf.py).
-	if err := api.Login(ctx, "admin", "admin"); err != nil {
-		return err
-	}
 	caPEM, err := api.CA(ctx)
 	if err != nil {
 		return err

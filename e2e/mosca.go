@@ -190,15 +190,11 @@ const moscaSmokeAttr = "iotstackSmoke"
 // broker's certificate verified for DojotDomain, the name in Mosca's
 // MOSCA_TLS_DNS_LIST) and read each value back from history.
 func smokeDojotMosca(ctx context.Context, cfg *rest.Config, ns string, insecure bool, log io.Writer) error {
-	gw, stop1, err := forward(ctx, cfg, ns, "app.kubernetes.io/name=kong", 8000)
+	api, stop1, err := dojotAdmin(ctx, cfg, ns)
 	if err != nil {
 		return err
 	}
 	defer stop1()
-	api := &DojotAPI{Base: "http://" + gw}
-	if err := api.Login(ctx, "admin", "admin"); err != nil {
-		return err
-	}
 	tpl, err := api.Template(ctx, "iotstack-e2e", moscaSmokeAttr)
 	if err != nil {
 		return err
